@@ -1,0 +1,161 @@
+# privman: one non-recursive Makefile. `make` builds into $(BUILD)/.
+#   make                 library (shared + static) and the `privman` command
+#   make check           install missing packages, build, run every test
+#   make demo            install missing packages, build, run the demo
+#   make asan            the whole test suite under ASan + UBSan (in build-asan/)
+#   make fuzz            run each libFuzzer harness for FUZZ_TIME seconds
+#   make bench           benchmarks (ratios measured in one run)
+#   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=$(PREFIX)/etc
+
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DESTDIR    ?=
+
+BUILD      ?= build
+VERSION     = 0.1.0
+SOVERSION   = 0
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARNINGS    = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wundef -Wpointer-arith \
+              -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+              -Wimplicit-fallthrough -Wvla -Wcast-qual -Wno-unused-parameter
+HARDEN      = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
+DEFS        = -D_GNU_SOURCE -DPRIVMAN_SYSCONFDIR='"$(SYSCONFDIR)"' \
+              -DPRIVMAN_VERSION='"$(VERSION)"'
+SANITIZE   ?=
+ALL_CFLAGS  = -std=c11 $(WARNINGS) $(HARDEN) $(DEFS) $(SANITIZE) -Iinclude -Isrc $(CFLAGS)
+LIBS        = -lcap -lpam -lseccomp
+LDFLAGS    ?=
+ALL_LDFLAGS = $(SANITIZE) -Wl,-z,relro,-z,now $(LDFLAGS)
+
+LIB_SRC     = $(sort $(wildcard src/*.c))
+LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_SRC    = $(sort $(wildcard tools/*.c))
+TOOL_OBJ    = $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC    = $(sort $(wildcard tests/test_*.c))
+TEST_BIN    = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTHELP_SRC = $(sort $(wildcard tests/helpers/*.c))
+TESTHELP_BIN = $(TESTHELP_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+EXAMPLE_SRC = $(sort $(wildcard examples/*.c))
+EXAMPLE_BIN = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+BENCH_SRC   = $(sort $(wildcard bench/*.c))
+BENCH_BIN   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC    = $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN    = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+MAN_PAGES   = $(sort $(wildcard man/*.[1-8]))
+
+SHLIB       = $(BUILD)/libprivman.so.$(VERSION)
+STLIB       = $(BUILD)/libprivman.a
+PROGRAM     = $(BUILD)/privman
+
+FUZZ_TIME  ?= 60
+
+.PHONY: all deps check test asan fuzz bench demo install uninstall clean
+.DELETE_ON_ERROR:
+
+all: $(SHLIB) $(STLIB) $(PROGRAM) $(BUILD)/privman.pc
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c $(wildcard src/*.h include/*.h tools/*.h tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(SHLIB): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libprivman.so.$(SOVERSION) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	ln -sf libprivman.so.$(VERSION) $(BUILD)/libprivman.so.$(SOVERSION)
+	ln -sf libprivman.so.$(SOVERSION) $(BUILD)/libprivman.so
+
+$(STLIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PROGRAM): $(TOOL_OBJ) $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(STLIB) $(LIBS)
+
+$(BUILD)/privman.pc: scripts/privman.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(BUILD)/tests/%: tests/%.c $(STLIB) $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcriterion
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
+
+$(BUILD)/examples/%: examples/%.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
+
+$(BUILD)/bench/%: bench/%.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
+
+tests-built: all $(TEST_BIN) $(TESTHELP_BIN) $(EXAMPLE_BIN)
+.PHONY: tests-built
+
+# Run every test binary; the last line sums them up.
+test: tests-built
+	@BUILD=$(BUILD) sh scripts/run-tests.sh $(TEST_BIN)
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer' \
+	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all' test
+
+# libFuzzer harnesses need clang; each links the library sources directly.
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -g -O1 $(DEFS) -Iinclude -Isrc \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	    name=$${f##*/fuzz_}; corpus=fuzz/corpus/$$name; \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+	    echo "== $$f for $(FUZZ_TIME)s (corpus $$corpus)"; \
+	    $$f -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+	        $(BUILD)/fuzz/corpus-$$name $$corpus || exit 1; \
+	done
+
+bench: deps all $(BENCH_BIN) $(TESTHELP_BIN)
+	@BUILD=$(BUILD) sh scripts/bench.sh $(BENCH_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all $(EXAMPLE_BIN)
+	@BUILD=$(BUILD) sh scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(SYSCONFDIR)/privman.d
+	install -m 0644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libprivman.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libprivman.so.$(SOVERSION)
+	ln -sf libprivman.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libprivman.so
+	install -m 0644 include/privman.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(BUILD)/privman.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0755 $(PROGRAM) $(DESTDIR)$(BINDIR)/
+	for m in $(MAN_PAGES); do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libprivman.* $(DESTDIR)$(INCLUDEDIR)/privman.h \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/privman.pc $(DESTDIR)$(BINDIR)/privman
+	for m in $(MAN_PAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
+clean:
+	rm -rf build build-asan

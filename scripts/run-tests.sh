@@ -1,0 +1,38 @@
+#!/bin/sh
+# Run each Criterion test binary given as an argument and sum up the results.
+# The last line is "N passed, N failed, N skipped".
+set -u
+passed=0 failed=0 skipped=0 broken=0
+out=${BUILD:-build}/tests/results
+mkdir -p "$out"
+for t in "$@"; do
+	name=${t##*/}
+	tap=$out/$name.tap
+	rm -f "$tap"
+	echo "== $name"
+	"$t" --tap="$tap" -j1 --always-succeed >"$out/$name.log" 2>&1
+	rc=$?
+	# Criterion's human-readable report: show failures and skips.
+	grep -E '\[(FAIL|SKIP|----|ERR)\]|Warning|warning:|ERROR|Synthesis' "$out/$name.log" | head -60
+	grep ' # SKIP' "$tap" 2>/dev/null | sed 's/^ok - /   [SKIP] /'
+	if [ ! -s "$tap" ]; then
+		echo "   $name produced no results (exit status $rc)"
+		broken=$((broken + 1))
+		continue
+	fi
+	s=$(grep -c '^ok .* # SKIP' "$tap")
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tap")
+	p=$(grep '^ok ' "$tap" | grep -vc ' # SKIP')
+	f=$(grep -c '^not ok ' "$tap")
+	if [ -n "$planned" ] && [ $((p + f + s)) -lt "$planned" ]; then
+		echo "   $name: $((planned - p - f - s)) of $planned tests did not report"
+		f=$((f + planned - p - f - s))
+	fi
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+done
+if [ "$broken" -gt 0 ]; then
+	echo "$broken test binaries did not report"
+	failed=$((failed + broken))
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
