@@ -55,6 +55,15 @@ PROGRAM     = $(BUILD)/privman
 
 FUZZ_TIME  ?= 60
 
+# `make V=1` shows whole command lines.
+ifeq ($(V),1)
+Q_CC =
+Q_LD =
+else
+Q_CC = @echo "  CC      $<";
+Q_LD = @echo "  LD      $@";
+endif
+
 .PHONY: all deps check test asan fuzz bench demo install uninstall clean
 .DELETE_ON_ERROR:
 
@@ -65,19 +74,19 @@ deps:
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*.h include/*.h tools/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(SHLIB): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libprivman.so.$(SOVERSION) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-	ln -sf libprivman.so.$(VERSION) $(BUILD)/libprivman.so.$(SOVERSION)
-	ln -sf libprivman.so.$(SOVERSION) $(BUILD)/libprivman.so
+	$(Q_LD)$(CC) -shared -Wl,-soname,libprivman.so.$(SOVERSION) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@ln -sf libprivman.so.$(VERSION) $(BUILD)/libprivman.so.$(SOVERSION)
+	@ln -sf libprivman.so.$(SOVERSION) $(BUILD)/libprivman.so
 
 $(STLIB): $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	$(Q_LD)ar rcs $@ $^
 
 $(PROGRAM): $(TOOL_OBJ) $(STLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(STLIB) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(STLIB) $(LIBS)
 
 $(BUILD)/privman.pc: scripts/privman.pc.in Makefile
 	@mkdir -p $(dir $@)
@@ -86,19 +95,19 @@ $(BUILD)/privman.pc: scripts/privman.pc.in Makefile
 
 $(BUILD)/tests/%: tests/%.c $(STLIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcriterion
+	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcriterion
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
+	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
 
 $(BUILD)/examples/%: examples/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
 
 $(BUILD)/bench/%: bench/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
 
 tests-built: all $(TEST_BIN) $(TESTHELP_BIN) $(EXAMPLE_BIN)
 .PHONY: tests-built

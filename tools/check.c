@@ -1,10 +1,334 @@
-/* privman check: placeholder, filled by the policy language. */
+/* privman check: validate policy files, print the effective policy, and
+ * explain how a request would be decided. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "commands.h"
+#include "policy.h"
+
+enum { EXIT_DENY = 3 };
+
+static void check_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: privman check [-c FILE]... [APP] [-r REQUEST]... [-q]\n"
+		"\n"
+		"Validate policy files and print the effective policy, each entry with the\n"
+		"file:line:column it came from. Files are read in order: lists accumulate,\n"
+		"a scalar given again replaces the earlier one, a later `security` scope\n"
+		"replaces an earlier one whole.\n"
+		"\n"
+		"  -c, --config FILE     read FILE (repeatable)\n"
+		"  APP                   read the policy of APP: %s/APP\n"
+		"  -r, --request REQ     explain how REQ is decided (repeatable); REQ is one of\n"
+		"                          open_ro PATH | open_ao PATH | open_rw PATH\n"
+		"                          open PATH FLAGS   (FLAGS like O_WRONLY|O_CREAT)\n"
+		"                          unlink PATH\n"
+		"                          bind PORT | bind ADDRESS:PORT | bind [V6]:PORT\n"
+		"                          run_as USER | auth | fork | rerun\n"
+		"  -q, --quiet           do not print the effective policy\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"Exit status: 0 valid (and every request allowed), 1 invalid policy,\n"
+		"2 usage error, 3 valid but a request is denied. See privman(1).\n",
+		privman_conf_dir());
+}
+
+struct flag_name {
+	const char *name;
+	int value;
+};
+
+static const struct flag_name open_flags[] = {
+	{ "O_RDONLY", O_RDONLY },     { "O_WRONLY", O_WRONLY },     { "O_RDWR", O_RDWR },
+	{ "O_CREAT", O_CREAT },       { "O_EXCL", O_EXCL },         { "O_TRUNC", O_TRUNC },
+	{ "O_APPEND", O_APPEND },     { "O_NONBLOCK", O_NONBLOCK }, { "O_CLOEXEC", O_CLOEXEC },
+	{ "O_NOFOLLOW", O_NOFOLLOW }, { "O_DIRECTORY", O_DIRECTORY }, { "O_SYNC", O_SYNC },
+	{ "O_DSYNC", O_DSYNC },       { "O_NOCTTY", O_NOCTTY },     { "O_NOATIME", O_NOATIME },
+	{ "O_PATH", O_PATH },         { "O_TMPFILE", O_TMPFILE },   { NULL, 0 },
+};
+
+static int parse_open_flags(const char *text, int *flags)
+{
+	*flags = 0;
+	char *copy = strdup(text);
+	if (!copy)
+		return -1;
+	int rc = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(copy, "|, ", &save); w; w = strtok_r(NULL, "|, ", &save)) {
+		size_t i;
+		for (i = 0; open_flags[i].name; i++)
+			if (strcasecmp(open_flags[i].name, w) == 0 ||
+			    strcasecmp(open_flags[i].name + 2, w) == 0)
+				break;
+		if (!open_flags[i].name) {
+			fprintf(stderr, "privman check: unknown open flag '%s'\n", w);
+			rc = -1;
+			break;
+		}
+		*flags |= open_flags[i].value;
+	}
+	free(copy);
+	return rc;
+}
+
+/* Parse "ADDRESS:PORT", "[V6]:PORT" or "PORT" into the request. */
+static int parse_bind_request(const char *text, struct policy_request *req)
+{
+	char address[INET6_ADDRSTRLEN + 1] = "";
+	const char *port = text;
+	req->family = AF_INET;
+	req->addr4.s_addr = htonl(INADDR_ANY);
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || close[1] != ':' || (size_t)(close - text - 1) >= sizeof(address))
+			return -1;
+		memcpy(address, text + 1, (size_t)(close - text - 1));
+		if (inet_pton(AF_INET6, address, &req->addr6) != 1)
+			return -1;
+		req->family = AF_INET6;
+		port = close + 2;
+	} else if (strchr(text, ':')) {
+		const char *colon = strchr(text, ':');
+		if ((size_t)(colon - text) >= sizeof(address))
+			return -1;
+		memcpy(address, text, (size_t)(colon - text));
+		if (inet_pton(AF_INET, address, &req->addr4) != 1)
+			return -1;
+		port = colon + 1;
+	}
+	char *end = NULL;
+	errno = 0;
+	long value = strtol(port, &end, 10);
+	if (errno || end == port || *end || value < 1 || value > 65535) {
+		struct servent *s = getservbyname(port, "tcp");
+		if (!s)
+			return -1;
+		value = ntohs((uint16_t)s->s_port);
+	}
+	req->port = (uint16_t)value;
+	return 0;
+}
+
+static void print_decision(const char *request, const struct policy_decision *decision)
+{
+	char where[512];
+	printf("%s: %s\n", request, decision->allow ? "ALLOW" : "DENY");
+	if (decision->origin)
+		printf("  rule:   %s %s (%s)\n", decision->directive, decision->rule,
+		       origin_format(decision->origin, where, sizeof(where)));
+	else
+		printf("  rule:   %s\n", decision->allow ? "-" : "none (default deny)");
+	printf("  reason: %s\n", decision->reason);
+	if (!decision->allow)
+		printf("  errno:  %s\n", strerrorname_np(decision->error) ? strerrorname_np(decision->error) : "?");
+}
+
+/* Explain one request; returns EXIT_OK, EXIT_DENY or EXIT_USAGE. */
+static int explain(const struct policy *p, const char *text)
+{
+	char *copy = strdup(text);
+	if (!copy)
+		return EXIT_USAGE;
+	/* OP, then the argument: the rest of the line (a path may hold
+	 * spaces); for `open`, the last word is the flags. */
+	char *op = copy + strspn(copy, " \t");
+	char *arg = op + strcspn(op, " \t");
+	char *extra = NULL;
+	if (*arg) {
+		*arg++ = '\0';
+		arg += strspn(arg, " \t");
+	}
+	size_t len = strlen(arg);
+	while (len && (arg[len - 1] == ' ' || arg[len - 1] == '\t'))
+		arg[--len] = '\0';
+	if (!*arg)
+		arg = NULL;
+	if (arg && strcasecmp(op, "open") == 0) {
+		extra = strrchr(arg, ' ');
+		if (extra) {
+			*extra++ = '\0';
+			for (len = strlen(arg); len && arg[len - 1] == ' ';)
+				arg[--len] = '\0';
+		}
+	} else if (arg && strcasecmp(op, "open_ro") != 0 && strcasecmp(op, "open_ao") != 0 &&
+		   strcasecmp(op, "open_rw") != 0 && strcasecmp(op, "unlink") != 0 &&
+		   strpbrk(arg, " \t")) {
+		goto bad;
+	}
+	struct policy_request req = { 0 };
+	char real[PATH_MAX];
+	int rc = EXIT_USAGE;
+
+	if (!*op)
+		goto bad;
+	if (strcasecmp(op, "open_ro") == 0 || strcasecmp(op, "open_ao") == 0 ||
+	    strcasecmp(op, "open_rw") == 0 || strcasecmp(op, "open") == 0 ||
+	    strcasecmp(op, "unlink") == 0) {
+		if (!arg)
+			goto bad;
+		req.op = strcasecmp(op, "unlink") == 0 ? POLICY_OP_UNLINK : POLICY_OP_OPEN;
+		if (strcasecmp(op, "open_ro") == 0)
+			req.flags = O_RDONLY;
+		else if (strcasecmp(op, "open_ao") == 0)
+			req.flags = O_WRONLY | O_APPEND | O_CREAT;
+		else if (strcasecmp(op, "open_rw") == 0)
+			req.flags = O_RDWR | O_CREAT;
+		else if (strcasecmp(op, "open") == 0) {
+			if (!extra || parse_open_flags(extra, &req.flags) < 0)
+				goto bad;
+			extra = NULL;
+		}
+		if (extra)
+			goto bad;
+		req.path = arg;
+		/* The monitor decides on the object really opened: follow the
+		 * path here too when it exists, and say so. */
+		if (arg[0] == '/' && realpath(arg, real) && strcmp(real, arg) != 0) {
+			printf("note: %s resolves to %s; the monitor decides on that\n", arg, real);
+			req.path = real;
+		}
+	} else if (strcasecmp(op, "bind") == 0) {
+		if (!arg || extra || parse_bind_request(arg, &req) < 0)
+			goto bad;
+		req.op = POLICY_OP_BIND;
+	} else if (strcasecmp(op, "run_as") == 0 || strcasecmp(op, "runas") == 0) {
+		if (!arg || extra)
+			goto bad;
+		struct passwd *pw = getpwnam(arg);
+		if (!pw) {
+			fprintf(stderr, "privman check: unknown user '%s' in request\n", arg);
+			goto out;
+		}
+		req.op = POLICY_OP_RUN_AS;
+		req.uid = pw->pw_uid;
+		req.user = arg;
+	} else if (strcasecmp(op, "auth") == 0 && !arg) {
+		req.op = POLICY_OP_AUTH;
+	} else if (strcasecmp(op, "fork") == 0 && !arg) {
+		req.op = POLICY_OP_FORK;
+	} else if ((strcasecmp(op, "rerun") == 0 || strcasecmp(op, "allow_rerun") == 0) && !arg) {
+		req.op = POLICY_OP_RERUN;
+	} else {
+		goto bad;
+	}
+	struct policy_decision decision;
+	policy_decide(p, &req, &decision);
+	print_decision(text, &decision);
+	rc = decision.allow ? EXIT_OK : EXIT_DENY;
+	goto out;
+bad:
+	fprintf(stderr,
+		"privman check: cannot read request '%s'; expected e.g. 'open_ro /etc/passwd', "
+		"'open /var/log/x O_WRONLY|O_APPEND', 'unlink PATH', 'bind 25', "
+		"'bind 127.0.0.1:25', 'run_as mail', 'auth', 'fork' or 'rerun'\n",
+		text);
+out:
+	free(copy);
+	return rc;
+}
 
 int cmd_check(int argc, char **argv)
 {
-	fprintf(stderr, "privman check: not available in this build yet\n");
-	return EXIT_USAGE;
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "request", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **files = calloc((size_t)argc + 1, sizeof(*files));
+	const char **requests = calloc((size_t)argc + 1, sizeof(*requests));
+	char *app_path = NULL;
+	size_t file_count = 0, request_count = 0;
+	bool quiet = false;
+	int rc = EXIT_USAGE;
+	if (!files || !requests)
+		goto out;
+
+	int c;
+	while ((c = getopt_long(argc, argv, "+c:r:qh", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			files[file_count++] = optarg;
+			break;
+		case 'r':
+			requests[request_count++] = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			check_usage(stdout);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			check_usage(stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		const char *app = argv[optind++];
+		if (strchr(app, '/') || app[0] == '.' || !app[0]) {
+			fprintf(stderr, "privman check: '%s' is not an application name; use -c FILE "
+					"for a file\n",
+				app);
+			goto out;
+		}
+		if (asprintf(&app_path, "%s/%s", privman_conf_dir(), app) < 0)
+			goto out;
+		files[file_count++] = app_path;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "privman check: unexpected argument '%s'\n", argv[optind]);
+		check_usage(stderr);
+		goto out;
+	}
+	if (file_count == 0) {
+		fprintf(stderr, "privman check: no policy given: name an APP or use -c FILE\n");
+		check_usage(stderr);
+		goto out;
+	}
+
+	struct diag d;
+	diag_init(&d);
+	struct policy *p = conf_load_files(files, file_count, &d);
+	if (p && policy_validate(p, &d) < 0) {
+		policy_free(p);
+		p = NULL;
+	}
+	for (size_t i = 0; i < d.count; i++)
+		fprintf(stderr, "%s\n", d.entries[i].text);
+	diag_free(&d);
+	if (!p) {
+		fprintf(stderr, "privman check: the policy is invalid; nothing was granted\n");
+		rc = EXIT_INVALID;
+		goto out;
+	}
+	if (!quiet)
+		policy_dump(p, stdout);
+	rc = EXIT_OK;
+	for (size_t i = 0; i < request_count; i++) {
+		int r = explain(p, requests[i]);
+		if (r == EXIT_USAGE || (r == EXIT_DENY && rc == EXIT_OK))
+			rc = r;
+	}
+	policy_free(p);
+out:
+	free(files);
+	free(requests);
+	free(app_path);
+	return rc;
 }

@@ -1,0 +1,982 @@
+/* The policy model: validation at load, and decide(), the pure match that
+ * the monitor, `privman check --request` and the audit log all use. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capmap.h"
+#include "conf.h"
+#include "policy.h"
+
+/* --- life cycle --------------------------------------------------------- */
+
+struct policy *policy_new(void)
+{
+	return calloc(1, sizeof(struct policy));
+}
+
+static void value_free(struct policy_value *v)
+{
+	free(v->text);
+	v->text = NULL;
+}
+
+static void path_rules_free(struct path_rules *r)
+{
+	for (size_t i = 0; i < r->count; i++) {
+		free(r->rules[i].path);
+		free(r->rules[i].dir);
+	}
+	free(r->rules);
+	memset(r, 0, sizeof(*r));
+}
+
+void policy_security_free(struct policy_security *s)
+{
+	value_free(&s->user);
+	value_free(&s->group);
+	value_free(&s->chroot);
+	value_free(&s->capabilities);
+	value_free(&s->privileges);
+	for (size_t i = 0; i < s->supplemental_count; i++)
+		value_free(&s->supplemental_groups[i]);
+	free(s->supplemental_groups);
+	free(s->gids);
+	memset(s, 0, sizeof(*s));
+}
+
+static int value_copy(struct policy_value *dst, const struct policy_value *src)
+{
+	dst->origin = src->origin;
+	dst->text = NULL;
+	if (src->text && !(dst->text = strdup(src->text)))
+		return -1;
+	return 0;
+}
+
+int policy_security_copy(struct policy_security *dst, const struct policy_security *src)
+{
+	*dst = *src;
+	dst->user.text = dst->group.text = dst->chroot.text = NULL;
+	dst->capabilities.text = dst->privileges.text = NULL;
+	dst->supplemental_groups = NULL;
+	dst->supplemental_count = 0;
+	dst->gids = NULL;
+	dst->gid_count = 0;
+	if (value_copy(&dst->user, &src->user) < 0 || value_copy(&dst->group, &src->group) < 0 ||
+	    value_copy(&dst->chroot, &src->chroot) < 0 ||
+	    value_copy(&dst->capabilities, &src->capabilities) < 0 ||
+	    value_copy(&dst->privileges, &src->privileges) < 0)
+		goto fail;
+	if (src->supplemental_count) {
+		dst->supplemental_groups =
+			calloc(src->supplemental_count, sizeof(*dst->supplemental_groups));
+		if (!dst->supplemental_groups)
+			goto fail;
+		for (size_t i = 0; i < src->supplemental_count; i++) {
+			dst->supplemental_count++;
+			if (value_copy(&dst->supplemental_groups[i], &src->supplemental_groups[i]) <
+			    0)
+				goto fail;
+		}
+	}
+	if (src->gid_count) {
+		dst->gids = calloc(src->gid_count, sizeof(*dst->gids));
+		if (!dst->gids)
+			goto fail;
+		memcpy(dst->gids, src->gids, src->gid_count * sizeof(*dst->gids));
+		dst->gid_count = src->gid_count;
+	}
+	return 0;
+fail:
+	policy_security_free(dst);
+	errno = ENOMEM;
+	return -1;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	path_rules_free(&p->open_ro);
+	path_rules_free(&p->open_rw);
+	path_rules_free(&p->open_ao);
+	path_rules_free(&p->unlink);
+	for (size_t i = 0; i < p->bind.count; i++)
+		free(p->bind.rules[i].text);
+	free(p->bind.rules);
+	for (size_t i = 0; i < p->run_as.count; i++)
+		free(p->run_as.rules[i].name);
+	free(p->run_as.rules);
+	value_free(&p->unpriv_user);
+	value_free(&p->chroot);
+	policy_security_free(&p->security);
+	for (size_t i = 0; i < p->file_count; i++)
+		free(p->files[i]);
+	free(p->files);
+	free(p);
+}
+
+/* --- paths -------------------------------------------------------------- */
+
+/* Check that `path` is absolute and lexically clean: no empty, "." or ".."
+ * element, no trailing slash. With `wildcards`, a last element of "*" or
+ * "**" is allowed and reported in *match. Returns NULL or a reason. */
+static const char *path_check(const char *path, bool wildcards, enum path_match *match)
+{
+	if (match)
+		*match = PATH_MATCH_EXACT;
+	if (path[0] != '/')
+		return "is not an absolute path (it must start with '/')";
+	if (strlen(path) >= PATH_MAX)
+		return "is longer than PATH_MAX";
+	if (strcmp(path, "/") == 0)
+		return NULL;
+	const char *element = path + 1;
+	for (;;) {
+		const char *end = strchr(element, '/');
+		size_t len = end ? (size_t)(end - element) : strlen(element);
+		if (len == 0)
+			return end ? "contains an empty element ('//')"
+				   : "ends with '/' (name the file, or use /dir/* or /dir/**)";
+		if (len == 1 && element[0] == '.')
+			return "contains a '.' element; write the path without it";
+		if (len == 2 && element[0] == '.' && element[1] == '.')
+			return "contains a '..' element; write the real path";
+		bool star = memchr(element, '*', len) != NULL;
+		if (star) {
+			bool whole = (len == 1 || (len == 2 && element[1] == '*'));
+			if (!wildcards)
+				return "contains '*', which is not allowed here";
+			if (!whole || end)
+				return "has '*' other than as the whole last element "
+				       "(only /dir/* and /dir/** are wildcards)";
+			if (match)
+				*match = len == 1 ? PATH_MATCH_CHILDREN : PATH_MATCH_SUBTREE;
+		}
+		if (!end)
+			return NULL;
+		element = end + 1;
+	}
+}
+
+static int validate_path_rules(struct path_rules *rules, const char *directive, struct diag *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < rules->count; i++) {
+		struct path_rule *r = &rules->rules[i];
+		const char *why = path_check(r->path, true, &r->match);
+		if (why) {
+			diag_error(d, &r->origin, "%s path \"%s\" %s", directive, r->path, why);
+			rc = -1;
+			continue;
+		}
+		free(r->dir);
+		r->dir = NULL;
+		r->dir_len = 0;
+		if (r->match != PATH_MATCH_EXACT) {
+			const char *slash = strrchr(r->path, '/');
+			size_t len = (size_t)(slash - r->path);
+			r->dir = len ? strndup(r->path, len) : strdup("/");
+			if (!r->dir) {
+				diag_error(d, &r->origin, "out of memory");
+				return -1;
+			}
+			r->dir_len = len;
+		}
+	}
+	return rc;
+}
+
+static bool path_rule_matches(const struct path_rule *r, const char *path)
+{
+	if (r->match == PATH_MATCH_EXACT)
+		return strcmp(r->path, path) == 0;
+	/* r->dir_len is 0 for "/": then every absolute path starts with it. */
+	if (strncmp(path, r->path, r->dir_len) != 0 || path[r->dir_len] != '/')
+		return false;
+	const char *rest = path + r->dir_len + 1;
+	if (*rest == '\0')
+		return false;
+	return r->match == PATH_MATCH_SUBTREE || strchr(rest, '/') == NULL;
+}
+
+static const struct path_rule *path_rules_find(const struct path_rules *rules, const char *path)
+{
+	for (size_t i = 0; i < rules->count; i++)
+		if (path_rule_matches(&rules->rules[i], path))
+			return &rules->rules[i];
+	return NULL;
+}
+
+/* --- ports -------------------------------------------------------------- */
+
+static const char *parse_port(const char *text, bool *any, uint16_t *port)
+{
+	*any = false;
+	if (strcmp(text, "*") == 0) {
+		*any = true;
+		return NULL;
+	}
+	if (*text == '\0')
+		return "has no port";
+	if (strspn(text, "0123456789") == strlen(text)) {
+		if (strlen(text) > 5 || atoi(text) > 65535)
+			return "is not a port number (1-65535)";
+		int value = atoi(text);
+		if (value == 0)
+			return "names port 0; a program binds an ephemeral port itself";
+		*port = (uint16_t)value;
+		return NULL;
+	}
+	struct servent *s = getservbyname(text, "tcp");
+	if (!s)
+		s = getservbyname(text, "udp");
+	if (!s)
+		return "is neither a port number nor a service name in /etc/services";
+	*port = ntohs((uint16_t)s->s_port);
+	return NULL;
+}
+
+/* "25", "smtp", "*", "127.0.0.1:25", "[::1]:25", "*:25", "10.0.0.1:*". */
+static const char *parse_bind(struct bind_rule *r)
+{
+	const char *text = r->text;
+	r->family = AF_UNSPEC;
+	char address[INET6_ADDRSTRLEN + 2];
+	const char *port = text;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || close[1] != ':')
+			return "has '[' without ']:port' (write [address]:port)";
+		size_t len = (size_t)(close - text - 1);
+		if (len >= sizeof(address))
+			return "has an IPv6 address that is too long";
+		memcpy(address, text + 1, len);
+		address[len] = '\0';
+		if (inet_pton(AF_INET6, address, &r->addr6) != 1)
+			return "has an invalid IPv6 address";
+		r->family = AF_INET6;
+		port = close + 2;
+	} else if (strchr(text, ':')) {
+		const char *colon = strrchr(text, ':');
+		size_t len = (size_t)(colon - text);
+		if (len >= sizeof(address))
+			return "has an address that is too long";
+		memcpy(address, text, len);
+		address[len] = '\0';
+		if (strchr(address, ':'))
+			return "has an IPv6 address without brackets (write [address]:port)";
+		if (strcmp(address, "*") == 0)
+			r->family = AF_UNSPEC;
+		else if (inet_pton(AF_INET, address, &r->addr4) == 1)
+			r->family = AF_INET;
+		else
+			return "has an address that is not a numeric IPv4 address, [IPv6] or '*'";
+		port = colon + 1;
+	}
+	return parse_port(port, &r->any_port, &r->port);
+}
+
+/* --- capabilities ------------------------------------------------------- */
+
+int policy_parse_capabilities(const char *text, const struct origin *at, uint64_t *effective,
+			      uint64_t *permitted, uint64_t *inheritable, struct diag *d)
+{
+	*effective = *permitted = *inheritable = 0;
+	cap_t caps = cap_from_text(text);
+	if (!caps) {
+		/* Name the word libcap did not accept. */
+		char *copy = strdup(text);
+		const char *bad = NULL;
+		char *save = NULL;
+		for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w && !bad;
+		     w = strtok_r(NULL, " \t", &save)) {
+			cap_t one = cap_from_text(w);
+			if (!one)
+				bad = w;
+			cap_free(one);
+		}
+		if (bad)
+			diag_error(d, at,
+				   "capabilities \"%s\": cannot parse \"%s\" (expected names "
+				   "like cap_net_bind_service+ep; see cap_from_text(3))",
+				   text, bad);
+		else
+			diag_error(d, at,
+				   "capabilities \"%s\" is not a capability text (see "
+				   "cap_from_text(3))",
+				   text);
+		free(copy);
+		return -1;
+	}
+	int rc = 0;
+	cap_value_t max = cap_max_bits();
+	for (cap_value_t c = 0; c < max && c < 64; c++) {
+		cap_flag_value_t v;
+		if (cap_get_flag(caps, c, CAP_EFFECTIVE, &v) == 0 && v == CAP_SET)
+			*effective |= UINT64_C(1) << c;
+		if (cap_get_flag(caps, c, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			*permitted |= UINT64_C(1) << c;
+		if (cap_get_flag(caps, c, CAP_INHERITABLE, &v) == 0 && v == CAP_SET)
+			*inheritable |= UINT64_C(1) << c;
+	}
+	if (*effective & ~*permitted) {
+		diag_error(d, at,
+			   "capabilities \"%s\": a capability cannot be effective without being "
+			   "permitted (write +ep, not +e)",
+			   text);
+		rc = -1;
+	}
+	cap_free(caps);
+	return rc;
+}
+
+static int security_parse_capabilities(struct policy_security *s, struct diag *d)
+{
+	int rc = 0;
+	s->cap_effective = s->cap_permitted = s->cap_inheritable = 0;
+	if (s->capabilities.text &&
+	    policy_parse_capabilities(s->capabilities.text, &s->capabilities.origin,
+				      &s->cap_effective, &s->cap_permitted, &s->cap_inheritable,
+				      d) < 0)
+		rc = -1;
+	if (s->privileges.text) {
+		uint64_t mask = 0;
+		if (capmap_privileges(s->privileges.text, &s->privileges.origin, &mask, d) < 0)
+			rc = -1;
+		s->cap_effective |= mask;
+		s->cap_permitted |= mask;
+	}
+	return rc;
+}
+
+static const char *cap_name(unsigned c, char *buf, size_t len)
+{
+	char *name = cap_to_name((cap_value_t)c);
+	snprintf(buf, len, "%s", name ? name : "?");
+	cap_free(name);
+	return buf;
+}
+
+/* --- the security scope ------------------------------------------------- */
+
+static int resolve_chroot(const struct policy_value *v, struct diag *d)
+{
+	const char *why = path_check(v->text, false, NULL);
+	if (why) {
+		diag_error(d, &v->origin, "chroot \"%s\" %s", v->text, why);
+		return -1;
+	}
+	struct stat st;
+	if (stat(v->text, &st) < 0) {
+		diag_error(d, &v->origin, "chroot %s: %s", v->text, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		diag_error(d, &v->origin, "chroot %s is not a directory", v->text);
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		diag_error(d, &v->origin,
+			   "chroot %s is owned by uid %u; a jail must be owned by root "
+			   "(chown root %s)",
+			   v->text, (unsigned)st.st_uid, v->text);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		diag_error(d, &v->origin,
+			   "chroot %s is writable by %s; a jail must not be (chmod go-w %s)",
+			   v->text, (st.st_mode & S_IWOTH) ? "others" : "its group", v->text);
+		return -1;
+	}
+	return 0;
+}
+
+static int resolve_group(const struct policy_value *v, gid_t *gid, struct diag *d)
+{
+	errno = 0;
+	struct group *g = getgrnam(v->text);
+	if (!g) {
+		if (errno)
+			diag_error(d, &v->origin, "cannot look up group '%s': %s", v->text,
+				   strerror(errno));
+		else
+			diag_error(d, &v->origin, "unknown group '%s' (not in the group database)",
+				   v->text);
+		return -1;
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
+static int security_resolve(struct policy_security *s, bool parse_capabilities, struct diag *d)
+{
+	int rc = 0;
+	s->resolved = false;
+	free(s->gids);
+	s->gids = NULL;
+	s->gid_count = 0;
+
+	struct policy_value nobody = { .text = (char *)"nobody" };
+	const struct policy_value *user = s->user.text ? &s->user : &nobody;
+	errno = 0;
+	struct passwd *pw = getpwnam(user->text);
+	if (!pw) {
+		if (errno)
+			diag_error(d, &user->origin, "cannot look up user '%s': %s", user->text,
+				   strerror(errno));
+		else
+			diag_error(d, &user->origin, "unknown user '%s' (not in the password database)",
+				   user->text);
+		rc = -1;
+	} else {
+		s->uid = pw->pw_uid;
+		s->gid = pw->pw_gid;
+	}
+	if (s->group.text && resolve_group(&s->group, &s->gid, d) < 0)
+		rc = -1;
+	if (s->supplemental_count) {
+		s->gids = calloc(s->supplemental_count, sizeof(*s->gids));
+		if (!s->gids) {
+			diag_error(d, NULL, "out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < s->supplemental_count; i++) {
+			gid_t gid;
+			if (resolve_group(&s->supplemental_groups[i], &gid, d) < 0) {
+				rc = -1;
+				continue;
+			}
+			bool seen = false;
+			for (size_t j = 0; j < s->gid_count; j++)
+				seen = seen || s->gids[j] == gid;
+			if (!seen)
+				s->gids[s->gid_count++] = gid;
+		}
+	}
+	if (s->chroot.text && resolve_chroot(&s->chroot, d) < 0)
+		rc = -1;
+	if (parse_capabilities && security_parse_capabilities(s, d) < 0)
+		rc = -1;
+
+	/* Every kept capability must be one this kernel still lets us hold. */
+	uint64_t kept = s->cap_permitted | s->cap_inheritable;
+	for (unsigned c = 0; c < 64; c++) {
+		if (!(kept & (UINT64_C(1) << c)))
+			continue;
+		char name[64];
+		const struct origin *at = s->capabilities.text ? &s->capabilities.origin
+							       : &s->privileges.origin;
+		int bound = cap_get_bound((cap_value_t)c);
+		if (bound < 0) {
+			diag_error(d, at, "capability %s is not supported by this kernel",
+				   cap_name(c, name, sizeof(name)));
+			rc = -1;
+		} else if (bound == 0) {
+			diag_error(d, at,
+				   "capability %s is not in this system's bounding set (see CapBnd "
+				   "in /proc/self/status): no process here can hold it; remove it "
+				   "from the scope",
+				   cap_name(c, name, sizeof(name)));
+			rc = -1;
+		}
+	}
+	if (rc == 0 && pw && s->uid == 0) {
+		if (kept)
+			diag_warn(d, &user->origin,
+				  "user root with capabilities: root keeps only the capabilities "
+				  "named, and loses access to files it does not own unless "
+				  "cap_dac_override is kept; prefer an unprivileged user");
+		else
+			diag_note(d, &user->origin,
+				  "user root without capabilities: the process keeps full root");
+	}
+	if (rc == 0)
+		s->resolved = true;
+	return rc;
+}
+
+int policy_security_resolve(struct policy_security *s, struct diag *d)
+{
+	return security_resolve(s, true, d);
+}
+
+/* --- validation --------------------------------------------------------- */
+
+/* `unpriv_user` is `security { user }` and `chroot` is `security { chroot }`:
+ * the same value twice is fine, two different values are an error. */
+static int fold_scalar(struct policy_value *top, const char *top_name, struct policy_value *scoped,
+		       const char *scoped_name, struct diag *d)
+{
+	if (!top->text)
+		return 0;
+	if (!scoped->text)
+		return value_copy(scoped, top) < 0 ? (diag_error(d, NULL, "out of memory"), -1) : 0;
+	if (strcmp(top->text, scoped->text) == 0)
+		return 0;
+	char where[512];
+	diag_error(d, &top->origin,
+		   "%s \"%s\" disagrees with security { %s \"%s\" } at %s; they are the same "
+		   "setting: give one value",
+		   top_name, top->text, scoped_name, scoped->text,
+		   origin_format(&scoped->origin, where, sizeof(where)));
+	return -1;
+}
+
+int policy_validate_syntax(struct policy *p, struct diag *d)
+{
+	int rc = 0;
+	if (validate_path_rules(&p->open_ro, "open_ro", d) < 0)
+		rc = -1;
+	if (validate_path_rules(&p->open_rw, "open_rw", d) < 0)
+		rc = -1;
+	if (validate_path_rules(&p->open_ao, "open_ao", d) < 0)
+		rc = -1;
+	if (validate_path_rules(&p->unlink, "unlink", d) < 0)
+		rc = -1;
+	for (size_t i = 0; i < p->bind.count; i++) {
+		struct bind_rule *r = &p->bind.rules[i];
+		const char *why = parse_bind(r);
+		if (why) {
+			diag_error(d, &r->origin, "bind \"%s\" %s", r->text, why);
+			rc = -1;
+		}
+	}
+	for (size_t i = 0; i < p->run_as.count; i++) {
+		struct runas_rule *r = &p->run_as.rules[i];
+		r->any_nonroot = strcmp(r->name, "*") == 0;
+		if (!r->any_nonroot && (r->name[0] == '\0' || strchr(r->name, '*'))) {
+			diag_error(d, &r->origin,
+				   "run_as \"%s\" is not a user name ('*' alone means any user but "
+				   "root)",
+				   r->name);
+			rc = -1;
+		}
+	}
+	if (fold_scalar(&p->unpriv_user, "unpriv_user", &p->security.user, "user", d) < 0)
+		rc = -1;
+	if (fold_scalar(&p->chroot, "chroot", &p->security.chroot, "chroot", d) < 0)
+		rc = -1;
+	if (p->security.chroot.text) {
+		const char *why = path_check(p->security.chroot.text, false, NULL);
+		if (why) {
+			diag_error(d, &p->security.chroot.origin, "chroot \"%s\" %s",
+				   p->security.chroot.text, why);
+			rc = -1;
+		}
+	}
+	if (security_parse_capabilities(&p->security, d) < 0)
+		rc = -1;
+	return rc;
+}
+
+int policy_validate(struct policy *p, struct diag *d)
+{
+	int rc = policy_validate_syntax(p, d);
+	for (size_t i = 0; i < p->run_as.count; i++) {
+		struct runas_rule *r = &p->run_as.rules[i];
+		if (r->any_nonroot || !r->name[0])
+			continue;
+		errno = 0;
+		struct passwd *pw = getpwnam(r->name);
+		if (!pw) {
+			diag_error(d, &r->origin, "run_as: unknown user '%s'", r->name);
+			rc = -1;
+			continue;
+		}
+		r->uid = pw->pw_uid;
+		r->gid = pw->pw_gid;
+	}
+	/* The capability text was parsed with the syntax above. */
+	if (security_resolve(&p->security, false, d) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* --- decisions ---------------------------------------------------------- */
+
+const char *policy_op_name(enum policy_op op)
+{
+	switch (op) {
+	case POLICY_OP_OPEN:
+		return "open";
+	case POLICY_OP_UNLINK:
+		return "unlink";
+	case POLICY_OP_BIND:
+		return "bind";
+	case POLICY_OP_RUN_AS:
+		return "run_as";
+	case POLICY_OP_AUTH:
+		return "auth";
+	case POLICY_OP_FORK:
+		return "fork";
+	case POLICY_OP_RERUN:
+		return "rerun";
+	}
+	return "unknown";
+}
+
+static void decided(struct policy_decision *out, bool allow, int error, const char *directive,
+		    const char *rule, const struct origin *origin)
+{
+	out->allow = allow;
+	out->error = allow ? 0 : error;
+	out->directive = directive;
+	out->rule = rule;
+	out->origin = origin;
+}
+
+/* Flags an open may carry at all. O_PATH and O_ASYNC are not among them;
+ * O_TMPFILE is checked on its own. */
+#define OPEN_KNOWN_FLAGS                                                                      \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |  \
+	 O_SYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_LARGEFILE | O_DIRECT |   \
+	 O_TMPFILE)
+
+enum open_need { NEED_READ_ONLY, NEED_APPEND_ONLY, NEED_READ_WRITE };
+
+static const char *need_name(enum open_need need)
+{
+	return need == NEED_READ_ONLY ? "open_ro" : need == NEED_APPEND_ONLY ? "open_ao" : "open_rw";
+}
+
+static void describe_flags(int flags, char *buf, size_t len)
+{
+	int mode = flags & O_ACCMODE;
+	snprintf(buf, len, "%s%s%s%s%s", mode == O_RDONLY ? "O_RDONLY" : mode == O_WRONLY ? "O_WRONLY" : "O_RDWR",
+		 (flags & O_APPEND) ? "|O_APPEND" : "", (flags & O_CREAT) ? "|O_CREAT" : "",
+		 (flags & O_TRUNC) ? "|O_TRUNC" : "",
+		 (flags & O_TMPFILE) == O_TMPFILE ? "|O_TMPFILE" : "");
+}
+
+static void decide_open(const struct policy *p, const struct policy_request *req,
+			struct policy_decision *out)
+{
+	int flags = req->flags;
+	if (flags & ~OPEN_KNOWN_FLAGS) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "open flags 0x%x are not allowed (O_PATH, O_ASYNC and unknown flags are "
+			 "refused)",
+			 (unsigned)(flags & ~OPEN_KNOWN_FLAGS));
+		decided(out, false, EINVAL, NULL, NULL, NULL);
+		return;
+	}
+	if ((flags & O_ACCMODE) == O_ACCMODE) {
+		snprintf(out->reason, sizeof(out->reason), "invalid access mode O_ACCMODE");
+		decided(out, false, EINVAL, NULL, NULL, NULL);
+		return;
+	}
+	enum open_need need = NEED_READ_WRITE;
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		need = NEED_READ_WRITE;
+	else if ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_TRUNC | O_CREAT)))
+		need = NEED_READ_ONLY;
+	else if ((flags & O_ACCMODE) == O_WRONLY && (flags & O_APPEND) && !(flags & O_TRUNC))
+		need = NEED_APPEND_ONLY;
+
+	char how[96];
+	describe_flags(flags, how, sizeof(how));
+	const struct path_rule *r = NULL;
+	const char *directive = NULL;
+	if (need == NEED_READ_ONLY && (r = path_rules_find(&p->open_ro, req->path)))
+		directive = "open_ro";
+	else if (need == NEED_APPEND_ONLY && (r = path_rules_find(&p->open_ao, req->path)))
+		directive = "open_ao";
+	else if ((r = path_rules_find(&p->open_rw, req->path)))
+		directive = "open_rw";
+	if (r) {
+		snprintf(out->reason, sizeof(out->reason), "%s %s is granted by %s", how,
+			 req->path, directive);
+		decided(out, true, 0, directive, r->path, &r->origin);
+		return;
+	}
+	/* Refused: say which weaker grant matched, if any. */
+	if ((r = path_rules_find(&p->open_ro, req->path)))
+		directive = "open_ro";
+	else if ((r = path_rules_find(&p->open_ao, req->path)))
+		directive = "open_ao";
+	if (r) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s is granted only by %s, and %s needs %s%s", req->path, directive, how,
+			 need_name(need), need == NEED_APPEND_ONLY ? " or open_rw" : "");
+		decided(out, false, EACCES, directive, r->path, &r->origin);
+		return;
+	}
+	snprintf(out->reason, sizeof(out->reason), "no %s%s rule matches %s", need_name(need),
+		 need == NEED_READ_WRITE ? "" : " or open_rw", req->path);
+	decided(out, false, EACCES, NULL, NULL, NULL);
+}
+
+static void decide_unlink(const struct policy *p, const struct policy_request *req,
+			  struct policy_decision *out)
+{
+	const struct path_rule *r = path_rules_find(&p->unlink, req->path);
+	if (r) {
+		snprintf(out->reason, sizeof(out->reason), "unlink of %s is granted", req->path);
+		decided(out, true, 0, "unlink", r->path, &r->origin);
+	} else {
+		snprintf(out->reason, sizeof(out->reason), "no unlink rule matches %s", req->path);
+		decided(out, false, EACCES, NULL, NULL, NULL);
+	}
+}
+
+static bool bind_rule_matches(const struct bind_rule *r, const struct policy_request *req)
+{
+	if (!r->any_port && r->port != req->port)
+		return false;
+	if (r->family == AF_UNSPEC)
+		return true;
+	if (r->family != req->family)
+		return false;
+	if (r->family == AF_INET)
+		return r->addr4.s_addr == req->addr4.s_addr;
+	return memcmp(&r->addr6, &req->addr6, sizeof(r->addr6)) == 0;
+}
+
+static void decide_bind(const struct policy *p, const struct policy_request *req,
+			struct policy_decision *out)
+{
+	char address[INET6_ADDRSTRLEN] = "?";
+	if (req->family == AF_INET)
+		inet_ntop(AF_INET, &req->addr4, address, sizeof(address));
+	else if (req->family == AF_INET6)
+		inet_ntop(AF_INET6, &req->addr6, address, sizeof(address));
+	else {
+		snprintf(out->reason, sizeof(out->reason),
+			 "bind is granted only for IPv4 and IPv6 sockets");
+		decided(out, false, EACCES, NULL, NULL, NULL);
+		return;
+	}
+	bool v6 = req->family == AF_INET6;
+	char where[INET6_ADDRSTRLEN + 16];
+	snprintf(where, sizeof(where), "%s%s%s:%u", v6 ? "[" : "", address, v6 ? "]" : "",
+		 (unsigned)req->port);
+	for (size_t i = 0; i < p->bind.count; i++) {
+		const struct bind_rule *r = &p->bind.rules[i];
+		if (bind_rule_matches(r, req)) {
+			snprintf(out->reason, sizeof(out->reason), "bind to %s is granted", where);
+			decided(out, true, 0, "bind", r->text, &r->origin);
+			return;
+		}
+	}
+	snprintf(out->reason, sizeof(out->reason), "no bind rule matches %s", where);
+	decided(out, false, EACCES, NULL, NULL, NULL);
+}
+
+static void decide_run_as(const struct policy *p, const struct policy_request *req,
+			  struct policy_decision *out)
+{
+	const char *who = req->user ? req->user : "that user";
+	for (size_t i = 0; i < p->run_as.count; i++) {
+		const struct runas_rule *r = &p->run_as.rules[i];
+		bool match = r->any_nonroot ? req->uid != 0 : r->uid == req->uid;
+		if (match) {
+			snprintf(out->reason, sizeof(out->reason), "running as %s (uid %u) is granted%s",
+				 who, (unsigned)req->uid, r->any_nonroot ? " ('*': any user but root)" : "");
+			decided(out, true, 0, "run_as", r->name, &r->origin);
+			return;
+		}
+	}
+	snprintf(out->reason, sizeof(out->reason), "no run_as rule names %s (uid %u)%s", who,
+		 (unsigned)req->uid, req->uid == 0 ? "; '*' never means root" : "");
+	decided(out, false, EPERM, NULL, NULL, NULL);
+}
+
+static void decide_bool(const struct policy_bool *b, const char *directive,
+			struct policy_decision *out)
+{
+	if (b->value) {
+		snprintf(out->reason, sizeof(out->reason), "%s is true", directive);
+		decided(out, true, 0, directive, "true", &b->origin);
+	} else {
+		snprintf(out->reason, sizeof(out->reason), "%s is %s", directive,
+			 b->set ? "false" : "off unless the policy sets it to true");
+		decided(out, false, EPERM, b->set ? directive : NULL, b->set ? "false" : NULL,
+			b->set ? &b->origin : NULL);
+	}
+}
+
+void policy_decide(const struct policy *p, const struct policy_request *req,
+		   struct policy_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->error = EACCES;
+	if ((req->op == POLICY_OP_OPEN || req->op == POLICY_OP_UNLINK) &&
+	    (!req->path || req->path[0] != '/')) {
+		snprintf(out->reason, sizeof(out->reason), "not an absolute path");
+		return;
+	}
+	switch (req->op) {
+	case POLICY_OP_OPEN:
+		decide_open(p, req, out);
+		return;
+	case POLICY_OP_UNLINK:
+		decide_unlink(p, req, out);
+		return;
+	case POLICY_OP_BIND:
+		decide_bind(p, req, out);
+		return;
+	case POLICY_OP_RUN_AS:
+		decide_run_as(p, req, out);
+		return;
+	case POLICY_OP_AUTH:
+		decide_bool(&p->auth, "auth", out);
+		return;
+	case POLICY_OP_FORK:
+		decide_bool(&p->fork, "fork", out);
+		return;
+	case POLICY_OP_RERUN:
+		decide_bool(&p->allow_rerun, "allow_rerun", out);
+		return;
+	}
+	snprintf(out->reason, sizeof(out->reason), "unknown operation");
+}
+
+/* --- the normalised dump ------------------------------------------------ */
+
+static void put_quoted(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else if (*s == '\t')
+			fputs("\\t", out);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void put_origin(FILE *out, const struct origin *at, int column)
+{
+	char where[512];
+	fprintf(out, "%*s# %s\n", column > 0 ? column : 1, "", origin_format(at, where, sizeof(where)));
+}
+
+static int put_entry(FILE *out, const char *indent, const char *name, const char *value,
+		     bool quote)
+{
+	int n = fprintf(out, "%s%s ", indent, name);
+	if (quote) {
+		long before = ftell(out);
+		put_quoted(out, value);
+		long after = ftell(out);
+		n += before >= 0 && after >= 0 ? (int)(after - before) : (int)strlen(value) + 2;
+	} else {
+		n += fprintf(out, "%s", value);
+	}
+	return n;
+}
+
+static void dump_paths(FILE *out, const char *name, const struct path_rules *rules)
+{
+	for (size_t i = 0; i < rules->count; i++) {
+		int n = put_entry(out, "", name, rules->rules[i].path, true);
+		put_origin(out, &rules->rules[i].origin, 40 - n);
+	}
+}
+
+static void dump_bool(FILE *out, const char *name, const struct policy_bool *b)
+{
+	int n = fprintf(out, "%s %s", name, b->value ? "true" : "false");
+	put_origin(out, b->set ? &b->origin : NULL, 40 - n);
+}
+
+static void dump_caps(FILE *out, const char *indent, const char *label, uint64_t mask)
+{
+	fprintf(out, "%s#   %-12s", indent, label);
+	if (!mask)
+		fputs(" (none)", out);
+	for (unsigned c = 0; c < 64; c++) {
+		char name[64];
+		if (mask & (UINT64_C(1) << c))
+			fprintf(out, " %s", cap_name(c, name, sizeof(name)));
+	}
+	fputc('\n', out);
+}
+
+void policy_dump(const struct policy *p, FILE *out)
+{
+	fprintf(out, "# effective policy, from");
+	for (size_t i = 0; i < p->file_count; i++)
+		fprintf(out, " %s", p->files[i]);
+	fputs("\n", out);
+	dump_paths(out, "open_ro", &p->open_ro);
+	dump_paths(out, "open_ao", &p->open_ao);
+	dump_paths(out, "open_rw", &p->open_rw);
+	dump_paths(out, "unlink", &p->unlink);
+	for (size_t i = 0; i < p->bind.count; i++) {
+		int n = put_entry(out, "", "bind", p->bind.rules[i].text, false);
+		put_origin(out, &p->bind.rules[i].origin, 40 - n);
+	}
+	for (size_t i = 0; i < p->run_as.count; i++) {
+		const struct runas_rule *r = &p->run_as.rules[i];
+		int n = put_entry(out, "", "run_as", r->name, false);
+		if (!r->any_nonroot)
+			n += fprintf(out, " (uid %u)", (unsigned)r->uid);
+		put_origin(out, &r->origin, 40 - n);
+	}
+	dump_bool(out, "auth", &p->auth);
+	dump_bool(out, "auth_allow_rerun", &p->auth_allow_rerun);
+	dump_bool(out, "fork", &p->fork);
+	dump_bool(out, "allow_rerun", &p->allow_rerun);
+
+	const struct policy_security *s = &p->security;
+	fprintf(out, "security {");
+	put_origin(out, s->present ? &s->origin : NULL, 30);
+	int n = put_entry(out, "    ", "user", s->user.text ? s->user.text : "nobody", false);
+	if (s->resolved)
+		n += fprintf(out, " (uid %u)", (unsigned)s->uid);
+	put_origin(out, s->user.text ? &s->user.origin : NULL, 40 - n);
+	if (s->group.text) {
+		n = put_entry(out, "    ", "group", s->group.text, false);
+		if (s->resolved)
+			n += fprintf(out, " (gid %u)", (unsigned)s->gid);
+		put_origin(out, &s->group.origin, 40 - n);
+	} else {
+		n = fprintf(out, "    group (the user's primary group");
+		if (s->resolved)
+			n += fprintf(out, ", gid %u", (unsigned)s->gid);
+		n += fprintf(out, ")");
+		put_origin(out, NULL, 40 - n);
+	}
+	n = fprintf(out, "    supplemental_groups {");
+	for (size_t i = 0; i < s->supplemental_count; i++)
+		n += fprintf(out, " %s", s->supplemental_groups[i].text);
+	n += fprintf(out, " }");
+	put_origin(out, s->supplemental_count ? &s->supplemental_groups[0].origin : NULL, 40 - n);
+	if (s->chroot.text) {
+		n = put_entry(out, "    ", "chroot", s->chroot.text, true);
+		put_origin(out, &s->chroot.origin, 40 - n);
+	} else {
+		n = fprintf(out, "    chroot \"/\" (none)");
+		put_origin(out, NULL, 40 - n);
+	}
+	if (s->capabilities.text) {
+		n = put_entry(out, "    ", "capabilities", s->capabilities.text, true);
+		put_origin(out, &s->capabilities.origin, 40 - n);
+	}
+	if (s->privileges.text) {
+		n = put_entry(out, "    ", "privileges", s->privileges.text, true);
+		put_origin(out, &s->privileges.origin, 40 - n);
+	}
+	fputs("    # capabilities kept after the drop:\n", out);
+	dump_caps(out, "    ", "permitted", s->cap_permitted);
+	dump_caps(out, "    ", "effective", s->cap_effective);
+	dump_caps(out, "    ", "inheritable", s->cap_inheritable);
+	fputs("}\n", out);
+}
