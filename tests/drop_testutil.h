@@ -103,7 +103,8 @@ static inline void pmdrop_expect(struct pmdrop_status *st, uid_t uid, gid_t gid,
 	snprintf(st->gid, sizeof(st->gid), "%u %u %u %u", gid, gid, gid, gid);
 	gid_t sorted[64];
 	cr_assert(group_count <= 64);
-	memcpy(sorted, groups, group_count * sizeof(*groups));
+	if (group_count)
+		memcpy(sorted, groups, group_count * sizeof(*groups));
 	for (size_t i = 1; i < group_count; i++)
 		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
 			gid_t t = sorted[j];
