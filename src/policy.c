@@ -155,7 +155,7 @@ static const char *path_check(const char *path, bool wildcards, enum path_match 
 			return "contains a '..' element; write the real path";
 		bool star = memchr(element, '*', len) != NULL;
 		if (star) {
-			bool whole = (len == 1 || (len == 2 && element[1] == '*'));
+			bool whole = element[0] == '*' && (len == 1 || (len == 2 && element[1] == '*'));
 			if (!wildcards)
 				return "contains '*', which is not allowed here";
 			if (!whole || end)
@@ -216,6 +216,25 @@ static const struct path_rule *path_rules_find(const struct path_rules *rules, c
 	for (size_t i = 0; i < rules->count; i++)
 		if (path_rule_matches(&rules->rules[i], path))
 			return &rules->rules[i];
+	return NULL;
+}
+
+/* A rule that grants every new entry directly in directory `dir` (what an
+ * O_TMPFILE open creates): /dir/ *, or /above/ ** for dir at or below it. */
+static const struct path_rule *path_rules_find_any_child(const struct path_rules *rules,
+							 const char *dir)
+{
+	size_t len = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct path_rule *r = &rules->rules[i];
+		if (r->match == PATH_MATCH_CHILDREN && r->dir_len == len &&
+		    strncmp(r->path, dir, len) == 0)
+			return r;
+		if (r->match == PATH_MATCH_SUBTREE && len >= r->dir_len &&
+		    strncmp(r->path, dir, r->dir_len) == 0 &&
+		    (dir[r->dir_len] == '/' || dir[r->dir_len] == '\0' || r->dir_len == 0))
+			return r;
+	}
 	return NULL;
 }
 
@@ -689,6 +708,19 @@ static void decide_open(const struct policy *p, const struct policy_request *req
 	describe_flags(flags, how, sizeof(how));
 	const struct path_rule *r = NULL;
 	const char *directive = NULL;
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		r = path_rules_find_any_child(&p->open_rw, req->path);
+		if (r) {
+			snprintf(out->reason, sizeof(out->reason),
+				 "an unnamed file in %s is granted by open_rw", req->path);
+			decided(out, true, 0, "open_rw", r->path, &r->origin);
+		} else {
+			snprintf(out->reason, sizeof(out->reason),
+				 "O_TMPFILE needs open_rw of %s/* or a /** above it", req->path);
+			decided(out, false, EACCES, NULL, NULL, NULL);
+		}
+		return;
+	}
 	if (need == NEED_READ_ONLY && (r = path_rules_find(&p->open_ro, req->path)))
 		directive = "open_ro";
 	else if (need == NEED_APPEND_ONLY && (r = path_rules_find(&p->open_ao, req->path)))
