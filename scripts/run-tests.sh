@@ -30,6 +30,12 @@ for t in "$@"; do
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 done
+# Tests create the users and groups they need with a pmtest prefix; remove
+# whatever is left.
+if [ "$(id -u)" = 0 ]; then
+	for u in $(getent passwd | cut -d: -f1 | grep '^pmtest'); do userdel "$u" >/dev/null 2>&1; done
+	for g in $(getent group | cut -d: -f1 | grep '^pmtest'); do groupdel "$g" >/dev/null 2>&1; done
+fi
 if [ "$broken" -gt 0 ]; then
 	echo "$broken test binaries did not report"
 	failed=$((failed + broken))
