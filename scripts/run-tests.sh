@@ -3,7 +3,9 @@
 # The last line is "N passed, N failed, N skipped".
 set -u
 passed=0 failed=0 skipped=0 broken=0
-out=${BUILD:-build}/tests/results
+BUILD=${BUILD:-build}
+export BUILD
+out=$BUILD/tests/results
 mkdir -p "$out"
 for t in "$@"; do
 	name=${t##*/}
@@ -20,10 +22,17 @@ for t in "$@"; do
 		broken=$((broken + 1))
 		continue
 	fi
+	# Under the sanitizers a report after a test's verdict still fails it.
+	sanitizer=$(grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$out/$name.log")
+	if [ "$sanitizer" -gt 0 ]; then
+		grep -A12 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$out/$name.log" | head -40
+		echo "   $name: $sanitizer sanitizer reports"
+	fi
 	s=$(grep -c '^ok .* # SKIP' "$tap")
 	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tap")
 	p=$(grep '^ok ' "$tap" | grep -vc ' # SKIP')
-	f=$(grep -c '^not ok ' "$tap")
+	f=$(( $(grep -c '^not ok ' "$tap") + sanitizer ))
+	p=$(( p > sanitizer ? p - sanitizer : 0 ))
 	if [ -n "$planned" ] && [ $((p + f + s)) -lt "$planned" ]; then
 		echo "   $name: $((planned - p - f - s)) of $planned tests did not report"
 		f=$((f + planned - p - f - s))

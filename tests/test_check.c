@@ -7,7 +7,14 @@
 
 #include "testutil.h"
 
-#define PRIVMAN "build/privman"
+/* The command of the build under test (build/ or build-asan/). */
+static const char *privman_path(void)
+{
+	static char path[256];
+	const char *build = getenv("BUILD");
+	snprintf(path, sizeof(path), "%s/privman", build && *build ? build : "build");
+	return path;
+}
 
 struct run {
 	int status;
@@ -29,15 +36,14 @@ static char *slurp(const char *path, char *buf, size_t len)
 static struct run *privman(const char *args)
 {
 	static struct run r;
-	char *dir = pmtest_tmpdir();
-	r.status = pmtest_sh("%s %s >%s/out 2>%s/err", PRIVMAN, args, dir, dir);
+	AUTOFREE char *dir = pmtest_tmpdir();
+	r.status = pmtest_sh("%s %s >%s/out 2>%s/err", privman_path(), args, dir, dir);
 	char path[256];
 	snprintf(path, sizeof(path), "%s/out", dir);
 	slurp(path, r.out, sizeof(r.out));
 	snprintf(path, sizeof(path), "%s/err", dir);
 	slurp(path, r.err, sizeof(r.err));
 	pmtest_rmtree(dir);
-	free(dir);
 	return &r;
 }
 
@@ -81,7 +87,7 @@ Test(check, help_and_usage)
 
 Test(check, valid_policy_is_printed_normalised_with_origins)
 {
-	char *path = write_policy("good.conf", "Open_RO = { \"/srv/a b\" /etc/motd }\nbind smtp\n"
+	AUTOFREE char *path = write_policy("good.conf", "Open_RO = { \"/srv/a b\" /etc/motd }\nbind smtp\n"
 					      "Security {\n User = nobody\n}\n");
 	char args[512];
 	snprintf(args, sizeof(args), "check -c %s", path);
@@ -97,7 +103,7 @@ Test(check, valid_policy_is_printed_normalised_with_origins)
 
 Test(check, invalid_policy_exits_1_with_located_errors)
 {
-	char *path = write_policy("bad.conf", "open_ro /etc/motd\nopen_r0 /x\n");
+	AUTOFREE char *path = write_policy("bad.conf", "open_ro /etc/motd\nopen_r0 /x\n");
 	char args[512];
 	snprintf(args, sizeof(args), "check -c %s", path);
 	struct run *r = privman(args);
@@ -109,6 +115,7 @@ Test(check, invalid_policy_exits_1_with_located_errors)
 	cr_assert(strstr(r->err, "nothing was granted"));
 	cr_assert_eq(r->out[0], '\0', "nothing is printed for an invalid policy");
 
+	free(path);
 	path = write_policy("bad2.conf", "bind 0\nsecurity { user pmtestnosuchuser }\n");
 	snprintf(args, sizeof(args), "check -c %s", path);
 	r = privman(args);
@@ -119,7 +126,7 @@ Test(check, invalid_policy_exits_1_with_located_errors)
 
 Test(check, application_name_reads_the_policy_folder)
 {
-	write_policy("pmtestapp", "bind 25\n");
+	free(write_policy("pmtestapp", "bind 25\n"));
 	char args[512];
 	snprintf(args, sizeof(args), "check pmtestapp");
 	setenv("PRIVMAN_CONF_DIR", policy_dir, 1);
@@ -136,7 +143,7 @@ Test(check, application_name_reads_the_policy_folder)
 
 Test(check, requests_are_explained)
 {
-	char *path = write_policy("req.conf", "open_ro { /etc/motd \"/srv/my files/*\" }\n"
+	AUTOFREE char *path = write_policy("req.conf", "open_ro { /etc/motd \"/srv/my files/*\" }\n"
 					      "open_ao /var/log/app.log\nbind 127.0.0.1:25\n"
 					      "run_as *\nfork true\n");
 	char args[1024];
@@ -172,12 +179,12 @@ Test(check, requests_are_explained)
 
 Test(check, symlinks_are_explained_on_their_target)
 {
-	char *dir = pmtest_tmpdir();
+	AUTOFREE char *dir = pmtest_tmpdir();
 	char link[256], policy[512], args[1024];
 	snprintf(link, sizeof(link), "%s/link", dir);
 	cr_assert_eq(symlink("/etc/shadow", link), 0);
 	snprintf(policy, sizeof(policy), "open_ro %s\n", link);
-	char *path = write_policy("link.conf", policy);
+	AUTOFREE char *path = write_policy("link.conf", policy);
 	snprintf(args, sizeof(args), "check -q -c %s -r 'open_ro %s'", path, link);
 	struct run *r = privman(args);
 	cr_assert_eq(r->status, 3, "a link named in the policy does not grant its target");
@@ -187,7 +194,7 @@ Test(check, symlinks_are_explained_on_their_target)
 
 Test(check, bad_requests_are_usage_errors)
 {
-	char *path = write_policy("r.conf", "bind 25\n");
+	AUTOFREE char *path = write_policy("r.conf", "bind 25\n");
 	static const char *const bad[] = { "frob /x", "bind", "bind 70000", "open /x O_BOGUS",
 					   "run_as pmtestnosuchuser", "fork now", "open_ro" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

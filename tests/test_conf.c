@@ -270,12 +270,12 @@ Test(syntax, overlong_value)
 
 Test(files, lists_accumulate_scalars_replace_security_replaced_whole)
 {
-	char *dir = pmtest_tmpdir();
-	char *base = pmtest_write_file(dir, "base.conf",
+	AUTOFREE char *dir = pmtest_tmpdir();
+	AUTOFREE char *base = pmtest_write_file(dir, "base.conf",
 				       "open_ro /a\nbind 25\nunpriv_user nobody\nfork true\n"
 				       "security {\n user = nobody\n group = nogroup\n"
 				       " capabilities = \"cap_net_bind_service+ep\"\n}\n");
-	char *cluster = pmtest_write_file(dir, "cluster.conf",
+	AUTOFREE char *cluster = pmtest_write_file(dir, "cluster.conf",
 					  "open_ro /b\nbind 26\nfork false\n"
 					  "Security {\n user = nobody\n capabilities = \"cap_net_raw+ep\"\n}\n");
 	const char *paths[] = { base, cluster };
@@ -296,20 +296,17 @@ Test(files, lists_accumulate_scalars_replace_security_replaced_whole)
 	policy_free(p);
 	diag_free(&d);
 	pmtest_rmtree(dir);
-	free(base);
-	free(cluster);
-	free(dir);
 }
 
 Test(files, include_is_relative_to_the_including_file)
 {
-	char *dir = pmtest_tmpdir();
+	AUTOFREE char *dir = pmtest_tmpdir();
 	char sub[256];
 	snprintf(sub, sizeof(sub), "%s/sub", dir);
 	cr_assert_eq(mkdir(sub, 0755), 0);
 	free(pmtest_write_file(dir, "sub/inner.conf", "open_ro /inner\n"));
 	free(pmtest_write_file(dir, "sub/mid.conf", "include \"inner.conf\"\nopen_ro /mid\n"));
-	char *top = pmtest_write_file(dir, "top.conf", "open_ro /top\ninclude sub/mid.conf\nbind 25\n");
+	AUTOFREE char *top = pmtest_write_file(dir, "top.conf", "open_ro /top\ninclude sub/mid.conf\nbind 25\n");
 	struct diag d;
 	struct policy *p = parse_file(top, &d);
 	cr_assert_not_null(p);
@@ -324,9 +321,9 @@ Test(files, include_is_relative_to_the_including_file)
 
 Test(files, include_cycle_is_an_error)
 {
-	char *dir = pmtest_tmpdir();
-	pmtest_write_file(dir, "a.conf", "open_ro /a\ninclude b.conf\n");
-	pmtest_write_file(dir, "b.conf", "include \"a.conf\"\n");
+	AUTOFREE char *dir = pmtest_tmpdir();
+	free(pmtest_write_file(dir, "a.conf", "open_ro /a\ninclude b.conf\n"));
+	free(pmtest_write_file(dir, "b.conf", "include \"a.conf\"\n"));
 	char path[256];
 	snprintf(path, sizeof(path), "%s/a.conf", dir);
 	struct diag d;
@@ -335,7 +332,7 @@ Test(files, include_cycle_is_an_error)
 	cr_assert_diag(&d, "b.conf:1:9: error: include cycle");
 	diag_free(&d);
 
-	pmtest_write_file(dir, "self.conf", "include self.conf\n");
+	free(pmtest_write_file(dir, "self.conf", "include self.conf\n"));
 	snprintf(path, sizeof(path), "%s/self.conf", dir);
 	p = parse_file(path, &d);
 	cr_assert_null(p);
@@ -346,8 +343,8 @@ Test(files, include_cycle_is_an_error)
 
 Test(files, missing_include_and_missing_file)
 {
-	char *dir = pmtest_tmpdir();
-	char *top = pmtest_write_file(dir, "top.conf", "bind 25\ninclude \"nope.conf\"\n");
+	AUTOFREE char *dir = pmtest_tmpdir();
+	AUTOFREE char *top = pmtest_write_file(dir, "top.conf", "bind 25\ninclude \"nope.conf\"\n");
 	struct diag d;
 	struct policy *p = parse_file(top, &d);
 	cr_assert_null(p);
@@ -369,9 +366,9 @@ Test(files, missing_include_and_missing_file)
 
 Test(files, nothing_is_half_loaded)
 {
-	char *dir = pmtest_tmpdir();
-	char *good = pmtest_write_file(dir, "good.conf", "open_ro /a\n");
-	char *bad = pmtest_write_file(dir, "bad.conf", "open_ro /b\nbogus 1\n");
+	AUTOFREE char *dir = pmtest_tmpdir();
+	AUTOFREE char *good = pmtest_write_file(dir, "good.conf", "open_ro /a\n");
+	AUTOFREE char *bad = pmtest_write_file(dir, "bad.conf", "open_ro /b\nbogus 1\n");
 	const char *paths[] = { good, bad };
 	struct diag d;
 	diag_init(&d);
@@ -383,14 +380,14 @@ Test(files, nothing_is_half_loaded)
 
 Test(files, include_depth_is_bounded)
 {
-	char *dir = pmtest_tmpdir();
+	AUTOFREE char *dir = pmtest_tmpdir();
 	for (int i = 0; i < 20; i++) {
 		char name[32], text[64];
 		snprintf(name, sizeof(name), "f%d.conf", i);
 		snprintf(text, sizeof(text), "include f%d.conf\n", i + 1);
-		pmtest_write_file(dir, name, text);
+		free(pmtest_write_file(dir, name, text));
 	}
-	pmtest_write_file(dir, "f20.conf", "bind 25\n");
+	free(pmtest_write_file(dir, "f20.conf", "bind 25\n"));
 	char path[256];
 	snprintf(path, sizeof(path), "%s/f0.conf", dir);
 	struct diag d;
@@ -403,8 +400,8 @@ Test(files, include_depth_is_bounded)
 Test(files, untrusted_policy_file_is_refused_by_root)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	char *dir = pmtest_tmpdir();
-	char *path = pmtest_write_file(dir, "p.conf", "bind 25\n");
+	AUTOFREE char *dir = pmtest_tmpdir();
+	AUTOFREE char *path = pmtest_write_file(dir, "p.conf", "bind 25\n");
 	cr_assert_eq(chmod(path, 0666), 0);
 	struct diag d;
 	cr_assert_null(parse_file(path, &d));

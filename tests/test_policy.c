@@ -165,11 +165,11 @@ Test(scope, unpriv_user_and_chroot_agree_with_the_scope, .init = make_users)
 Test(scope, chroot_must_be_a_safe_directory)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	char *dir = pmtest_tmpdir();
+	AUTOFREE char *dir = pmtest_tmpdir();
 	char text[512];
 	snprintf(text, sizeof(text), "chroot %s/missing", dir);
 	cr_assert_refused(text, "No such file or directory");
-	char *file = pmtest_write_file(dir, "file", "x");
+	AUTOFREE char *file = pmtest_write_file(dir, "file", "x");
 	snprintf(text, sizeof(text), "chroot %s", file);
 	cr_assert_refused(text, "is not a directory");
 	snprintf(text, sizeof(text), "security { chroot %s }", dir);

@@ -94,6 +94,13 @@ static inline char *pmtest_tmpdir(void)
 	return dir;
 }
 
+/* `AUTOFREE char *p = ...;` frees p when it goes out of scope. */
+static inline void pmtest_freep(void *p)
+{
+	free(*(void **)p);
+}
+#define AUTOFREE __attribute__((cleanup(pmtest_freep)))
+
 static inline void pmtest_rmtree(const char *dir)
 {
 	if (dir && strncmp(dir, "/tmp/pmtest.", 12) == 0)
