@@ -69,10 +69,16 @@ endif
 
 all: $(SHLIB) $(STLIB) $(PROGRAM) $(BUILD)/privman.pc
 
+# The configured paths are compiled in: rebuild when they change.
+CONFIG_STAMP = $(BUILD)/config.stamp
+CONFIG_TEXT  = $(PREFIX) $(SYSCONFDIR) $(LIBDIR) $(INCLUDEDIR) $(VERSION) $(SANITIZE) $(CFLAGS)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = "$(CONFIG_TEXT)" ] || \
+	echo "$(CONFIG_TEXT)" > $(CONFIG_STAMP))
+
 deps:
 	@sh scripts/deps.sh
 
-$(BUILD)/obj/%.o: %.c $(wildcard src/*.h include/*.h tools/*.h tests/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard src/*.h include/*.h tools/*.h tests/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -88,7 +94,7 @@ $(STLIB): $(LIB_OBJ)
 $(PROGRAM): $(TOOL_OBJ) $(STLIB)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(STLIB) $(LIBS)
 
-$(BUILD)/privman.pc: scripts/privman.pc.in Makefile
+$(BUILD)/privman.pc: scripts/privman.pc.in Makefile $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
