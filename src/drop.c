@@ -496,15 +496,19 @@ static int plan_make(struct drop_plan *plan, const struct policy_security *s, un
 	bool caps_named = s->capabilities.text || s->privileges.text;
 	plan->keep_root = s->uid == 0 && !caps_named;
 	plan->change_caps = !plan->keep_root;
+	/* The seeds: root that names capabilities keeps only those, and so
+	 * loses access to other users' files; to stay root, name none. The
+	 * option being written counts, not the mask: `capabilities = ""` for
+	 * root means no capability at all. Worded as policy_security_resolve()
+	 * words it, so that a tool printing both can show it once. */
 	if (s->uid == 0 && caps_named)
-		diag_warn(d, &s->origin,
-			  "user root with capabilities: root keeps only the capabilities named "
-			  "and loses root's access to all files (cap_dac_override) unless it is "
-			  "named; run as a non-root user, or drop capabilities to keep full root");
+		diag_warn(d, &s->user.origin,
+			  "user root with capabilities: root keeps only the capabilities "
+			  "named, and loses access to files it does not own unless "
+			  "cap_dac_override is kept; prefer an unprivileged user");
 	else if (plan->keep_root)
-		diag_note(d, &s->origin,
-			  "user root without capabilities: the process keeps full root "
-			  "privileges");
+		diag_note(d, &s->user.origin,
+			  "user root without capabilities: the process keeps full root");
 
 	int failed = 0;
 	if (plan->change_caps && plan_capabilities(plan, d) != 0)
