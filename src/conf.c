@@ -333,6 +333,7 @@ enum directive {
 	DIR_FORK,
 	DIR_ALLOW_RERUN,
 	DIR_SECURITY,
+	DIR_RUN,
 	DIR_INCLUDE,
 	/* inside `security` */
 	OPT_USER,
@@ -341,6 +342,10 @@ enum directive {
 	OPT_CHROOT,
 	OPT_CAPABILITIES,
 	OPT_PRIVILEGES,
+	/* inside `run` */
+	RUN_PROGRAM,
+	RUN_USER,
+	RUN_CHROOT,
 };
 
 struct schema_entry {
@@ -364,6 +369,7 @@ static const struct schema_entry top_schema[] = {
 	{ "fork", DIR_FORK, KIND_BOOL },
 	{ "allow_rerun", DIR_ALLOW_RERUN, KIND_BOOL },
 	{ "security", DIR_SECURITY, KIND_SCOPE },
+	{ "run", DIR_RUN, KIND_SCOPE },
 	{ "include", DIR_INCLUDE, KIND_INCLUDE },
 	{ NULL, 0, 0 },
 };
@@ -376,6 +382,21 @@ static const struct schema_entry security_schema[] = {
 	{ "capabilities", OPT_CAPABILITIES, KIND_SCALAR },
 	{ "privileges", OPT_PRIVILEGES, KIND_SCALAR },
 	{ NULL, 0, 0 },
+};
+
+static const struct schema_entry run_schema[] = {
+	{ "program", RUN_PROGRAM, KIND_SCALAR },
+	{ "user", RUN_USER, KIND_LIST },
+	{ "run_as", RUN_USER, KIND_LIST },
+	{ "runas", RUN_USER, KIND_LIST },
+	{ "chroot", RUN_CHROOT, KIND_SCALAR },
+	{ NULL, 0, 0 },
+};
+
+/* What the statements of a scope write into. */
+struct scope_target {
+	struct policy_security *security; /* inside `security` */
+	struct run_rule *run;             /* inside `run` */
 };
 
 static const struct schema_entry *schema_find(const struct schema_entry *schema, const char *name)
@@ -399,10 +420,10 @@ static void unknown_name(struct parser *ps, const struct schema_entry *schema,
 	if (nearest)
 		diag_error(ps->diag, &t->at, "unknown %s '%s'; did you mean '%s'?", where, t->text,
 			   nearest);
-	else if (schema == security_schema && schema_find(top_schema, t->text))
+	else if (schema != top_schema && schema_find(top_schema, t->text))
 		diag_error(ps->diag, &t->at,
-			   "'%s' is not valid inside 'security' (it belongs at the top level)",
-			   t->text);
+			   "'%s' is not valid inside '%s' (it belongs at the top level)", t->text,
+			   schema == security_schema ? "security" : "run");
 	else if (schema == top_schema && schema_find(security_schema, t->text))
 		diag_error(ps->diag, &t->at,
 			   "'%s' is valid only inside 'security { ... }'", t->text);
@@ -469,9 +490,8 @@ static int add_bind(struct parser *ps)
 	return 0;
 }
 
-static int add_runas(struct parser *ps)
+static int add_runas(struct parser *ps, struct runas_rules *rules)
 {
-	struct runas_rules *rules = &ps->policy->run_as;
 	struct runas_rule *grown = realloc(rules->rules, (rules->count + 1) * sizeof(*grown));
 	if (!grown)
 		return oom(ps);
@@ -536,7 +556,7 @@ static struct policy_bool *bool_slot(struct policy *p, enum directive directive)
 }
 
 /* Store one list item for `directive`. */
-static int store_item(struct parser *ps, struct policy_security *scope, enum directive directive)
+static int store_item(struct parser *ps, struct scope_target *scope, enum directive directive)
 {
 	struct policy *p = ps->policy;
 	switch (directive) {
@@ -551,17 +571,21 @@ static int store_item(struct parser *ps, struct policy_security *scope, enum dir
 	case DIR_BIND:
 		return add_bind(ps);
 	case DIR_RUN_AS:
-		return add_runas(ps);
+		return add_runas(ps, &p->run_as);
+	case RUN_USER:
+		return add_runas(ps, &scope->run->users);
 	case OPT_SUPPLEMENTAL_GROUPS:
-		return add_value(ps, &scope->supplemental_groups, &scope->supplemental_count);
+		scope->security->supplemental_set = true;
+		return add_value(ps, &scope->security->supplemental_groups,
+				 &scope->security->supplemental_count);
 	default:
 		return 0;
 	}
 }
 
 /* Store a scalar for `directive`. */
-static int store_scalar(struct parser *ps, struct policy_security *scope,
-			enum directive directive, enum value_kind kind)
+static int store_scalar(struct parser *ps, struct scope_target *scope, enum directive directive,
+			enum value_kind kind)
 {
 	struct policy *p = ps->policy;
 	if (kind == KIND_BOOL) {
@@ -586,20 +610,31 @@ static int store_scalar(struct parser *ps, struct policy_security *scope,
 		set_value(ps, &p->unpriv_user);
 		break;
 	case OPT_USER:
-		set_value(ps, &scope->user);
+		set_value(ps, &scope->security->user);
 		break;
 	case OPT_GROUP:
-		set_value(ps, &scope->group);
+		set_value(ps, &scope->security->group);
 		break;
 	case OPT_CHROOT:
-		set_value(ps, &scope->chroot);
+		set_value(ps, &scope->security->chroot);
 		break;
 	case OPT_CAPABILITIES:
-		set_value(ps, &scope->capabilities);
+		set_value(ps, &scope->security->capabilities);
 		break;
 	case OPT_PRIVILEGES:
-		set_value(ps, &scope->privileges);
+		set_value(ps, &scope->security->privileges);
 		break;
+	case RUN_CHROOT:
+		set_value(ps, &scope->run->chroot);
+		break;
+	case RUN_PROGRAM: {
+		struct path_rule *program = &scope->run->program;
+		free(program->path);
+		program->origin = ps->token.at;
+		program->path = take_text(ps);
+		scope->run->has_program = true;
+		break;
+	}
 	default:
 		break;
 	}
@@ -621,7 +656,7 @@ static int expected(struct parser *ps, const char *what)
 }
 
 static int parse_list(struct parser *ps, const struct schema_entry *entry,
-		      struct policy_security *scope)
+		      struct scope_target *scope)
 {
 	if (is_value(&ps->token)) { /* a list of one may drop its braces */
 		if (store_item(ps, scope, entry->directive) < 0)
@@ -660,7 +695,7 @@ static int parse_list(struct parser *ps, const struct schema_entry *entry,
 }
 
 static int parse_scalar(struct parser *ps, const struct schema_entry *entry,
-			struct policy_security *scope)
+			struct scope_target *scope)
 {
 	if (!is_value(&ps->token)) {
 		char what[96];
@@ -675,36 +710,68 @@ static int parse_scalar(struct parser *ps, const struct schema_entry *entry,
 }
 
 static int parse_statement(struct parser *ps, const struct schema_entry *schema,
-			   struct policy_security *scope);
+			   struct scope_target *scope);
+
+/* The statements of a scope, from '{' to '}'. */
+static int parse_scope_body(struct parser *ps, const struct schema_entry *entry,
+			    const struct schema_entry *schema, struct scope_target *scope)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "'{' to open the %s scope", entry->name);
+	if (ps->token.kind != TOKEN_OPEN_BRACE)
+		return expected(ps, what);
+	struct origin opened = ps->token.at;
+	next_token(ps);
+	while (ps->token.kind != TOKEN_CLOSE_BRACE) {
+		if (ps->token.kind == TOKEN_EOF) {
+			diag_error(ps->diag, &opened,
+				   "'%s' scope opened here is never closed with '}'", entry->name);
+			return -1;
+		}
+		if (parse_statement(ps, schema, scope) < 0)
+			return -1;
+	}
+	next_token(ps);
+	return 0;
+}
 
 static int parse_scope(struct parser *ps, const struct schema_entry *entry)
 {
-	if (ps->token.kind != TOKEN_OPEN_BRACE)
-		return expected(ps, "'{' to open the security scope");
 	struct origin opened = ps->token.at;
+	if (entry->directive == DIR_RUN) {
+		/* `run` scopes accumulate, like lists. */
+		struct run_rule rule;
+		memset(&rule, 0, sizeof(rule));
+		rule.origin = opened;
+		struct scope_target target = { .run = &rule };
+		if (parse_scope_body(ps, entry, run_schema, &target) < 0) {
+			policy_run_rule_free(&rule);
+			return -1;
+		}
+		struct run_rules *rules = &ps->policy->run;
+		struct run_rule *grown = realloc(rules->rules, (rules->count + 1) * sizeof(*grown));
+		if (!grown) {
+			policy_run_rule_free(&rule);
+			return oom(ps);
+		}
+		rules->rules = grown;
+		rules->rules[rules->count++] = rule;
+		return 0;
+	}
 	/* A later `security` scope replaces an earlier one whole: parse into a
 	 * fresh one and swap it in only when complete. */
 	struct policy_security scope;
 	memset(&scope, 0, sizeof(scope));
 	scope.present = true;
 	scope.origin = opened;
-	next_token(ps);
-	while (ps->token.kind != TOKEN_CLOSE_BRACE) {
-		if (ps->token.kind == TOKEN_EOF) {
-			diag_error(ps->diag, &opened,
-				   "'%s' scope opened here is never closed with '}'", entry->name);
-			goto fail;
-		}
-		if (parse_statement(ps, security_schema, &scope) < 0)
-			goto fail;
+	struct scope_target target = { .security = &scope };
+	if (parse_scope_body(ps, entry, security_schema, &target) < 0) {
+		policy_security_free(&scope);
+		return -1;
 	}
-	next_token(ps);
 	policy_security_free(&ps->policy->security);
 	ps->policy->security = scope;
 	return 0;
-fail:
-	policy_security_free(&scope);
-	return -1;
 }
 
 static int parse_source(struct parser *ps, struct source *src);
@@ -858,14 +925,16 @@ static int parse_include(struct parser *ps)
 }
 
 static int parse_statement(struct parser *ps, const struct schema_entry *schema,
-			   struct policy_security *scope)
+			   struct scope_target *scope)
 {
 	if (ps->token.kind != TOKEN_WORD)
 		return expected(ps, schema == top_schema ? "a directive name"
 							 : "an option name or '}'");
 	const struct schema_entry *entry = schema_find(schema, ps->token.text);
 	if (!entry) {
-		unknown_name(ps, schema, schema == top_schema ? "directive" : "security option");
+		unknown_name(ps, schema, schema == top_schema      ? "directive"
+					 : schema == security_schema ? "security option"
+								     : "run option");
 		return -1;
 	}
 	next_token(ps);

@@ -104,6 +104,17 @@ fail:
 	return -1;
 }
 
+void policy_run_rule_free(struct run_rule *r)
+{
+	free(r->program.path);
+	free(r->program.dir);
+	for (size_t i = 0; i < r->users.count; i++)
+		free(r->users.rules[i].name);
+	free(r->users.rules);
+	free(r->chroot.text);
+	memset(r, 0, sizeof(*r));
+}
+
 void policy_free(struct policy *p)
 {
 	if (!p)
@@ -118,6 +129,9 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->run_as.count; i++)
 		free(p->run_as.rules[i].name);
 	free(p->run_as.rules);
+	for (size_t i = 0; i < p->run.count; i++)
+		policy_run_rule_free(&p->run.rules[i]);
+	free(p->run.rules);
 	value_free(&p->unpriv_user);
 	value_free(&p->chroot);
 	policy_security_free(&p->security);
@@ -170,31 +184,35 @@ static const char *path_check(const char *path, bool wildcards, enum path_match 
 	}
 }
 
+static int validate_path_rule(struct path_rule *r, const char *directive, struct diag *d)
+{
+	const char *why = path_check(r->path, true, &r->match);
+	if (why) {
+		diag_error(d, &r->origin, "%s path \"%s\" %s", directive, r->path, why);
+		return -1;
+	}
+	free(r->dir);
+	r->dir = NULL;
+	r->dir_len = 0;
+	if (r->match != PATH_MATCH_EXACT) {
+		const char *slash = strrchr(r->path, '/');
+		size_t len = (size_t)(slash - r->path);
+		r->dir = len ? strndup(r->path, len) : strdup("/");
+		if (!r->dir) {
+			diag_error(d, &r->origin, "out of memory");
+			return -1;
+		}
+		r->dir_len = len;
+	}
+	return 0;
+}
+
 static int validate_path_rules(struct path_rules *rules, const char *directive, struct diag *d)
 {
 	int rc = 0;
-	for (size_t i = 0; i < rules->count; i++) {
-		struct path_rule *r = &rules->rules[i];
-		const char *why = path_check(r->path, true, &r->match);
-		if (why) {
-			diag_error(d, &r->origin, "%s path \"%s\" %s", directive, r->path, why);
+	for (size_t i = 0; i < rules->count; i++)
+		if (validate_path_rule(&rules->rules[i], directive, d) < 0)
 			rc = -1;
-			continue;
-		}
-		free(r->dir);
-		r->dir = NULL;
-		r->dir_len = 0;
-		if (r->match != PATH_MATCH_EXACT) {
-			const char *slash = strrchr(r->path, '/');
-			size_t len = (size_t)(slash - r->path);
-			r->dir = len ? strndup(r->path, len) : strdup("/");
-			if (!r->dir) {
-				diag_error(d, &r->origin, "out of memory");
-				return -1;
-			}
-			r->dir_len = len;
-		}
-	}
 	return rc;
 }
 
@@ -553,6 +571,65 @@ static int fold_scalar(struct policy_value *top, const char *top_name, struct po
 	return -1;
 }
 
+static int validate_runas_rules(struct runas_rules *rules, const char *directive, struct diag *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < rules->count; i++) {
+		struct runas_rule *r = &rules->rules[i];
+		r->any_nonroot = strcmp(r->name, "*") == 0;
+		if (!r->any_nonroot && (r->name[0] == '\0' || strchr(r->name, '*'))) {
+			diag_error(d, &r->origin,
+				   "%s \"%s\" is not a user name ('*' alone means any user but "
+				   "root)",
+				   directive, r->name);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static int resolve_runas_rules(struct runas_rules *rules, const char *directive, struct diag *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < rules->count; i++) {
+		struct runas_rule *r = &rules->rules[i];
+		if (r->any_nonroot || !r->name[0] || strchr(r->name, '*'))
+			continue;
+		struct passwd *pw = getpwnam(r->name);
+		if (!pw) {
+			diag_error(d, &r->origin, "%s: unknown user '%s'", directive, r->name);
+			rc = -1;
+			continue;
+		}
+		r->uid = pw->pw_uid;
+		r->gid = pw->pw_gid;
+	}
+	return rc;
+}
+
+static int validate_run_rule(struct run_rule *r, struct diag *d)
+{
+	int rc = 0;
+	if (r->users.count == 0) {
+		diag_error(d, &r->origin,
+			   "this run scope names no user: add user { NAME ... } ('*' for any user "
+			   "but root)");
+		rc = -1;
+	}
+	if (validate_runas_rules(&r->users, "run { user }", d) < 0)
+		rc = -1;
+	if (r->has_program && validate_path_rule(&r->program, "run { program }", d) < 0)
+		rc = -1;
+	if (r->chroot.text) {
+		const char *why = path_check(r->chroot.text, false, NULL);
+		if (why) {
+			diag_error(d, &r->chroot.origin, "chroot \"%s\" %s", r->chroot.text, why);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 int policy_validate_syntax(struct policy *p, struct diag *d)
 {
 	int rc = 0;
@@ -572,17 +649,11 @@ int policy_validate_syntax(struct policy *p, struct diag *d)
 			rc = -1;
 		}
 	}
-	for (size_t i = 0; i < p->run_as.count; i++) {
-		struct runas_rule *r = &p->run_as.rules[i];
-		r->any_nonroot = strcmp(r->name, "*") == 0;
-		if (!r->any_nonroot && (r->name[0] == '\0' || strchr(r->name, '*'))) {
-			diag_error(d, &r->origin,
-				   "run_as \"%s\" is not a user name ('*' alone means any user but "
-				   "root)",
-				   r->name);
+	if (validate_runas_rules(&p->run_as, "run_as", d) < 0)
+		rc = -1;
+	for (size_t i = 0; i < p->run.count; i++)
+		if (validate_run_rule(&p->run.rules[i], d) < 0)
 			rc = -1;
-		}
-	}
 	if (fold_scalar(&p->unpriv_user, "unpriv_user", &p->security.user, "user", d) < 0)
 		rc = -1;
 	if (fold_scalar(&p->chroot, "chroot", &p->security.chroot, "chroot", d) < 0)
@@ -603,19 +674,14 @@ int policy_validate_syntax(struct policy *p, struct diag *d)
 int policy_validate(struct policy *p, struct diag *d)
 {
 	int rc = policy_validate_syntax(p, d);
-	for (size_t i = 0; i < p->run_as.count; i++) {
-		struct runas_rule *r = &p->run_as.rules[i];
-		if (r->any_nonroot || !r->name[0])
-			continue;
-		errno = 0;
-		struct passwd *pw = getpwnam(r->name);
-		if (!pw) {
-			diag_error(d, &r->origin, "run_as: unknown user '%s'", r->name);
+	if (resolve_runas_rules(&p->run_as, "run_as", d) < 0)
+		rc = -1;
+	for (size_t i = 0; i < p->run.count; i++) {
+		struct run_rule *r = &p->run.rules[i];
+		if (resolve_runas_rules(&r->users, "run { user }", d) < 0)
 			rc = -1;
-			continue;
-		}
-		r->uid = pw->pw_uid;
-		r->gid = pw->pw_gid;
+		if (r->chroot.text && resolve_chroot(&r->chroot, d) < 0)
+			rc = -1;
 	}
 	/* The capability text was parsed with the syntax above. */
 	if (security_resolve(&p->security, false, d) < 0)
@@ -806,23 +872,96 @@ static void decide_bind(const struct policy *p, const struct policy_request *req
 	decided(out, false, EACCES, NULL, NULL, NULL);
 }
 
+/* A chroot as a comparable key: no chroot and "/" are the same. */
+static const char *chroot_key(const char *chroot)
+{
+	return chroot && strcmp(chroot, "/") != 0 ? chroot : NULL;
+}
+
+static bool same_chroot(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static const struct runas_rule *runas_rules_find(const struct runas_rules *rules, uid_t uid)
+{
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct runas_rule *r = &rules->rules[i];
+		if (r->any_nonroot ? uid != 0 : r->uid == uid)
+			return r;
+	}
+	return NULL;
+}
+
 static void decide_run_as(const struct policy *p, const struct policy_request *req,
 			  struct policy_decision *out)
 {
-	const char *who = req->user ? req->user : "that user";
-	for (size_t i = 0; i < p->run_as.count; i++) {
-		const struct runas_rule *r = &p->run_as.rules[i];
-		bool match = r->any_nonroot ? req->uid != 0 : r->uid == req->uid;
-		if (match) {
-			snprintf(out->reason, sizeof(out->reason), "running as %s (uid %u) is granted%s",
-				 who, (unsigned)req->uid, r->any_nonroot ? " ('*': any user but root)" : "");
-			decided(out, true, 0, "run_as", r->name, &r->origin);
+	const char *own = chroot_key(p->security.chroot.text);
+	const char *want = req->chroot ? chroot_key(req->chroot) : own;
+	char target[200];
+	snprintf(target, sizeof(target), "%s%s as %s (uid %u) %s%s",
+		 req->program ? "running " : "running", req->program ? req->program : "",
+		 req->user ? req->user : "that user", (unsigned)req->uid,
+		 want ? "in chroot " : "without a chroot", want ? want : "");
+
+	/* The run scopes: a program, users and a chroot that go together. */
+	bool program_named = false;
+	for (size_t i = 0; i < p->run.count; i++) {
+		const struct run_rule *r = &p->run.rules[i];
+		if (r->has_program) {
+			if (!req->program || !path_rule_matches(&r->program, req->program))
+				continue;
+			program_named = true;
+		}
+		if (!same_chroot(chroot_key(r->chroot.text), want))
+			continue;
+		const struct runas_rule *u = runas_rules_find(&r->users, req->uid);
+		if (u) {
+			snprintf(out->reason, sizeof(out->reason), "%s is granted by a run scope",
+				 target);
+			decided(out, true, 0, "run", r->has_program ? r->program.path : u->name,
+				&r->origin);
 			return;
 		}
 	}
-	snprintf(out->reason, sizeof(out->reason), "no run_as rule names %s (uid %u)%s", who,
-		 (unsigned)req->uid, req->uid == 0 ? "; '*' never means root" : "");
-	decided(out, false, EPERM, NULL, NULL, NULL);
+	if (program_named) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s is refused: a run scope names this program, and none of its scopes "
+			 "grants that user in that chroot",
+			 target);
+		decided(out, false, EPERM, NULL, NULL, NULL);
+		return;
+	}
+
+	/* run_as grants its users in the policy's own chroot only. */
+	const struct runas_rule *u = runas_rules_find(&p->run_as, req->uid);
+	if (u && same_chroot(want, own)) {
+		snprintf(out->reason, sizeof(out->reason), "%s is granted%s", target,
+			 u->any_nonroot ? " ('*': any user but root)" : "");
+		decided(out, true, 0, "run_as", u->name, &u->origin);
+		return;
+	}
+	if (!req->program && p->auth_allow_rerun.value && req->uid != 0 && same_chroot(want, own)) {
+		for (size_t i = 0; i < req->authenticated_count; i++) {
+			if (req->authenticated[i] == req->uid) {
+				snprintf(out->reason, sizeof(out->reason),
+					 "%s is granted: the user authenticated through PAM", target);
+				decided(out, true, 0, "auth_allow_rerun", "true",
+					&p->auth_allow_rerun.origin);
+				return;
+			}
+		}
+	}
+	if (u)
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s is refused: run_as grants %s only %s%s; a run scope can grant "
+			 "another chroot",
+			 target, u->name, own ? "in chroot " : "without a chroot", own ? own : "");
+	else
+		snprintf(out->reason, sizeof(out->reason), "%s is refused: no run_as rule names %s%s",
+			 target, req->user ? req->user : "that user",
+			 req->uid == 0 ? "; '*' never means root" : "");
+	decided(out, false, EPERM, u ? "run_as" : NULL, u ? u->name : NULL, u ? &u->origin : NULL);
 }
 
 static void decide_bool(const struct policy_bool *b, const char *directive,
@@ -961,6 +1100,33 @@ void policy_dump(const struct policy *p, FILE *out)
 		if (!r->any_nonroot)
 			n += fprintf(out, " (uid %u)", (unsigned)r->uid);
 		put_origin(out, &r->origin, 40 - n);
+	}
+	for (size_t i = 0; i < p->run.count; i++) {
+		const struct run_rule *r = &p->run.rules[i];
+		fprintf(out, "run {");
+		put_origin(out, &r->origin, 35);
+		if (r->has_program) {
+			int n = put_entry(out, "    ", "program", r->program.path, true);
+			put_origin(out, &r->program.origin, 40 - n);
+		} else {
+			int n = fprintf(out, "    program * (any, and priv_rerunas)");
+			put_origin(out, NULL, 40 - n);
+		}
+		for (size_t j = 0; j < r->users.count; j++) {
+			const struct runas_rule *u = &r->users.rules[j];
+			int n = put_entry(out, "    ", "user", u->name, false);
+			if (!u->any_nonroot)
+				n += fprintf(out, " (uid %u)", (unsigned)u->uid);
+			put_origin(out, &u->origin, 40 - n);
+		}
+		if (r->chroot.text) {
+			int n = put_entry(out, "    ", "chroot", r->chroot.text, true);
+			put_origin(out, &r->chroot.origin, 40 - n);
+		} else {
+			int n = fprintf(out, "    chroot \"/\" (none)");
+			put_origin(out, NULL, 40 - n);
+		}
+		fputs("}\n", out);
 	}
 	dump_bool(out, "auth", &p->auth);
 	dump_bool(out, "auth_allow_rerun", &p->auth_allow_rerun);

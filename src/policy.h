@@ -68,6 +68,21 @@ struct runas_rules {
 	size_t count;
 };
 
+/* One `run { program ... user ... chroot ... }` scope: a program that may
+ * be run only as the users named, only inside the chroot named. */
+struct run_rule {
+	bool has_program;        /* false: any program, and priv_rerunas */
+	struct path_rule program; /* the program's path inside the chroot */
+	struct runas_rules users;
+	struct policy_value chroot; /* text NULL: no chroot */
+	struct origin origin;
+};
+
+struct run_rules {
+	struct run_rule *rules;
+	size_t count;
+};
+
 struct policy_bool {
 	bool value;
 	bool set;
@@ -109,6 +124,7 @@ struct policy {
 	struct path_rules unlink;
 	struct bind_rules bind;
 	struct runas_rules run_as;
+	struct run_rules run;
 
 	struct policy_bool auth;
 	struct policy_bool auth_allow_rerun;
@@ -165,6 +181,7 @@ int policy_validate_syntax(struct policy *p, struct diag *d);
 int policy_security_resolve(struct policy_security *s, struct diag *d);
 
 void policy_security_free(struct policy_security *s);
+void policy_run_rule_free(struct run_rule *r);
 /* Deep copy; returns 0 or -1 (ENOMEM). */
 int policy_security_copy(struct policy_security *dst, const struct policy_security *src);
 
@@ -200,9 +217,16 @@ struct policy_request {
 	uint16_t port;
 	struct in_addr addr4;
 	struct in6_addr addr6;
-	/* RUN_AS */
+	/* RUN_AS: the target user; the program (priv_execve, priv_popen_as;
+	 * NULL for priv_rerunas); the chroot (NULL: the policy's own). */
 	uid_t uid;
 	const char *user;
+	const char *program;
+	const char *chroot;
+	/* Users who passed pam_authenticate and pam_acct_mgmt in this run of
+	 * the program (auth_allow_rerun). */
+	const uid_t *authenticated;
+	size_t authenticated_count;
 };
 
 struct policy_decision {
@@ -211,7 +235,7 @@ struct policy_decision {
 	const char *directive;      /* the directive that decided, or NULL */
 	const char *rule;           /* the rule's text, or NULL */
 	const struct origin *origin; /* where it was written, or NULL */
-	char reason[256];
+	char reason[512];
 };
 
 /* The pure match: no system call, no allocation. Always fills `out`. */

@@ -522,3 +522,139 @@ Test(decide, empty_policy_denies_everything)
 	policy_free(p);
 	diag_free(&d);
 }
+
+/* --- run scopes: (program, user, chroot) together ----------------------- */
+
+static struct policy *load_jails(char **jail)
+{
+	*jail = pmtest_tmpdir();
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "run_as { nobody " USER " }\n"
+		 "run {\n program /usr/sbin/sendmail\n user { nobody }\n chroot %s\n}\n"
+		 "run { user * chroot %s }\n"
+		 "run { program \"/usr/lib/app/*\" user " USER " }\n"
+		 "auth_allow_rerun true\n",
+		 *jail, *jail);
+	struct diag d;
+	struct policy *p = load_text(text, &d);
+	if (!p)
+		diag_print(&d);
+	cr_assert_not_null(p);
+	diag_free(&d);
+	return p;
+}
+
+static struct policy_decision run_decision(const struct policy *p, const char *user,
+					   const char *program, const char *chroot)
+{
+	struct passwd *pw = getpwnam(user);
+	cr_assert_not_null(pw, "%s", user);
+	struct policy_request req = { .op = POLICY_OP_RUN_AS, .uid = pw->pw_uid, .user = user,
+				      .program = program, .chroot = chroot };
+	struct policy_decision out;
+	policy_decide(p, &req, &out);
+	return out;
+}
+
+Test(run_scope, program_user_and_chroot_go_together, .init = make_users)
+{
+	AUTOFREE char *jail = NULL;
+	struct policy *p = load_jails(&jail);
+	/* The named program: only as nobody, only in the jail. */
+	struct policy_decision o = run_decision(p, "nobody", "/usr/sbin/sendmail", jail);
+	cr_assert(o.allow, "%s", o.reason);
+	cr_assert_str_eq(o.directive, "run");
+	o = run_decision(p, "nobody", "/usr/sbin/sendmail", NULL);
+	cr_assert_not(o.allow, "a named program is not granted by run_as outside its jail");
+	cr_assert_eq(o.error, EPERM);
+	cr_assert(strstr(o.reason, "a run scope names this program"));
+	o = run_decision(p, USER, "/usr/sbin/sendmail", jail);
+	cr_assert(o.allow, "the `*` run scope grants any non-root user in the jail");
+	o = run_decision(p, "root", "/usr/sbin/sendmail", jail);
+	cr_assert_not(o.allow);
+	/* Another program: run_as, without a chroot. */
+	o = run_decision(p, USER, "/bin/true", NULL);
+	cr_assert(o.allow, "%s", o.reason);
+	cr_assert_str_eq(o.directive, "run_as");
+	o = run_decision(p, USER, "/bin/true", "/");
+	cr_assert(o.allow, "\"/\" is no chroot");
+	o = run_decision(p, USER, "/bin/true", "/tmp");
+	cr_assert_not(o.allow, "run_as does not grant another chroot");
+	cr_assert(strstr(o.reason, "a run scope can grant another chroot"));
+	/* A wildcard program, any chroot unset. */
+	o = run_decision(p, USER, "/usr/lib/app/worker", NULL);
+	cr_assert(o.allow);
+	o = run_decision(p, "nobody", "/usr/lib/app/worker", NULL);
+	cr_assert_not(o.allow, "the app's run scope names only " USER);
+	o = run_decision(p, USER, "/usr/lib/app/sub/worker", NULL);
+	cr_assert(o.allow, "one level deeper is not the named program: run_as applies");
+	policy_free(p);
+	pmtest_rmtree(jail);
+}
+
+Test(run_scope, rerun_has_no_program, .init = make_users)
+{
+	AUTOFREE char *jail = NULL;
+	struct policy *p = load_jails(&jail);
+	struct policy_decision o = run_decision(p, "nobody", NULL, jail);
+	cr_assert(o.allow, "the `*` scope has no program: it grants priv_rerunas in the jail");
+	o = run_decision(p, "nobody", NULL, NULL);
+	cr_assert(o.allow);
+	o = run_decision(p, "root", NULL, NULL);
+	cr_assert_not(o.allow);
+	policy_free(p);
+	pmtest_rmtree(jail);
+}
+
+Test(run_scope, auth_allow_rerun_adds_only_authenticated_users, .init = make_users)
+{
+	struct diag d;
+	struct policy *p = load_text("auth_allow_rerun true\n", &d);
+	cr_assert_not_null(p);
+	uid_t user = getpwnam(USER)->pw_uid, root = 0;
+	struct policy_request req = { .op = POLICY_OP_RUN_AS, .uid = user, .user = USER };
+	struct policy_decision o;
+	policy_decide(p, &req, &o);
+	cr_assert_not(o.allow, "not authenticated");
+	req.authenticated = &user;
+	req.authenticated_count = 1;
+	policy_decide(p, &req, &o);
+	cr_assert(o.allow, "%s", o.reason);
+	cr_assert_str_eq(o.directive, "auth_allow_rerun");
+	req.program = "/bin/sh";
+	policy_decide(p, &req, &o);
+	cr_assert_not(o.allow, "auth_allow_rerun is for priv_rerunas only");
+	req.program = NULL;
+	req.chroot = "/tmp";
+	policy_decide(p, &req, &o);
+	cr_assert_not(o.allow, "nor another chroot");
+	req.chroot = NULL;
+	req.uid = root;
+	req.authenticated = &root;
+	policy_decide(p, &req, &o);
+	cr_assert_not(o.allow, "root is never added");
+	policy_free(p);
+	p = load_text("auth_allow_rerun false\n", &d);
+	req.uid = user;
+	req.authenticated = &user;
+	policy_decide(p, &req, &o);
+	cr_assert_not(o.allow);
+	policy_free(p);
+	diag_free(&d);
+}
+
+Test(run_scope, refused_when_wrong)
+{
+	cr_assert_refused("run { program /bin/x }", "test.conf:1:5: error: this run scope names no "
+						   "user");
+	cr_assert_refused("run { user nobody program bin/x }", "run { program } path \"bin/x\" is "
+								"not an absolute path");
+	cr_assert_refused("run { user pmtestnosuchuser }", "run { user }: unknown user "
+							   "'pmtestnosuchuser'");
+	cr_assert_refused("run { user nobody chroot /nonexistent/jail }", "chroot /nonexistent/jail: "
+									  "No such file");
+	cr_assert_refused("run { user nobody chroot /tmp }", "chroot /tmp is writable by others");
+	cr_assert_refused("run { user nobody bind 25 }", "'bind' is not valid inside 'run'");
+	cr_assert_refused("run { usr nobody }", "unknown run option 'usr'; did you mean 'user'?");
+}

@@ -36,7 +36,8 @@ static void check_usage(FILE *out)
 		"                          open PATH FLAGS   (FLAGS like O_WRONLY|O_CREAT)\n"
 		"                          unlink PATH\n"
 		"                          bind PORT | bind ADDRESS:PORT | bind [V6]:PORT\n"
-		"                          run_as USER | auth | fork | rerun\n"
+		"                          run_as USER [chroot DIR] [program PATH]\n"
+		"                          auth | fork | rerun\n"
 		"  -q, --quiet           do not print the effective policy\n"
 		"  -h, --help            show this help\n"
 		"\n"
@@ -165,6 +166,7 @@ static int explain(const struct policy *p, const char *text)
 		}
 	} else if (arg && strcasecmp(op, "open_ro") != 0 && strcasecmp(op, "open_ao") != 0 &&
 		   strcasecmp(op, "open_rw") != 0 && strcasecmp(op, "unlink") != 0 &&
+		   strcasecmp(op, "run_as") != 0 && strcasecmp(op, "runas") != 0 &&
 		   strpbrk(arg, " \t")) {
 		goto bad;
 	}
@@ -205,8 +207,25 @@ static int explain(const struct policy *p, const char *text)
 			goto bad;
 		req.op = POLICY_OP_BIND;
 	} else if (strcasecmp(op, "run_as") == 0 || strcasecmp(op, "runas") == 0) {
-		if (!arg || extra)
+		/* run_as USER [chroot DIR] [program PATH] */
+		if (!arg)
 			goto bad;
+		char *words = arg + strcspn(arg, " \t");
+		if (*words)
+			*words++ = '\0';
+		char *save = NULL;
+		for (char *key = strtok_r(words, " \t", &save); key;
+		     key = strtok_r(NULL, " \t", &save)) {
+			char *value = strtok_r(NULL, " \t", &save);
+			if (!value)
+				goto bad;
+			if (strcasecmp(key, "chroot") == 0)
+				req.chroot = value;
+			else if (strcasecmp(key, "program") == 0)
+				req.program = value;
+			else
+				goto bad;
+		}
 		struct passwd *pw = getpwnam(arg);
 		if (!pw) {
 			fprintf(stderr, "privman check: unknown user '%s' in request\n", arg);
@@ -233,7 +252,8 @@ bad:
 	fprintf(stderr,
 		"privman check: cannot read request '%s'; expected e.g. 'open_ro /etc/passwd', "
 		"'open /var/log/x O_WRONLY|O_APPEND', 'unlink PATH', 'bind 25', "
-		"'bind 127.0.0.1:25', 'run_as mail', 'auth', 'fork' or 'rerun'\n",
+		"'bind 127.0.0.1:25', 'run_as mail [chroot DIR] [program PATH]', 'auth', 'fork' "
+		"or 'rerun'\n",
 		text);
 out:
 	free(copy);
