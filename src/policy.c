@@ -440,17 +440,72 @@ static int resolve_chroot(const struct policy_value *v, struct diag *d)
 	return 0;
 }
 
+/* getpwnam(3): these errors mean "no such name", not a failed look-up. */
+static bool lookup_not_found(int err)
+{
+	return err == ENOENT || err == ESRCH || err == EBADF || err == EPERM;
+}
+
+/* ", did you mean 'mail'?" for a misspelt user or group name, or "". The
+ * databases are read only on this error path. */
+static const char *nearest_account(const char *name, bool group, char *buf, size_t len)
+{
+	size_t count = 0, cap = 64;
+	char **names = calloc(cap + 1, sizeof(*names));
+	buf[0] = '\0';
+	if (!names)
+		return buf;
+	if (group)
+		setgrent();
+	else
+		setpwent();
+	for (;;) {
+		const char *entry;
+		if (group) {
+			struct group *g = getgrent();
+			entry = g ? g->gr_name : NULL;
+		} else {
+			struct passwd *pw = getpwent();
+			entry = pw ? pw->pw_name : NULL;
+		}
+		if (!entry)
+			break;
+		if (count == cap) {
+			char **grown = realloc(names, (cap * 2 + 1) * sizeof(*names));
+			if (!grown)
+				break;
+			names = grown;
+			cap *= 2;
+		}
+		if (!(names[count] = strdup(entry)))
+			break;
+		names[++count] = NULL;
+	}
+	if (group)
+		endgrent();
+	else
+		endpwent();
+	const char *nearest = count ? diag_nearest(name, (const char *const *)names) : NULL;
+	if (nearest)
+		snprintf(buf, len, "; did you mean '%s'?", nearest);
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	return buf;
+}
+
 static int resolve_group(const struct policy_value *v, gid_t *gid, struct diag *d)
 {
+	char hint[128];
 	errno = 0;
 	struct group *g = getgrnam(v->text);
 	if (!g) {
-		if (errno)
+		if (errno && !lookup_not_found(errno))
 			diag_error(d, &v->origin, "cannot look up group '%s': %s", v->text,
 				   strerror(errno));
 		else
-			diag_error(d, &v->origin, "unknown group '%s' (not in the group database)",
-				   v->text);
+			diag_error(d, &v->origin, "unknown group '%s' (not in the group database)%s",
+				   v->text, nearest_account(v->text, true, hint, sizeof(hint)));
 		return -1;
 	}
 	*gid = g->gr_gid;
@@ -467,15 +522,16 @@ static int security_resolve(struct policy_security *s, bool parse_capabilities, 
 
 	struct policy_value nobody = { .text = (char *)"nobody" };
 	const struct policy_value *user = s->user.text ? &s->user : &nobody;
+	char hint[128];
 	errno = 0;
 	struct passwd *pw = getpwnam(user->text);
 	if (!pw) {
-		if (errno)
+		if (errno && !lookup_not_found(errno))
 			diag_error(d, &user->origin, "cannot look up user '%s': %s", user->text,
 				   strerror(errno));
 		else
-			diag_error(d, &user->origin, "unknown user '%s' (not in the password database)",
-				   user->text);
+			diag_error(d, &user->origin, "unknown user '%s' (not in the password database)%s",
+				   user->text, nearest_account(user->text, false, hint, sizeof(hint)));
 		rc = -1;
 	} else {
 		s->uid = pw->pw_uid;
@@ -597,7 +653,9 @@ static int resolve_runas_rules(struct runas_rules *rules, const char *directive,
 			continue;
 		struct passwd *pw = getpwnam(r->name);
 		if (!pw) {
-			diag_error(d, &r->origin, "%s: unknown user '%s'", directive, r->name);
+			char hint[128];
+			diag_error(d, &r->origin, "%s: unknown user '%s'%s", directive, r->name,
+				   nearest_account(r->name, false, hint, sizeof(hint)));
 			rc = -1;
 			continue;
 		}

@@ -142,6 +142,14 @@ Test(scope, unknown_names_are_refused_where_written)
 	cr_assert_refused("run_as { nob* }", "run_as \"nob*\" is not a user name");
 }
 
+Test(scope, misspelt_names_get_a_suggestion)
+{
+	cr_assert_refused("security { user nobdy }", "unknown user 'nobdy' (not in the password "
+						     "database); did you mean 'nobody'?");
+	cr_assert_refused("security { group nogrup }", "did you mean 'nogroup'?");
+	cr_assert_refused("run_as nobodyy", "run_as: unknown user 'nobodyy'; did you mean 'nobody'?");
+}
+
 Test(scope, unpriv_user_and_chroot_agree_with_the_scope, .init = make_users)
 {
 	struct diag d;
