@@ -405,6 +405,12 @@ int cmd_run(int argc, char **argv)
 	closelog();
 	fflush(NULL);
 	status = exec_command(req.command, &scope);
+	/* The exec failed in a process that has already dropped, perhaps into
+	 * a jail: end it as a failed exec in a child ends, without the exit
+	 * handlers of the process that started (nor the sanitizers' leak
+	 * check, which needs the /proc a jail lacks). */
+	fflush(NULL);
+	_exit(status);
 out:
 	diag_free(&resolve_diag);
 	diag_free(&drop_diag);
