@@ -104,6 +104,32 @@ fail:
 	return -1;
 }
 
+static bool text_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool policy_security_equal(const struct policy_security *a, const struct policy_security *b)
+{
+	if (a->uid != b->uid || a->gid != b->gid || a->gid_count != b->gid_count ||
+	    a->cap_effective != b->cap_effective || a->cap_permitted != b->cap_permitted ||
+	    a->cap_inheritable != b->cap_inheritable)
+		return false;
+	const char *ra = a->chroot.text && strcmp(a->chroot.text, "/") ? a->chroot.text : NULL;
+	const char *rb = b->chroot.text && strcmp(b->chroot.text, "/") ? b->chroot.text : NULL;
+	if (!text_equal(ra, rb))
+		return false;
+	/* Group lists are compared as sets. */
+	for (size_t i = 0; i < a->gid_count; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->gid_count && !found; j++)
+			found = a->gids[i] == b->gids[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 void policy_run_rule_free(struct run_rule *r)
 {
 	free(r->program.path);

@@ -181,6 +181,11 @@ int policy_validate_syntax(struct policy *p, struct diag *d);
 int policy_security_resolve(struct policy_security *s, struct diag *d);
 
 void policy_security_free(struct policy_security *s);
+/* True when two resolved scopes give the same credentials (same ids,
+ * groups, chroot and capability sets), however they were written. A reload
+ * compares the running scope with the new one: a scope cannot change
+ * without a restart. */
+bool policy_security_equal(const struct policy_security *a, const struct policy_security *b);
 void policy_run_rule_free(struct run_rule *r);
 /* Deep copy; returns 0 or -1 (ENOMEM). */
 int policy_security_copy(struct policy_security *dst, const struct policy_security *src);

@@ -666,3 +666,28 @@ Test(run_scope, refused_when_wrong)
 	cr_assert_refused("run { user nobody bind 25 }", "'bind' is not valid inside 'run'");
 	cr_assert_refused("run { usr nobody }", "unknown run option 'usr'; did you mean 'user'?");
 }
+
+Test(scope, equal_scopes_compare_by_what_they_grant, .init = make_users)
+{
+	struct diag d;
+	struct policy *a = load_text("security { user nobody capabilities \"cap_net_raw+ep\" }", &d);
+	struct policy *b = load_text("unpriv_user nobody\nsecurity { group nogroup capabilities "
+				     "\"cap_net_raw=ep\" }",
+				     &d);
+	struct policy *c = load_text("security { user nobody capabilities \"cap_net_admin+ep\" }", &d);
+	struct policy *e = load_text("security { user " USER " capabilities \"cap_net_raw+ep\" }", &d);
+	struct policy *f = load_text("security { user nobody supplemental_groups " GROUP
+				     " capabilities \"cap_net_raw+ep\" }",
+				     &d);
+	cr_assert(a && b && c && e && f);
+	cr_assert(policy_security_equal(&a->security, &b->security), "written differently, same");
+	cr_assert_not(policy_security_equal(&a->security, &c->security), "capabilities differ");
+	cr_assert_not(policy_security_equal(&a->security, &e->security), "users differ");
+	cr_assert_not(policy_security_equal(&a->security, &f->security), "groups differ");
+	policy_free(a);
+	policy_free(b);
+	policy_free(c);
+	policy_free(e);
+	policy_free(f);
+	diag_free(&d);
+}
