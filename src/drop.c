@@ -262,8 +262,12 @@ static bool id_among(unsigned id, unsigned r, unsigned e, unsigned s)
 
 static const char *user_text(const struct policy_security *s, char *buf, size_t len)
 {
-	if (s->user.text)
-		snprintf(buf, len, "%s (uid %u)", s->user.text, (unsigned)s->uid);
+	const char *name = s->user.text;
+	struct passwd *pw = name ? NULL : getpwuid(s->uid);
+	if (pw)
+		name = pw->pw_name;
+	if (name)
+		snprintf(buf, len, "%s (uid %u)", name, (unsigned)s->uid);
 	else
 		snprintf(buf, len, "uid %u", (unsigned)s->uid);
 	return buf;
@@ -515,11 +519,12 @@ static int plan_make(struct drop_plan *plan, const struct policy_security *s, un
 		failed = 1;
 	if (plan_chroot(plan, d) != 0)
 		failed = 1;
-	if (!failed && count_threads() > 1) {
+	size_t threads = failed ? 0 : count_threads();
+	if (threads > 1) {
 		diag_error(d, NULL,
 			   "the process has %zu threads: drop privileges before starting any "
 			   "thread (capabilities are per thread)",
-			   count_threads());
+			   threads);
 		failed = 1;
 	}
 	if (!failed && plan_privilege(plan, d) != 0)
