@@ -443,7 +443,13 @@ static int resolve_chroot(const struct policy_value *v, struct diag *d)
 	}
 	struct stat st;
 	if (stat(v->text, &st) < 0) {
-		diag_error(d, &v->origin, "chroot %s: %s", v->text, strerror(errno));
+		if (errno == ENOENT)
+			diag_error(d, &v->origin,
+				   "chroot directory %s does not exist: create it (owned by root, "
+				   "mode 0755) or fix the path",
+				   v->text);
+		else
+			diag_error(d, &v->origin, "chroot %s: %s", v->text, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -611,8 +617,11 @@ static int security_resolve(struct policy_security *s, bool parse_capabilities, 
 			rc = -1;
 		}
 	}
+	/* The seeds: root that names capabilities keeps only those; to stay
+	 * root, name none. The option being written counts, not the set:
+	 * `capabilities = ""` for root keeps nothing. drop.c decides alike. */
 	if (rc == 0 && pw && s->uid == 0) {
-		if (kept)
+		if (s->capabilities.text || s->privileges.text)
 			diag_warn(d, &user->origin,
 				  "user root with capabilities: root keeps only the capabilities "
 				  "named, and loses access to files it does not own unless "

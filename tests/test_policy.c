@@ -176,7 +176,7 @@ Test(scope, chroot_must_be_a_safe_directory)
 	AUTOFREE char *dir = pmtest_tmpdir();
 	char text[512];
 	snprintf(text, sizeof(text), "chroot %s/missing", dir);
-	cr_assert_refused(text, "No such file or directory");
+	cr_assert_refused(text, "does not exist: create it (owned by root, mode 0755) or fix the path");
 	AUTOFREE char *file = pmtest_write_file(dir, "file", "x");
 	snprintf(text, sizeof(text), "chroot %s", file);
 	cr_assert_refused(text, "is not a directory");
@@ -329,6 +329,13 @@ Test(capabilities, root_with_capabilities_is_warned)
 	p = load_text("security { user root }", &d);
 	cr_assert_not_null(p);
 	cr_assert_diag(&d, "note: user root without capabilities: the process keeps full root");
+	policy_free(p);
+	diag_free(&d);
+	/* Naming capabilities counts, even none: root then keeps nothing. */
+	p = load_text("security { user root capabilities \"\" }", &d);
+	cr_assert_not_null(p);
+	cr_assert_diag(&d, "warning: user root with capabilities");
+	cr_assert_not(diag_has(&d, "keeps full root"));
 	policy_free(p);
 	diag_free(&d);
 }
@@ -660,8 +667,8 @@ Test(run_scope, refused_when_wrong)
 								"not an absolute path");
 	cr_assert_refused("run { user pmtestnosuchuser }", "run { user }: unknown user "
 							   "'pmtestnosuchuser'");
-	cr_assert_refused("run { user nobody chroot /nonexistent/jail }", "chroot /nonexistent/jail: "
-									  "No such file");
+	cr_assert_refused("run { user nobody chroot /nonexistent/jail }", "chroot directory "
+									  "/nonexistent/jail does not exist");
 	cr_assert_refused("run { user nobody chroot /tmp }", "chroot /tmp is writable by others");
 	cr_assert_refused("run { user nobody bind 25 }", "'bind' is not valid inside 'run'");
 	cr_assert_refused("run { usr nobody }", "unknown run option 'usr'; did you mean 'user'?");

@@ -643,7 +643,7 @@ Test(run, chroot_refused)
 		const char *jail;
 		const char *message;
 	} cases[] = {
-		{missing, "No such file or directory"},
+		{missing, "does not exist: create it"},
 		{owned, "is owned by uid"},
 		{group_writable, "is writable by its group"},
 		{other_writable, "is writable by others"},
