@@ -1,0 +1,46 @@
+/* Path resolution for the monitor: the kernel resolves, the policy decides
+ * on the real path of what was resolved, and that very object is opened.
+ * Every function returns a non-negative value or -errno. */
+#ifndef PRIVMAN_RESOLVE_H
+#define PRIVMAN_RESOLVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* openat2(dirfd, path, O_PATH | O_CLOEXEC | extra, RESOLVE_NO_MAGICLINKS):
+ * an O_PATH handle on the object `path` names. `extra` may hold O_NOFOLLOW
+ * and O_DIRECTORY. /proc/<pid>/fd/N style links are never followed. */
+int resolve_handle(int dirfd, const char *path, int extra);
+
+/* The real path of an open fd, from /proc/self/fd/N, into buf. Fails with
+ * ENOENT when it is not an absolute path (an anonymous inode, a deleted
+ * file, or an object outside our root). Returns the length. */
+int resolve_fd_path(int fd, char *buf, size_t cap);
+
+/* Open the object behind an O_PATH handle again, with `flags`, through
+ * /proc/self/fd/N. Returns the new fd. */
+int resolve_reopen(int handle, int flags);
+
+/* Split `path` into its parent ("." for a bare name) and last component.
+ * The last component must be a real name: not empty, ".", ".." or followed
+ * by a slash (EISDIR). Returns 0. */
+int resolve_split(const char *path, char *parent, size_t parent_cap, char *name,
+		  size_t name_cap);
+
+/* dir + "/" + name, without doubling the slash of "/". Returns the length,
+ * or -ENAMETOOLONG. */
+int resolve_join(char *out, size_t cap, const char *dir, const char *name);
+
+/* The lexically clean absolute form of `path`, taken relative to `base`
+ * (an absolute path) when it is relative: "." and empty components dropped,
+ * ".." removes the previous component (never above "/"). Used only to
+ * choose the errno for an object that could not be resolved. */
+int resolve_lexical(const char *base, const char *path, char *out, size_t cap);
+
+/* The umask of process `pid` (from /proc/<pid>/status), or -errno. */
+int resolve_umask(pid_t pid);
+
+/* An O_PATH handle on the working directory of process `pid`. */
+int resolve_cwd(pid_t pid);
+
+#endif
