@@ -1,0 +1,592 @@
+/* The monitor: event loop, dispatch table and request handlers.
+ *
+ * Threat model: everything that arrives on a channel is hostile. A request
+ * is decoded by a strict reader; anything that does not parse ends service
+ * to that channel (fail closed). Paths are resolved by the kernel to an
+ * O_PATH handle, the policy decides on the real path of that handle, and
+ * that very handle is opened: no name is ever resolved twice. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "resolve.h"
+
+#define SIGNAL_TAG UINT64_MAX
+/* Messages served from one channel before the others get a turn. */
+#define BATCH 32
+
+typedef int handler_fn(struct monitor *m, struct monitor_channel *c,
+		       const struct wire_request *req, const int *fds, int *fd_out);
+
+static handler_fn handle_open, handle_unlink, handle_bind, handle_exit;
+
+/* The dispatch table, as in OpenSSH's monitor.c: what each operation needs
+ * from the policy, how many fds it takes and returns, and who serves it. */
+static const struct dispatch {
+	uint32_t op;
+	const char *needs; /* the directives that can grant it */
+	int fds_out;       /* fds in the reply when the status is >= 0 */
+	handler_fn *handler;
+} dispatch_table[] = {
+	{WIRE_OP_OPEN, "open_ro, open_ao, open_rw", 1, handle_open},
+	{WIRE_OP_UNLINK, "unlink", 0, handle_unlink},
+	{WIRE_OP_BIND, "bind", 0, handle_bind},
+	{WIRE_OP_EXIT, "nothing", 0, handle_exit},
+};
+
+static const struct dispatch *dispatch_find(uint32_t op)
+{
+	for (size_t i = 0; i < sizeof(dispatch_table) / sizeof(dispatch_table[0]); i++)
+		if (dispatch_table[i].op == op)
+			return &dispatch_table[i];
+	return NULL;
+}
+
+/* --- open ----------------------------------------------------------------- */
+
+/* The Chromium broker's rule: a flag we do not know is refused. O_PATH would
+ * hand out a handle whose later use the policy never saw; O_ASYNC and
+ * O_NOATIME change the behaviour of the file for others. */
+#define OPEN_FLAGS_KNOWN                                                                  \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |       \
+	 O_DSYNC | O_SYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_TMPFILE)
+
+int monitor_open_flags_ok(int flags)
+{
+	if (flags & ~OPEN_FLAGS_KNOWN)
+		return 0;
+	if ((flags & O_ACCMODE) == O_ACCMODE)
+		return 0;
+	if (flags & __O_TMPFILE) {
+		if ((flags & O_TMPFILE) != O_TMPFILE || (flags & O_CREAT) ||
+		    (flags & O_ACCMODE) == O_RDONLY)
+			return 0;
+	}
+	return 1;
+}
+
+static int decide_path(struct monitor *m, enum policy_op op, const char *path, int flags,
+		       struct policy_decision *d)
+{
+	struct policy_request r;
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.path = path;
+	r.flags = flags;
+	policy_decide(m->policy, &r, d);
+	return d->allow ? 0 : -(d->error ? d->error : EACCES);
+}
+
+/* The object could not be resolved (`err`). Tell the program the kernel's
+ * errno only when the policy would grant the path it named; otherwise it
+ * learns nothing about files it may not touch. */
+static int refuse_unresolved(struct monitor *m, struct monitor_channel *c, uint32_t op,
+			     enum policy_op pop, int base, const char *path, int flags, int err)
+{
+	char cwd[PATH_MAX], lexical[PATH_MAX];
+	struct policy_decision d;
+	const char *object = path;
+
+	if (path[0] != '/') {
+		if (base < 0 || resolve_fd_path(base, cwd, sizeof(cwd)) < 0)
+			cwd[0] = '\0';
+	}
+	if (resolve_lexical(path[0] == '/' ? "/" : cwd, path, lexical, sizeof(lexical)) >= 0 &&
+	    (path[0] == '/' || cwd[0]))
+		object = lexical;
+	else
+		err = EACCES;
+	int rc = decide_path(m, pop, object, flags, &d);
+	if (rc < 0) {
+		audit_decision(&m->audit, wire_op_name(op), object, flags, c->pid, &d, 0);
+		return -EACCES;
+	}
+	audit_decision(&m->audit, wire_op_name(op), object, flags, c->pid, &d, err);
+	return -err;
+}
+
+/* Open a handle on the program's working directory for a relative path. */
+static int base_for(const struct monitor_channel *c, const char *path)
+{
+	return path[0] == '/' ? AT_FDCWD : resolve_cwd(c->pid);
+}
+
+static void close_base(int base)
+{
+	if (base >= 0)
+		close(base);
+}
+
+/* Open the object behind `handle`, already decided, with the caller's flags.
+ * FIFOs and devices are opened non-blocking so that no program can stall
+ * the monitor, then given the blocking mode that was asked for. */
+static int open_decided(int handle, int flags)
+{
+	struct stat st;
+	if (fstat(handle, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP; /* O_NOFOLLOW met a symlink */
+	int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NOCTTY | O_CLOEXEC;
+	bool special = !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+	if (special)
+		reopen |= O_NONBLOCK;
+	int fd = resolve_reopen(handle, reopen);
+	if (fd >= 0 && special && !(flags & O_NONBLOCK)) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+	}
+	return fd;
+}
+
+/* O_CREAT of a name that does not exist yet: resolve and decide on the
+ * parent, then create the name in that very directory, never through a
+ * symlink. */
+static int create_in_parent(struct monitor *m, struct monitor_channel *c,
+			    const struct wire_request *req, int base, mode_t mode)
+{
+	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
+	struct policy_decision d;
+	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
+	if (rc < 0)
+		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
+					 -rc);
+	int dir = resolve_handle(base, parent, O_DIRECTORY);
+	if (dir < 0)
+		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
+					 -dir);
+	rc = resolve_fd_path(dir, real, sizeof(real));
+	if (rc >= 0)
+		rc = resolve_join(object, sizeof(object), real, name);
+	if (rc < 0) {
+		close(dir);
+		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
+					 -rc);
+	}
+	if (decide_path(m, POLICY_OP_OPEN, object, req->flags, &d) < 0) {
+		close(dir);
+		audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, 0);
+		return -EACCES;
+	}
+	int fd = openat(dir, name, req->flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode);
+	if (fd < 0)
+		fd = -errno;
+	close(dir);
+	audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, fd < 0 ? -fd : 0);
+	return fd;
+}
+
+static int handle_open(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		       const int *fds, int *fd_out)
+{
+	int flags = req->flags;
+	mode_t mode = 0;
+	char real[PATH_MAX];
+	struct policy_decision d;
+
+	if (!monitor_open_flags_ok(flags)) {
+		audit_refusal(&m->audit, "open", req->path, c->pid, EINVAL, "open flags not allowed");
+		return -EINVAL;
+	}
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		int mask = resolve_umask(c->pid);
+		if (mask < 0)
+			return mask;
+		/* Never a set-id or sticky file made by root for the program. */
+		mode = (mode_t)req->mode & 0777 & ~(mode_t)mask;
+	}
+
+	int base = base_for(c, req->path);
+	if (base < 0 && base != AT_FDCWD)
+		return base;
+
+	int extra = 0;
+	if ((flags & O_NOFOLLOW) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		extra |= O_NOFOLLOW;
+	if (flags & O_DIRECTORY)
+		extra |= O_DIRECTORY;
+	int handle = resolve_handle(base, req->path, extra);
+	if (handle == -ENOENT && (flags & O_CREAT)) {
+		int fd = create_in_parent(m, c, req, base, mode);
+		close_base(base);
+		if (fd >= 0)
+			*fd_out = fd;
+		return fd < 0 ? fd : 0;
+	}
+	if (handle < 0) {
+		int rc = refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, flags,
+					   -handle);
+		close_base(base);
+		return rc;
+	}
+	close_base(base);
+
+	int rc = resolve_fd_path(handle, real, sizeof(real));
+	if (rc < 0) {
+		close(handle);
+		audit_refusal(&m->audit, "open", req->path, c->pid, EACCES,
+			      "the object has no path in the monitor's view");
+		return -EACCES;
+	}
+	if (decide_path(m, POLICY_OP_OPEN, real, flags, &d) < 0) {
+		close(handle);
+		audit_decision(&m->audit, "open", real, flags, c->pid, &d, 0);
+		return -EACCES;
+	}
+	int fd;
+	if ((flags & __O_TMPFILE) && !(d.directive && strcmp(d.directive, "open_rw") == 0))
+		fd = -EINVAL; /* an unnamed file only where read-write is granted */
+	else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		fd = -EEXIST;
+	else
+		fd = open_decided(handle, flags);
+	close(handle);
+	audit_decision(&m->audit, "open", real, flags, c->pid, &d, fd < 0 ? -fd : 0);
+	if (fd < 0)
+		return fd;
+	*fd_out = fd;
+	return 0;
+}
+
+/* --- unlink ---------------------------------------------------------------- */
+
+static int handle_unlink(struct monitor *m, struct monitor_channel *c,
+			 const struct wire_request *req, const int *fds, int *fd_out)
+{
+	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
+	struct policy_decision d;
+	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
+	int base = base_for(c, req->path);
+	if (base < 0 && base != AT_FDCWD)
+		return base;
+	if (rc < 0) {
+		rc = refuse_unresolved(m, c, req->op, POLICY_OP_UNLINK, base, req->path, 0, -rc);
+		close_base(base);
+		return rc;
+	}
+	int dir = resolve_handle(base, parent, O_DIRECTORY);
+	if (dir < 0) {
+		rc = refuse_unresolved(m, c, req->op, POLICY_OP_UNLINK, base, req->path, 0, -dir);
+		close_base(base);
+		return rc;
+	}
+	close_base(base);
+	rc = resolve_fd_path(dir, real, sizeof(real));
+	if (rc >= 0)
+		rc = resolve_join(object, sizeof(object), real, name);
+	if (rc < 0) {
+		close(dir);
+		audit_refusal(&m->audit, "unlink", req->path, c->pid, EACCES,
+			      "the directory has no path in the monitor's view");
+		return -EACCES;
+	}
+	if (decide_path(m, POLICY_OP_UNLINK, object, 0, &d) < 0) {
+		close(dir);
+		audit_decision(&m->audit, "unlink", object, 0, c->pid, &d, 0);
+		return -EACCES;
+	}
+	rc = unlinkat(dir, name, 0) < 0 ? -errno : 0;
+	close(dir);
+	audit_decision(&m->audit, "unlink", object, 0, c->pid, &d, -rc);
+	return rc;
+}
+
+/* --- bind ------------------------------------------------------------------ */
+
+static void format_address(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(out, cap, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(out, cap, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(out, cap, "family %u", (unsigned)ss->ss_family);
+	}
+}
+
+static int handle_bind(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		       const int *fds, int *fd_out)
+{
+	int sock = fds[0];
+	char object[INET6_ADDRSTRLEN + 16];
+	struct stat st;
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+	struct sockaddr_storage addr;
+
+	memcpy(&addr, &req->addr, sizeof(addr));
+	format_address(&addr, object, sizeof(object));
+	if (fstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		audit_refusal(&m->audit, "bind", object, c->pid, ENOTSOCK, "not a socket");
+		return -ENOTSOCK;
+	}
+	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		return -errno;
+	if ((domain != AF_INET && domain != AF_INET6) || addr.ss_family != domain) {
+		audit_refusal(&m->audit, "bind", object, c->pid, EAFNOSUPPORT,
+			      "only IPv4 and IPv6 sockets, with an address of their family");
+		return -EAFNOSUPPORT;
+	}
+	struct policy_request r;
+	memset(&r, 0, sizeof(r));
+	r.op = POLICY_OP_BIND;
+	r.family = domain;
+	if (domain == AF_INET) {
+		if (req->addrlen < sizeof(struct sockaddr_in))
+			return -EINVAL;
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&addr;
+		r.port = ntohs(sin->sin_port);
+		r.addr4 = sin->sin_addr;
+	} else {
+		if (req->addrlen < sizeof(struct sockaddr_in6))
+			return -EINVAL;
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr;
+		r.port = ntohs(sin6->sin6_port);
+		r.addr6 = sin6->sin6_addr;
+	}
+	struct policy_decision d;
+	policy_decide(m->policy, &r, &d);
+	if (!d.allow) {
+		audit_decision(&m->audit, "bind", object, 0, c->pid, &d, 0);
+		return -EACCES;
+	}
+	int rc = bind(sock, (const struct sockaddr *)&addr, req->addrlen) < 0 ? -errno : 0;
+	audit_decision(&m->audit, "bind", object, 0, c->pid, &d, -rc);
+	return rc;
+}
+
+/* --- exit ------------------------------------------------------------------ */
+
+static int handle_exit(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		       const int *fds, int *fd_out)
+{
+	audit_event(&m->audit, LOG_INFO, "pid %d exits with status %d", (int)c->pid,
+		    (int)req->status);
+	return 0;
+}
+
+/* --- messages ---------------------------------------------------------------- */
+
+int monitor_handle_message(struct monitor *m, struct monitor_channel *c, size_t size, int *fds,
+			   int nfds)
+{
+	struct wire_request *req = &m->request;
+	const char *why = "malformed message";
+	if (wire_decode_request(m->buf, size, nfds, req, &why) < 0) {
+		wire_close_fds(fds, nfds);
+		audit_protocol(&m->audit, c->pid, why);
+		return -1;
+	}
+	const struct dispatch *entry = dispatch_find(req->op);
+	if (!entry) {
+		wire_close_fds(fds, nfds);
+		audit_protocol(&m->audit, c->pid, "no handler for the operation");
+		return -1;
+	}
+	int fd_out = -1;
+	int status = entry->handler(m, c, req, fds, &fd_out);
+	wire_close_fds(fds, nfds);
+
+	struct wire_writer w;
+	wire_writer_init(&w, m->reply, sizeof(m->reply), req->op, req->id);
+	wire_put_int(&w, status);
+	size_t len = wire_writer_finish(&w);
+	int nout = status >= 0 && entry->fds_out > 0 && fd_out >= 0 ? 1 : 0;
+	int rc = len ? wire_send(c->sock, m->reply, len, &fd_out, nout) : -1;
+	if (fd_out >= 0)
+		close(fd_out);
+	return rc;
+}
+
+/* --- channels and the loop ------------------------------------------------------ */
+
+static void channel_close(struct monitor *m, struct monitor_channel *c)
+{
+	if (c->sock < 0)
+		return;
+	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
+	close(c->sock);
+	c->sock = -1;
+}
+
+static void serve_channel(struct monitor *m, struct monitor_channel *c)
+{
+	for (int i = 0; i < BATCH && c->sock >= 0; i++) {
+		int fds[WIRE_MAX_FDS];
+		int nfds = 0;
+		ssize_t n = wire_recv(c->sock, m->buf, sizeof(m->buf), fds, &nfds, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0 && errno == EPROTO) {
+			audit_protocol(&m->audit, c->pid, "truncated message or unexpected fds");
+			channel_close(m, c);
+			return;
+		}
+		if (n <= 0) { /* the program closed its end, or the channel broke */
+			channel_close(m, c);
+			return;
+		}
+		if (monitor_handle_message(m, c, (size_t)n, fds, nfds) < 0) {
+			channel_close(m, c);
+			return;
+		}
+	}
+}
+
+int monitor_init(struct monitor *m, struct policy *policy, char *policy_path, int audit_fd,
+		 pid_t program, int sock, int signal_fd)
+{
+	m->policy = policy;
+	m->policy_path = policy_path;
+	m->audit.fd = audit_fd;
+	m->program = program;
+	m->signal_fd = signal_fd;
+	m->channels = calloc(1, sizeof(*m->channels));
+	m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (!m->channels || m->epoll_fd < 0)
+		return -1;
+	m->channels[0].sock = sock;
+	m->channels[0].pid = program;
+	m->channel_count = 1;
+
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) < 0)
+		return -1;
+	ev.data.u64 = 0;
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sock, &ev) < 0)
+		return -1;
+	return 0;
+}
+
+static bool security_equal(const struct policy_security *a, const struct policy_security *b)
+{
+	const char *ca = a->chroot.text ? a->chroot.text : "";
+	const char *cb = b->chroot.text ? b->chroot.text : "";
+	return a->uid == b->uid && a->gid == b->gid && a->gid_count == b->gid_count &&
+	       (a->gid_count == 0 || memcmp(a->gids, b->gids, a->gid_count * sizeof(gid_t)) == 0) &&
+	       strcmp(ca, cb) == 0 && a->cap_effective == b->cap_effective &&
+	       a->cap_permitted == b->cap_permitted && a->cap_inheritable == b->cap_inheritable;
+}
+
+/* SIGHUP: read the policy again. The rules take effect at once; the security
+ * scope was applied when the program started and cannot change now. */
+static void reload(struct monitor *m)
+{
+	struct diag d;
+	diag_init(&d);
+	const char *paths[1] = {m->policy_path};
+	struct policy *p = conf_load_files(paths, 1, &d);
+	if (p && policy_validate(p, &d) < 0) {
+		policy_free(p);
+		p = NULL;
+	}
+	for (size_t i = 0; i < d.count; i++)
+		syslog(d.entries[i].severity == DIAG_ERROR ? LOG_ERR : LOG_WARNING, "%s",
+		       d.entries[i].text);
+	diag_free(&d);
+	if (!p) {
+		audit_event(&m->audit, LOG_ERR,
+			    "reload of %s failed; the policy in force is unchanged", m->policy_path);
+		return;
+	}
+	if (!security_equal(&p->security, &m->policy->security))
+		audit_event(&m->audit, LOG_WARNING,
+			    "reload of %s: the security scope changed and needs a restart; "
+			    "it is not applied",
+			    m->policy_path);
+	policy_free(m->policy);
+	m->policy = p;
+	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);
+}
+
+/* Leave the way the program left. */
+static void __attribute__((noreturn)) finish(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		/* The program already dumped any core worth having. */
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+		_exit(128 + sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+static void handle_signals(struct monitor *m)
+{
+	struct signalfd_siginfo si;
+	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			int status;
+			pid_t pid;
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (pid == m->program) {
+					for (size_t i = 0; i < m->channel_count; i++)
+						channel_close(m, &m->channels[i]);
+					finish(status);
+				}
+			}
+			continue;
+		}
+		/* A signal from the terminal reached the program already (same
+		 * process group); one sent to the monitor by a process did not. */
+		if (si.ssi_code != SI_KERNEL)
+			kill(m->program, sig);
+		if (sig == SIGHUP)
+			reload(m);
+	}
+}
+
+void monitor_run(struct monitor *m)
+{
+	struct epoll_event events[16];
+	for (;;) {
+		int n = epoll_wait(m->epoll_fd, events, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			syslog(LOG_CRIT, "monitor: epoll_wait: %m; ending the program");
+			kill(m->program, SIGKILL);
+			_exit(70);
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = events[i].data.u64;
+			if (tag == SIGNAL_TAG)
+				handle_signals(m);
+			else if (tag < m->channel_count)
+				serve_channel(m, &m->channels[tag]);
+		}
+	}
+}
