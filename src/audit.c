@@ -7,21 +7,33 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-int audit_open_file(struct audit *a, const char *path)
+static long long now_ms(void)
 {
-	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	return a->fd < 0 ? -1 : 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void audit_close(struct audit *a)
+void audit_init(struct audit *a, const char *ident)
 {
-	if (a->fd >= 0)
-		close(a->fd);
 	a->fd = -1;
+	a->log_sock = -1;
+	a->log_retry_ms = 0;
+	snprintf(a->ident, sizeof(a->ident), "%s", ident ? ident : "privman");
+	a->pid = getpid();
+	a->queued = 0;
+	a->json_len = 0;
+}
+
+int audit_open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 }
 
 const char *audit_json_escape(const char *s, char *out, size_t cap)
@@ -56,17 +68,145 @@ const char *audit_json_escape(const char *s, char *out, size_t cap)
 	return out;
 }
 
-static void json_line(struct audit *a, const char *line, int len)
+/* --- the syslog socket ---------------------------------------------------------- */
+
+static void log_connect(struct audit *a)
 {
-	if (a->fd < 0 || len <= 0)
+	long long now = now_ms();
+	if (a->log_sock >= 0 || now < a->log_retry_ms)
 		return;
-	/* One write per line: O_APPEND keeps lines whole. A failure cannot be
-	 * reported to anyone but syslog, and the decision stands. */
-	if (write(a->fd, line, (size_t)len) != len)
-		syslog(LOG_ERR, "audit file: write failed: %s", strerror(errno));
+	a->log_retry_ms = now + 1000; /* no daemon: try again in a second, not per line */
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+	if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(s);
+		return;
+	}
+	a->log_sock = s;
 }
 
-static double now_seconds(void)
+static void log_send(struct audit *a, struct mmsghdr *msgs, unsigned count)
+{
+	log_connect(a);
+	if (a->log_sock < 0)
+		return;
+	unsigned sent = 0;
+	while (sent < count) {
+		int n = sendmmsg(a->log_sock, msgs + sent, count - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			sent += (unsigned)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) { /* the daemon went away: reconnect later */
+			close(a->log_sock);
+			a->log_sock = -1;
+			a->log_retry_ms = 0;
+		}
+		return; /* a full daemon queue drops lines rather than stall the monitor */
+	}
+}
+
+/* "<PRI>Mmm dd hh:mm:ss ident[pid]: " as syslog(3) writes it. */
+static int log_prefix(struct audit *a, int priority, char *out, size_t cap)
+{
+	static time_t cached;
+	static char stamp[32];
+	time_t t = time(NULL);
+	if (t != cached) {
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%h %e %T", &tm);
+		cached = t;
+	}
+	return snprintf(out, cap, "<%d>%s %s[%d]: ", LOG_AUTHPRIV | priority, stamp, a->ident,
+			(int)a->pid);
+}
+
+void audit_flush(struct audit *a)
+{
+	if (a->queued) {
+		struct mmsghdr msgs[AUDIT_BATCH];
+		struct iovec iov[AUDIT_BATCH];
+		memset(msgs, 0, sizeof(msgs[0]) * a->queued);
+		for (size_t i = 0; i < a->queued; i++) {
+			iov[i].iov_base = a->line[i];
+			iov[i].iov_len = a->length[i];
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		log_send(a, msgs, (unsigned)a->queued);
+		a->queued = 0;
+	}
+	if (a->json_len && a->fd >= 0) {
+		/* One write: O_APPEND keeps the lines whole. A failure can only
+		 * be reported to syslog; the decisions stand. */
+		ssize_t n = write(a->fd, a->json, a->json_len);
+		if (n != (ssize_t)a->json_len)
+			syslog(LOG_ERR, "audit file: write failed: %s",
+			       n < 0 ? strerror(errno) : "short write");
+	}
+	a->json_len = 0;
+}
+
+int audit_flush_due_ms(const struct audit *a)
+{
+	if (!a->queued && !a->json_len)
+		return -1;
+	long long left = a->first_queued_ms + AUDIT_FLUSH_MS - now_ms();
+	return left < 0 ? 0 : (int)left;
+}
+
+static void mark_queued(struct audit *a)
+{
+	if (!a->queued && !a->json_len)
+		a->first_queued_ms = now_ms();
+}
+
+static void queue_line(struct audit *a, int priority, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void queue_line(struct audit *a, int priority, const char *fmt, ...)
+{
+	if (a->queued == AUDIT_BATCH)
+		audit_flush(a);
+	mark_queued(a);
+	char *out = a->line[a->queued];
+	int n = log_prefix(a, priority, out, AUDIT_LINE_MAX);
+	if (n < 0 || n >= AUDIT_LINE_MAX)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(out + n, AUDIT_LINE_MAX - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	size_t len = (size_t)n + (size_t)m;
+	if (len >= AUDIT_LINE_MAX)
+		len = AUDIT_LINE_MAX - 1;
+	a->length[a->queued++] = (unsigned short)len;
+}
+
+static void queue_json(struct audit *a, const char *text, size_t len)
+{
+	if (a->fd < 0)
+		return;
+	if (a->json_len + len > sizeof(a->json))
+		audit_flush(a);
+	mark_queued(a);
+	if (len > sizeof(a->json)) { /* cannot happen with our line sizes */
+		if (write(a->fd, text, len) < 0)
+			syslog(LOG_ERR, "audit file: write failed: %m");
+		return;
+	}
+	memcpy(a->json + a->json_len, text, len);
+	a->json_len += len;
+}
+
+static double wall_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -81,28 +221,31 @@ static void emit(struct audit *a, const char *op, const char *object, int flags,
 	origin_format(at, where, sizeof(where));
 	const char *verdict = allow ? "allow" : "deny";
 
-	syslog(allow ? LOG_INFO : LOG_NOTICE, "%s %s flags=0x%x pid=%d: %s by %s%s%s (%s): %s%s%s",
-	       op, object ? object : "-", (unsigned)flags, (int)pid, verdict,
-	       directive ? directive : "default", rule ? " " : "", rule ? rule : "",
-	       at ? where : "no rule", reason ? reason : "",
-	       result ? "; failed: " : "", result ? strerror(result) : "");
+	queue_line(a, allow ? LOG_INFO : LOG_NOTICE, "%s %s flags=0x%x pid=%d: %s by %s%s%s (%s): %s%s%s",
+		   op, object ? object : "-", (unsigned)flags, (int)pid, verdict,
+		   directive ? directive : "default", rule ? " " : "", rule ? rule : "",
+		   at ? where : "no rule", reason ? reason : "", result ? "; failed: " : "",
+		   result ? strerror(result) : "");
 
-	if (a->fd < 0)
-		return;
-	char eobject[PATH_MAX * 2], erule[PATH_MAX * 2], ereason[600], ewhere[1100];
-	char line[PATH_MAX * 4 + 2048];
-	int len = snprintf(line, sizeof(line),
-			   "{\"time\":%.6f,\"op\":\"%s\",\"object\":\"%s\",\"flags\":%d,\"pid\":%d,"
-			   "\"decision\":\"%s\",\"directive\":\"%s\",\"rule\":\"%s\","
-			   "\"origin\":\"%s\",\"reason\":\"%s\",\"errno\":%d}\n",
-			   now_seconds(), op, audit_json_escape(object, eobject, sizeof(eobject)),
-			   flags, (int)pid, verdict, directive ? directive : "",
-			   audit_json_escape(rule, erule, sizeof(erule)),
-			   at ? audit_json_escape(where, ewhere, sizeof(ewhere)) : "",
-			   audit_json_escape(reason, ereason, sizeof(ereason)), result);
-	if (len >= (int)sizeof(line))
-		len = (int)sizeof(line) - 1;
-	json_line(a, line, len);
+	if (a->fd >= 0) {
+		char eobject[PATH_MAX * 2], erule[PATH_MAX * 2], ereason[600], ewhere[1100];
+		char line[PATH_MAX * 4 + 2048];
+		int len = snprintf(
+			line, sizeof(line),
+			"{\"time\":%.6f,\"op\":\"%s\",\"object\":\"%s\",\"flags\":%d,\"pid\":%d,"
+			"\"decision\":\"%s\",\"directive\":\"%s\",\"rule\":\"%s\","
+			"\"origin\":\"%s\",\"reason\":\"%s\",\"errno\":%d}\n",
+			wall_seconds(), op, audit_json_escape(object, eobject, sizeof(eobject)), flags,
+			(int)pid, verdict, directive ? directive : "",
+			audit_json_escape(rule, erule, sizeof(erule)),
+			at ? audit_json_escape(where, ewhere, sizeof(ewhere)) : "",
+			audit_json_escape(reason, ereason, sizeof(ereason)), result);
+		if (len > 0)
+			queue_json(a, line, len < (int)sizeof(line) ? (size_t)len : sizeof(line) - 1);
+	}
+	/* A refusal is news: write it, and what came before it, now. */
+	if (!allow)
+		audit_flush(a);
 }
 
 void audit_decision(struct audit *a, const char *op, const char *object, int flags, pid_t pid,
@@ -120,15 +263,16 @@ void audit_refusal(struct audit *a, const char *op, const char *object, pid_t pi
 
 void audit_protocol(struct audit *a, pid_t pid, const char *why)
 {
-	syslog(LOG_WARNING, "protocol violation by pid %d: %s; service to it ends", (int)pid, why);
-	if (a->fd < 0)
-		return;
+	queue_line(a, LOG_WARNING, "protocol violation by pid %d: %s; service to it ends", (int)pid,
+		   why);
 	char ewhy[256], line[512];
 	int len = snprintf(line, sizeof(line),
 			   "{\"time\":%.6f,\"op\":\"protocol\",\"pid\":%d,\"decision\":\"deny\","
 			   "\"reason\":\"%s\"}\n",
-			   now_seconds(), (int)pid, audit_json_escape(why, ewhy, sizeof(ewhy)));
-	json_line(a, line, len < (int)sizeof(line) ? len : (int)sizeof(line) - 1);
+			   wall_seconds(), (int)pid, audit_json_escape(why, ewhy, sizeof(ewhy)));
+	if (len > 0)
+		queue_json(a, line, len < (int)sizeof(line) ? (size_t)len : sizeof(line) - 1);
+	audit_flush(a);
 }
 
 void audit_event(struct audit *a, int priority, const char *fmt, ...)
@@ -138,11 +282,11 @@ void audit_event(struct audit *a, int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	syslog(priority, "%s", text);
-	if (a->fd < 0)
-		return;
+	queue_line(a, priority, "%s", text);
 	char etext[2048], line[2200];
 	int len = snprintf(line, sizeof(line), "{\"time\":%.6f,\"op\":\"event\",\"message\":\"%s\"}\n",
-			   now_seconds(), audit_json_escape(text, etext, sizeof(etext)));
-	json_line(a, line, len < (int)sizeof(line) ? len : (int)sizeof(line) - 1);
+			   wall_seconds(), audit_json_escape(text, etext, sizeof(etext)));
+	if (len > 0)
+		queue_json(a, line, len < (int)sizeof(line) ? (size_t)len : sizeof(line) - 1);
+	audit_flush(a);
 }

@@ -43,6 +43,49 @@ static struct {
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* Each thread but the main one asks the monitor for a channel of its own on
+ * its first call: no thread then waits for another's reply. The main
+ * channel serves the main thread, and any thread that could not get one. */
+#define MAX_OWN_CHANNELS 256
+
+static __thread struct {
+	int sock;
+	uint32_t next_id;
+	bool tried;
+} own = {-1, 1, false};
+
+static int own_registry[MAX_OWN_CHANNELS]; /* under channel.lock */
+static size_t own_count;
+static pthread_key_t own_key;
+static pthread_once_t own_key_once = PTHREAD_ONCE_INIT;
+
+static void own_unregister(int sock)
+{
+	for (size_t i = 0; i < own_count; i++) {
+		if (own_registry[i] == sock) {
+			own_registry[i] = own_registry[--own_count];
+			return;
+		}
+	}
+}
+
+/* At thread exit: the monitor sees the channel close and forgets it. */
+static void own_release(void *unused)
+{
+	if (own.sock < 0)
+		return;
+	pthread_mutex_lock(&channel.lock);
+	own_unregister(own.sock);
+	pthread_mutex_unlock(&channel.lock);
+	close(own.sock);
+	own.sock = -1;
+}
+
+static void own_make_key(void)
+{
+	pthread_key_create(&own_key, own_release);
+}
+
 static void before_fork(void)
 {
 	pthread_mutex_lock(&channel.lock);
@@ -57,6 +100,11 @@ static void after_fork_parent(void)
  * process would reach the other. priv_fork gives a child its own. */
 static void after_fork_child(void)
 {
+	for (size_t i = 0; i < own_count; i++)
+		close(own_registry[i]);
+	own_count = 0;
+	own.sock = -1;
+	own.tried = true;
 	if (channel.sock >= 0)
 		close(channel.sock);
 	channel.sock = -1;
@@ -169,7 +217,96 @@ static void unlink_pending(struct pending *me)
 			}
 }
 
+/* The reply to a call on a thread's own channel; replies come in order. */
+static int own_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
+{
+	struct wire_header h;
+	memcpy(&h, msg, sizeof(h));
+	h.id = own.next_id++;
+	memcpy(msg, &h, sizeof(h));
+	if (wire_send(own.sock, msg, size, fds, nfds, 0) < 0)
+		return -errno;
+
+	unsigned char buf[256];
+	int in[WIRE_MAX_FDS], nin = 0;
+	ssize_t n = wire_recv(own.sock, buf, sizeof(buf), in, &nin, 0);
+	if (n <= 0)
+		return n == 0 || errno == ECONNRESET ? -EPIPE : -errno;
+	struct wire_header rh;
+	struct wire_reader r;
+	int32_t status = 0;
+	if (wire_open_message(buf, (size_t)n, &rh, &r) == 0)
+		status = wire_get_int(&r);
+	if (r.broken || !wire_reader_done(&r) || rh.id != h.id || rh.op != h.op ||
+	    status < -4095 || nin != (h.op == WIRE_OP_OPEN && status >= 0 ? 1 : 0)) {
+		wire_close_fds(in, nin);
+		return -EPROTO;
+	}
+	if (fd_out)
+		*fd_out = nin ? in[0] : -1;
+	else if (nin)
+		close(in[0]);
+	return status;
+}
+
+static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out);
+
+/* Called on a thread's first request: get it a channel of its own. */
+static void own_setup(void)
+{
+	own.tried = true;
+	if (gettid() == getpid())
+		return;
+	pthread_once(&own_key_once, own_make_key);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	unsigned char msg[64];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_CHANNEL, 0);
+	size_t size = wire_writer_finish(&w);
+	pthread_mutex_lock(&channel.lock);
+	bool room = own_count < MAX_OWN_CHANNELS;
+	pthread_mutex_unlock(&channel.lock);
+	if (!room || main_call(msg, size, &sv[1], 1, NULL) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	close(sv[1]);
+	pthread_mutex_lock(&channel.lock);
+	own_registry[own_count++] = sv[0];
+	pthread_mutex_unlock(&channel.lock);
+	own.sock = sv[0];
+	pthread_setspecific(own_key, &own);
+}
+
 int client_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
+{
+	if (!own.tried && channel.sock >= 0)
+		own_setup();
+	if (own.sock >= 0) {
+		int status = own_call(msg, size, fds, nfds, fd_out);
+		if (status >= 0)
+			return status;
+		if (status != -EPIPE && status != -EPROTO && status != -ECONNRESET) {
+			errno = -status;
+			return -1;
+		}
+		/* The monitor is gone or broke with us: so is every channel. */
+		pthread_mutex_lock(&channel.lock);
+		own_unregister(own.sock);
+		kill_channel(status == -EPROTO ? EPROTO : EPIPE);
+		pthread_mutex_unlock(&channel.lock);
+		close(own.sock);
+		own.sock = -1;
+		errno = status == -EPROTO ? EPROTO : EPIPE;
+		return -1;
+	}
+	return main_call(msg, size, fds, nfds, fd_out);
+}
+
+static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
 {
 	struct pending me = {.done = false, .status = 0, .fd = -1, .next = NULL};
 	struct wire_header h;
@@ -196,7 +333,7 @@ int client_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
 
 	h.id = me.id;
 	memcpy(msg, &h, sizeof(h));
-	int rc = wire_send(sock, msg, size, fds, nfds);
+	int rc = wire_send(sock, msg, size, fds, nfds, 0);
 	int err = errno;
 
 	pthread_mutex_lock(&channel.lock);

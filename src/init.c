@@ -128,10 +128,9 @@ void priv_init(const char *appname)
 	int audit_fd = -1;
 	const char *audit_path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_AUDIT");
 	if (audit_path && *audit_path) {
-		struct audit a;
-		if (audit_open_file(&a, audit_path) < 0)
+		audit_fd = audit_open_file(audit_path);
+		if (audit_fd < 0)
 			init_fail("PRIVMAN_AUDIT=%s: %s", audit_path, strerror(errno));
-		audit_fd = a.fd;
 	}
 
 	int sv[2];
@@ -177,11 +176,14 @@ void priv_init(const char *appname)
 	 * the program says (SO_PEERCRED of a socketpair names its creator). */
 	close(sv[1]);
 	signal(SIGPIPE, SIG_IGN);
+	/* Files made for the program carry the program's umask, read from
+	 * /proc per request, and nothing of the monitor's. */
+	umask(0);
 	if (chdir("/") < 0)
 		syslog(LOG_WARNING, "monitor: chdir /: %m");
 	int sfd = signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK);
 	struct monitor *m = &the_monitor;
-	if (sfd < 0 || monitor_init(m, policy, path, audit_fd, pid, sv[0], sfd) < 0) {
+	if (sfd < 0 || monitor_init(m, ident, policy, path, audit_fd, pid, sv[0], sfd) < 0) {
 		syslog(LOG_CRIT, "monitor: cannot start: %m; ending the program");
 		kill(pid, SIGKILL);
 		_exit(INIT_FAILED);

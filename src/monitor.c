@@ -28,13 +28,17 @@
 #include "resolve.h"
 
 #define SIGNAL_TAG UINT64_MAX
-/* Messages served from one channel before the others get a turn. */
-#define BATCH 32
+/* Messages served from one channel before the others get a turn. One: a
+ * second recvmsg would mostly find the queue empty, and epoll_wait costs no
+ * more than that when more is waiting. */
+#define BATCH 1
 
+/* A handler returns a status (>= 0, or -errno) and may set *fd_out. It may
+ * take an fd from `fds` by setting the slot to -1; the rest are closed. */
 typedef int handler_fn(struct monitor *m, struct monitor_channel *c,
-		       const struct wire_request *req, const int *fds, int *fd_out);
+		       const struct wire_request *req, int *fds, int *fd_out);
 
-static handler_fn handle_open, handle_unlink, handle_bind, handle_exit;
+static handler_fn handle_open, handle_unlink, handle_bind, handle_exit, handle_channel;
 
 /* The dispatch table, as in OpenSSH's monitor.c: what each operation needs
  * from the policy, how many fds it takes and returns, and who serves it. */
@@ -48,6 +52,7 @@ static const struct dispatch {
 	{WIRE_OP_UNLINK, "unlink", 0, handle_unlink},
 	{WIRE_OP_BIND, "bind", 0, handle_bind},
 	{WIRE_OP_EXIT, "nothing", 0, handle_exit},
+	{WIRE_OP_CHANNEL, "nothing", 0, handle_channel},
 };
 
 static const struct dispatch *dispatch_find(uint32_t op)
@@ -197,7 +202,7 @@ static int create_in_parent(struct monitor *m, struct monitor_channel *c,
 }
 
 static int handle_open(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
-		       const int *fds, int *fd_out)
+		       int *fds, int *fd_out)
 {
 	int flags = req->flags;
 	mode_t mode = 0;
@@ -214,6 +219,25 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 			return mask;
 		/* Never a set-id or sticky file made by root for the program. */
 		mode = (mode_t)req->mode & 0777 & ~(mode_t)mask;
+	}
+
+	/* The common case: a clean absolute path that the policy grants as
+	 * written. Walked with no symlink and no "..", the object reached is the
+	 * one the string names, so the decision on the string is a decision on
+	 * that object. A symlink on the way (ELOOP), or a string the policy does
+	 * not grant (it may be a symlink to a granted file), takes the long way. */
+	if (resolve_is_clean(req->path) &&
+	    decide_path(m, POLICY_OP_OPEN, req->path, flags, &d) == 0 &&
+	    (!(flags & __O_TMPFILE) || (d.directive && strcmp(d.directive, "open_rw") == 0))) {
+		int fd = resolve_open_clean(req->path, flags, mode);
+		if (fd != -ELOOP) {
+			audit_decision(&m->audit, "open", req->path, flags, c->pid, &d,
+				       fd < 0 ? -fd : 0);
+			if (fd < 0)
+				return fd;
+			*fd_out = fd;
+			return 0;
+		}
 	}
 
 	int base = base_for(c, req->path);
@@ -251,7 +275,9 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 	if (decide_path(m, POLICY_OP_OPEN, real, flags, &d) < 0) {
 		close(handle);
 		audit_decision(&m->audit, "open", real, flags, c->pid, &d, 0);
-		return -EACCES;
+		/* An unnamed file where read-write is not granted is an invalid
+		 * request rather than a denied one, as for any refused flag. */
+		return d.error == EINVAL || (flags & __O_TMPFILE) ? -EINVAL : -EACCES;
 	}
 	int fd;
 	if ((flags & __O_TMPFILE) && !(d.directive && strcmp(d.directive, "open_rw") == 0))
@@ -271,11 +297,29 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 /* --- unlink ---------------------------------------------------------------- */
 
 static int handle_unlink(struct monitor *m, struct monitor_channel *c,
-			 const struct wire_request *req, const int *fds, int *fd_out)
+			 const struct wire_request *req, int *fds, int *fd_out)
 {
 	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
 	struct policy_decision d;
 	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
+
+	/* As for open: a clean granted path is unlinked in the directory its
+	 * string names, reached with no symlink. */
+	if (rc == 0 && resolve_is_clean(req->path) &&
+	    decide_path(m, POLICY_OP_UNLINK, req->path, 0, &d) == 0) {
+		int dir = resolve_handle_clean(parent);
+		if (dir >= 0) {
+			rc = unlinkat(dir, name, 0) < 0 ? -errno : 0;
+			close(dir);
+			audit_decision(&m->audit, "unlink", req->path, 0, c->pid, &d, -rc);
+			return rc;
+		}
+		if (dir != -ELOOP) {
+			audit_decision(&m->audit, "unlink", req->path, 0, c->pid, &d, -dir);
+			return dir;
+		}
+	}
+
 	int base = base_for(c, req->path);
 	if (base < 0 && base != AT_FDCWD)
 		return base;
@@ -330,7 +374,7 @@ static void format_address(const struct sockaddr_storage *ss, char *out, size_t 
 }
 
 static int handle_bind(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
-		       const int *fds, int *fd_out)
+		       int *fds, int *fd_out)
 {
 	int sock = fds[0];
 	char object[INET6_ADDRSTRLEN + 16];
@@ -383,10 +427,37 @@ static int handle_bind(struct monitor *m, struct monitor_channel *c, const struc
 /* --- exit ------------------------------------------------------------------ */
 
 static int handle_exit(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
-		       const int *fds, int *fd_out)
+		       int *fds, int *fd_out)
 {
 	audit_event(&m->audit, LOG_INFO, "pid %d exits with status %d", (int)c->pid,
 		    (int)req->status);
+	return 0;
+}
+
+/* --- channel ---------------------------------------------------------------- */
+
+static int channel_add(struct monitor *m, int sock, pid_t pid);
+
+/* One more channel for the same process, so that its threads need not queue
+ * behind one socket. The socket must be a SOCK_SEQPACKET AF_UNIX socket; it
+ * speaks for the process the request came from. */
+static int handle_channel(struct monitor *m, struct monitor_channel *c,
+			  const struct wire_request *req, int *fds, int *fd_out)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+		return -EINVAL;
+	len = sizeof(domain);
+	if (getsockopt(fds[0], SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
+		return -EINVAL;
+	int flags = fcntl(fds[0], F_GETFD);
+	if (flags < 0 || fcntl(fds[0], F_SETFD, flags | FD_CLOEXEC) < 0)
+		return -errno;
+	int rc = channel_add(m, fds[0], c->pid);
+	if (rc < 0)
+		return rc;
+	fds[0] = -1; /* the channel owns it now */
 	return 0;
 }
 
@@ -417,13 +488,54 @@ int monitor_handle_message(struct monitor *m, struct monitor_channel *c, size_t 
 	wire_put_int(&w, status);
 	size_t len = wire_writer_finish(&w);
 	int nout = status >= 0 && entry->fds_out > 0 && fd_out >= 0 ? 1 : 0;
-	int rc = len ? wire_send(c->sock, m->reply, len, &fd_out, nout) : -1;
+	if (!nout && fd_out >= 0) {
+		close(fd_out);
+		fd_out = -1;
+	}
+	if (!len) {
+		if (fd_out >= 0)
+			close(fd_out);
+		return -1;
+	}
+	int rc = wire_send(c->sock, m->reply, len, &fd_out, nout, MSG_DONTWAIT);
+	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		memcpy(c->held, m->reply, len);
+		c->held_size = len;
+		c->held_fd = fd_out;
+		return 1;
+	}
 	if (fd_out >= 0)
 		close(fd_out);
 	return rc;
 }
 
 /* --- channels and the loop ------------------------------------------------------ */
+
+static int channel_add(struct monitor *m, int sock, pid_t pid)
+{
+	size_t free_slot = m->channel_count, same = 0;
+	for (size_t i = 0; i < m->channel_count; i++) {
+		if (m->channels[i].sock < 0) {
+			if (free_slot == m->channel_count)
+				free_slot = i;
+		} else if (m->channels[i].pid == pid) {
+			same++;
+		}
+	}
+	if (same >= MONITOR_MAX_CHANNELS_PER_PROCESS || free_slot >= MONITOR_MAX_CHANNELS)
+		return -EMFILE;
+	struct monitor_channel *c = &m->channels[free_slot];
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = free_slot};
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sock, &ev) < 0)
+		return -errno;
+	c->sock = sock;
+	c->pid = pid;
+	c->held_fd = -1;
+	c->held_size = 0;
+	if (free_slot == m->channel_count)
+		m->channel_count++;
+	return 0;
+}
 
 static void channel_close(struct monitor *m, struct monitor_channel *c)
 {
@@ -432,10 +544,50 @@ static void channel_close(struct monitor *m, struct monitor_channel *c)
 	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
 	close(c->sock);
 	c->sock = -1;
+	if (c->held_fd >= 0)
+		close(c->held_fd);
+	c->held_fd = -1;
+	c->held_size = 0;
+}
+
+/* A protocol violation, or a reply that could not be delivered: serve that
+ * process no further request, on any of its channels (fail closed). */
+static void end_process(struct monitor *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->channel_count; i++)
+		if (m->channels[i].sock >= 0 && m->channels[i].pid == pid)
+			channel_close(m, &m->channels[i]);
+}
+
+static void watch(struct monitor *m, struct monitor_channel *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)(c - m->channels)};
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->sock, &ev) < 0)
+		channel_close(m, c);
+}
+
+/* Send the held reply; returns true when the channel may be read again. */
+static bool flush_held(struct monitor *m, struct monitor_channel *c)
+{
+	int nfds = c->held_fd >= 0 ? 1 : 0;
+	if (wire_send(c->sock, c->held, c->held_size, &c->held_fd, nfds, MSG_DONTWAIT) < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return false;
+		channel_close(m, c);
+		return false;
+	}
+	if (c->held_fd >= 0)
+		close(c->held_fd);
+	c->held_fd = -1;
+	c->held_size = 0;
+	watch(m, c, EPOLLIN);
+	return c->sock >= 0;
 }
 
 static void serve_channel(struct monitor *m, struct monitor_channel *c)
 {
+	if (c->held_size && !flush_held(m, c))
+		return;
 	for (int i = 0; i < BATCH && c->sock >= 0; i++) {
 		int fds[WIRE_MAX_FDS];
 		int nfds = 0;
@@ -444,42 +596,48 @@ static void serve_channel(struct monitor *m, struct monitor_channel *c)
 			return;
 		if (n < 0 && errno == EPROTO) {
 			audit_protocol(&m->audit, c->pid, "truncated message or unexpected fds");
-			channel_close(m, c);
+			end_process(m, c->pid);
 			return;
 		}
 		if (n <= 0) { /* the program closed its end, or the channel broke */
 			channel_close(m, c);
 			return;
 		}
-		if (monitor_handle_message(m, c, (size_t)n, fds, nfds) < 0) {
-			channel_close(m, c);
+		int rc = monitor_handle_message(m, c, (size_t)n, fds, nfds);
+		if (rc < 0) {
+			end_process(m, c->pid);
+			return;
+		}
+		if (rc > 0) {
+			watch(m, c, EPOLLOUT);
 			return;
 		}
 	}
 }
 
-int monitor_init(struct monitor *m, struct policy *policy, char *policy_path, int audit_fd,
-		 pid_t program, int sock, int signal_fd)
+int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
+		 char *policy_path, int audit_fd, pid_t program, int sock, int signal_fd)
 {
 	m->policy = policy;
 	m->policy_path = policy_path;
+	audit_init(&m->audit, appname);
 	m->audit.fd = audit_fd;
 	m->program = program;
 	m->signal_fd = signal_fd;
-	m->channels = calloc(1, sizeof(*m->channels));
+	m->channels = calloc(MONITOR_MAX_CHANNELS, sizeof(*m->channels));
 	m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (!m->channels || m->epoll_fd < 0)
 		return -1;
-	m->channels[0].sock = sock;
-	m->channels[0].pid = program;
-	m->channel_count = 1;
+	m->channel_count = 0;
 
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) < 0)
 		return -1;
-	ev.data.u64 = 0;
-	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sock, &ev) < 0)
+	int rc = channel_add(m, sock, program);
+	if (rc < 0) {
+		errno = -rc;
 		return -1;
+	}
 	return 0;
 }
 
@@ -525,8 +683,9 @@ static void reload(struct monitor *m)
 }
 
 /* Leave the way the program left. */
-static void __attribute__((noreturn)) finish(int status)
+static void __attribute__((noreturn)) finish(struct monitor *m, int status)
 {
+	audit_flush(&m->audit);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		/* The program already dumped any core worth having. */
@@ -555,7 +714,7 @@ static void handle_signals(struct monitor *m)
 				if (pid == m->program) {
 					for (size_t i = 0; i < m->channel_count; i++)
 						channel_close(m, &m->channels[i]);
-					finish(status);
+					finish(m, status);
 				}
 			}
 			continue;
@@ -573,7 +732,9 @@ void monitor_run(struct monitor *m)
 {
 	struct epoll_event events[16];
 	for (;;) {
-		int n = epoll_wait(m->epoll_fd, events, 16, -1);
+		int n = epoll_wait(m->epoll_fd, events, 16, audit_flush_due_ms(&m->audit));
+		if (n == 0 || audit_flush_due_ms(&m->audit) == 0)
+			audit_flush(&m->audit);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -30,6 +30,15 @@ static void fd_link(char buf[32], int fd)
 	*p = '\0';
 }
 
+static int openat2_retry(int dirfd, const char *path, struct open_how *how)
+{
+	long fd;
+	do
+		fd = syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : (int)fd;
+}
+
 int resolve_handle(int dirfd, const char *path, int extra)
 {
 	struct open_how how = {
@@ -37,11 +46,52 @@ int resolve_handle(int dirfd, const char *path, int extra)
 		.mode = 0,
 		.resolve = RESOLVE_NO_MAGICLINKS,
 	};
-	long fd;
-	do
-		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EINTR);
-	return fd < 0 ? -errno : (int)fd;
+	return openat2_retry(dirfd, path, &how);
+}
+
+int resolve_is_clean(const char *path)
+{
+	if (path[0] != '/')
+		return 0;
+	if (path[1] == '\0')
+		return 1;
+	for (const char *p = path; *p;) {
+		/* p is at a slash that starts a component */
+		const char *c = p + 1;
+		const char *end = strchrnul(c, '/');
+		size_t n = (size_t)(end - c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		p = end;
+	}
+	return 1;
+}
+
+int resolve_open_clean(const char *path, int flags, mode_t mode)
+{
+	bool creating = (flags & O_CREAT) || (flags & __O_TMPFILE);
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC),
+		.mode = creating ? mode : 0,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = openat2_retry(AT_FDCWD, path, &how);
+	if (fd >= 0 && !(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & O_APPEND) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int resolve_handle_clean(const char *path)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(O_PATH | O_DIRECTORY | O_CLOEXEC),
+		.mode = 0,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	return openat2_retry(AT_FDCWD, path, &how);
 }
 
 int resolve_fd_path(int fd, char *buf, size_t cap)

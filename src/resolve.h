@@ -12,6 +12,23 @@
  * and O_DIRECTORY. /proc/<pid>/fd/N style links are never followed. */
 int resolve_handle(int dirfd, const char *path, int extra);
 
+/* True when `path` is absolute and lexically clean: no empty, "." or ".."
+ * component and no trailing slash. Walked with RESOLVE_NO_SYMLINKS, such a
+ * path reaches exactly the object its string names: the real path of what
+ * is opened is the string itself, with no readlink needed. */
+int resolve_is_clean(const char *path);
+
+/* openat2(AT_FDCWD, path, flags | O_CLOEXEC | O_NOCTTY, mode,
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) for a clean path: ELOOP
+ * when a symlink is on the way (the caller then resolves it the long way).
+ * Never blocks on a FIFO or device: it is opened non-blocking and then given
+ * the blocking mode that was asked for. */
+int resolve_open_clean(const char *path, int flags, mode_t mode);
+
+/* An O_PATH | O_DIRECTORY handle on a clean path, with no symlink followed
+ * (ELOOP when one is on the way). */
+int resolve_handle_clean(const char *path);
+
 /* The real path of an open fd, from /proc/self/fd/N, into buf. Fails with
  * ENOENT when it is not an absolute path (an anonymous inode, a deleted
  * file, or an object outside our root). Returns the length. */

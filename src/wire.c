@@ -155,6 +155,7 @@ static const char *const op_names[WIRE_OP_COUNT] = {
 	[WIRE_OP_UNLINK] = "unlink",
 	[WIRE_OP_BIND] = "bind",
 	[WIRE_OP_EXIT] = "exit",
+	[WIRE_OP_CHANNEL] = "channel",
 };
 
 const char *wire_op_name(uint32_t op)
@@ -170,6 +171,7 @@ int wire_request_fds(uint32_t op)
 	case WIRE_OP_EXIT:
 		return 0;
 	case WIRE_OP_BIND:
+	case WIRE_OP_CHANNEL:
 		return 1;
 	default:
 		return -1;
@@ -220,6 +222,8 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 	case WIRE_OP_EXIT:
 		req->status = wire_get_int(&r);
 		break;
+	case WIRE_OP_CHANNEL:
+		break; /* no fields: the fd is the request */
 	default:
 		return fail(why, "unknown operation");
 	}
@@ -230,7 +234,7 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 
 /* --- transport ------------------------------------------------------------------ */
 
-int wire_send(int sock, const void *msg, size_t size, const int *fds, int nfds)
+int wire_send(int sock, const void *msg, size_t size, const int *fds, int nfds, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
@@ -254,7 +258,7 @@ int wire_send(int sock, const void *msg, size_t size, const int *fds, int nfds)
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
 	}
 	for (;;) {
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
 		if (n == (ssize_t)size)
 			return 0;
 		if (n >= 0) { /* SEQPACKET never sends part of a message */

@@ -26,6 +26,8 @@ enum wire_op {
 	WIRE_OP_UNLINK = 2, /* path                     -> status */
 	WIRE_OP_BIND = 3,   /* sockaddr + socket fd     -> status */
 	WIRE_OP_EXIT = 4,   /* status                   -> status */
+	WIRE_OP_CHANNEL = 5, /* a SOCK_SEQPACKET socket  -> status: one more
+				channel for the same process (one per thread) */
 	WIRE_OP_COUNT
 };
 
@@ -113,9 +115,10 @@ const char *wire_op_name(uint32_t op);
 
 /* --- transport ------------------------------------------------------------ */
 
-/* Send one message with up to WIRE_MAX_FDS fds (MSG_NOSIGNAL). Returns 0 or
- * -1 with errno (EPIPE once the peer is gone). */
-int wire_send(int sock, const void *msg, size_t size, const int *fds, int nfds);
+/* Send one message with up to WIRE_MAX_FDS fds (MSG_NOSIGNAL, plus `flags`,
+ * e.g. MSG_DONTWAIT). Returns 0 or -1 with errno (EPIPE once the peer is
+ * gone, EAGAIN when it does not read and MSG_DONTWAIT was given). */
+int wire_send(int sock, const void *msg, size_t size, const int *fds, int nfds, int flags);
 
 /* Receive one message into buf (cap bytes, at least WIRE_MAX_MESSAGE + 1).
  * Received fds are close-on-exec and stored in fds[0..*nfds). A message or

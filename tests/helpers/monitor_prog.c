@@ -17,7 +17,12 @@
  *   loop N PATH             priv_open N times, print "<ok> <matching> <other>"
  *                           where matching counts opens whose first line is
  *                           the word "granted"
- *   ready                   print "READY" and wait for a line on stdin */
+ *   threads T N GOOD BAD    T threads, each N rounds of: priv_open GOOD (must
+ *                           read "granted"), priv_open BAD (must fail EACCES);
+ *                           prints "threads <right> <wrong> <rate>/s"
+ *   timedopen PATH          priv_open, prints "ERR <NAME> <microseconds>"
+ *   reinit                  priv_init a second time
+ *   ready                   print "READY <pid>" and wait for a line on stdin */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "privman.h"
@@ -111,6 +118,46 @@ static void do_bind(int family, const char *addr, int port)
 		printf("OK port %d\n", p);
 	}
 	close(s);
+}
+
+struct thread_job {
+	long rounds;
+	const char *good, *bad;
+	long right, wrong;
+};
+
+static void *thread_main(void *arg)
+{
+	struct thread_job *j = arg;
+	char line[64];
+	for (long k = 0; k < j->rounds; k++) {
+		int fd = priv_open(j->good, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			first_line(fd, line, sizeof(line));
+			close(fd);
+			if (strcmp(line, "granted") == 0)
+				j->right++;
+			else
+				j->wrong++;
+		} else {
+			j->wrong++;
+		}
+		fd = priv_open(j->bad, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == EACCES)
+			j->right++;
+		else
+			j->wrong++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 int main(int argc, char **argv)
@@ -206,6 +253,40 @@ int main(int argc, char **argv)
 				close(fd);
 			}
 			printf("%ld %ld %ld\n", ok, granted, other);
+		} else if (strcmp(cmd, "threads") == 0) {
+			int t = atoi(argv[++i]);
+			long n = atol(argv[++i]);
+			const char *good = argv[++i], *bad = argv[++i];
+			pthread_t tid[64];
+			struct thread_job jobs[64];
+			if (t > 64)
+				t = 64;
+			double t0 = now_us();
+			for (int k = 0; k < t; k++) {
+				jobs[k] = (struct thread_job){n, good, bad, 0, 0};
+				pthread_create(&tid[k], NULL, thread_main, &jobs[k]);
+			}
+			long right = 0, wrong = 0;
+			for (int k = 0; k < t; k++) {
+				pthread_join(tid[k], NULL);
+				right += jobs[k].right;
+				wrong += jobs[k].wrong;
+			}
+			double secs = (now_us() - t0) / 1e6;
+			printf("threads %ld %ld %.0f/s\n", right, wrong, (double)(right + wrong) / secs);
+		} else if (strcmp(cmd, "timedopen") == 0) {
+			double t0 = now_us();
+			int fd = priv_open(argv[++i], O_RDONLY | O_CLOEXEC);
+			double us = now_us() - t0;
+			if (fd >= 0) {
+				printf("OK %.0f\n", us);
+				close(fd);
+			} else {
+				printf("ERR %s %.0f\n", strerrorname_np(errno), us);
+			}
+		} else if (strcmp(cmd, "reinit") == 0) {
+			priv_init(argv[1]);
+			printf("OK reinit returned\n");
 		} else if (strcmp(cmd, "ready") == 0) {
 			printf("READY %d\n", (int)getpid());
 			if (!fgets(line, sizeof(line), stdin))

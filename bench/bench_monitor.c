@@ -1,0 +1,425 @@
+/* Benchmarks of the monitor, all measured in one run on one machine
+ * (DESIGN.md "Performance method"):
+ *
+ *   - priv_open against open(2) and against the bare limit: one message and
+ *     one passed fd round trip over a SOCK_SEQPACKET socketpair between two
+ *     processes doing nothing else; pinned to one CPU and unpinned;
+ *   - priv_bind against bind(2);
+ *   - priv_open throughput with 8 threads of one program;
+ *   - priv_init until the program runs;
+ *   - the monitor's Private_Dirty (smaps_rollup) before and after 100,000
+ *     requests.
+ *
+ * Figures are medians of batch means. Run as root: bench_monitor [ROUNDS]. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "privman.h"
+
+#define BATCHES 31
+#define THREADS 8
+
+static char dir[64];
+static char file[128];
+static int iterations = 2000;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static void pin(bool pinned)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (pinned) {
+		CPU_SET(0, &set);
+	} else {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET((int)i, &set);
+	}
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity");
+}
+
+/* --- the bare limit ----------------------------------------------------- */
+
+static double bare_round_trip(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair");
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		char buf[4200];
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} control;
+		for (;;) {
+			ssize_t n = recv(sv[1], buf, sizeof(buf), 0);
+			if (n <= 0)
+				_exit(0);
+			struct iovec iov = {.iov_base = buf, .iov_len = 28};
+			struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+					    .msg_controllen = sizeof(control.b)};
+			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &fd, sizeof(int));
+			if (sendmsg(sv[1], &mh, MSG_NOSIGNAL) < 0)
+				_exit(1);
+		}
+	}
+	close(sv[1]);
+	char msg[64] = {0}, reply[64];
+	double samples[BATCHES];
+	for (int b = 0; b < BATCHES; b++) {
+		double t0 = now_ns();
+		for (int i = 0; i < iterations; i++) {
+			union {
+				char b[CMSG_SPACE(sizeof(int))];
+				struct cmsghdr align;
+			} control;
+			if (send(sv[0], msg, 56, MSG_NOSIGNAL) < 0)
+				die("send");
+			struct iovec iov = {.iov_base = reply, .iov_len = sizeof(reply)};
+			struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+					    .msg_controllen = sizeof(control.b)};
+			if (recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC) <= 0)
+				die("recvmsg");
+			int fd;
+			memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+			close(fd);
+		}
+		samples[b] = (now_ns() - t0) / iterations;
+	}
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	return median(samples, BATCHES);
+}
+
+/* --- inside a split program ------------------------------------------------- */
+
+struct results {
+	double open_syscall, priv_open, bind_syscall, priv_bind;
+	double throughput;
+};
+
+static double time_open(bool priv)
+{
+	double samples[BATCHES];
+	for (int b = 0; b < BATCHES; b++) {
+		double t0 = now_ns();
+		for (int i = 0; i < iterations; i++) {
+			int fd = priv ? priv_open(file, O_RDONLY | O_CLOEXEC)
+				      : open(file, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				die(priv ? "priv_open" : "open");
+			close(fd);
+		}
+		samples[b] = (now_ns() - t0) / iterations;
+	}
+	return median(samples, BATCHES);
+}
+
+static double time_bind(bool priv)
+{
+	double samples[BATCHES];
+	int n = iterations / 4;
+	for (int b = 0; b < BATCHES; b++) {
+		double t0 = now_ns();
+		for (int i = 0; i < n; i++) {
+			int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			int rc = priv ? priv_bind(s, (struct sockaddr *)&sin, sizeof(sin))
+				      : bind(s, (struct sockaddr *)&sin, sizeof(sin));
+			if (rc < 0)
+				die(priv ? "priv_bind" : "bind");
+			close(s);
+		}
+		samples[b] = (now_ns() - t0) / n;
+	}
+	return median(samples, BATCHES);
+}
+
+static void *thread_main(void *arg)
+{
+	long n = (long)(intptr_t)arg;
+	for (long i = 0; i < n; i++) {
+		int fd = priv_open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("priv_open (thread)");
+		close(fd);
+	}
+	return NULL;
+}
+
+static double throughput(void)
+{
+	double samples[5];
+	long per_thread = 20000;
+	for (int r = 0; r < 5; r++) {
+		pthread_t t[THREADS];
+		double t0 = now_ns();
+		for (int i = 0; i < THREADS; i++)
+			pthread_create(&t[i], NULL, thread_main, (void *)(intptr_t)per_thread);
+		for (int i = 0; i < THREADS; i++)
+			pthread_join(t[i], NULL);
+		samples[r] = (double)(per_thread * THREADS) / ((now_ns() - t0) / 1e9);
+	}
+	return median(samples, 5);
+}
+
+/* Run `fn` in a program split by priv_init; it writes its results to a
+ * pipe that this (root) process reads. */
+static void in_program(void (*fn)(int out, int in), int *result_fd, int *go_fd, pid_t *monitor)
+{
+	int res[2], go[2];
+	if (pipe2(res, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+		die("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(res[0]);
+		close(go[1]);
+		priv_init("privman-bench");
+		fn(res[1], go[0]);
+		exit(0);
+	}
+	close(res[1]);
+	close(go[0]);
+	*result_fd = res[0];
+	*go_fd = go[1];
+	*monitor = pid;
+}
+
+static void read_all(int fd, void *buf, size_t size)
+{
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, (char *)buf + got, size - got);
+		if (n <= 0)
+			die("read results");
+		got += (size_t)n;
+	}
+}
+
+static void program_latency(int out, int in)
+{
+	struct results r;
+	r.open_syscall = time_open(false);
+	r.priv_open = time_open(true);
+	r.bind_syscall = time_bind(false);
+	r.priv_bind = time_bind(true);
+	r.throughput = throughput();
+	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		die("write");
+}
+
+static void finish(int result_fd, int go_fd, pid_t monitor)
+{
+	close(result_fd);
+	close(go_fd);
+	int status;
+	waitpid(monitor, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench: the program failed (status 0x%x)\n", status);
+		exit(1);
+	}
+}
+
+static struct results latency(void)
+{
+	int rfd, gfd;
+	pid_t mon;
+	struct results r;
+	in_program(program_latency, &rfd, &gfd, &mon);
+	read_all(rfd, &r, sizeof(r));
+	finish(rfd, gfd, mon);
+	return r;
+}
+
+/* priv_init until the program runs: the child reports when it returned. */
+static double init_cost(void)
+{
+	double samples[BATCHES];
+	for (int b = 0; b < BATCHES; b++) {
+		int res[2];
+		if (pipe2(res, O_CLOEXEC) < 0)
+			die("pipe");
+		double t0 = 0;
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(res[0]);
+			t0 = now_ns();
+			priv_init("privman-bench");
+			double t1 = now_ns();
+			double d = t1 - t0;
+			if (write(res[1], &d, sizeof(d)) != (ssize_t)sizeof(d))
+				_exit(1);
+			exit(0);
+		}
+		close(res[1]);
+		read_all(res[0], &samples[b], sizeof(double));
+		close(res[0]);
+		waitpid(pid, NULL, 0);
+	}
+	return median(samples, BATCHES);
+}
+
+static long private_dirty_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		die("smaps_rollup");
+	long kib = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Private_Dirty: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void program_memory(int out, int in)
+{
+	char c = 0;
+	for (int phase = 0; phase < 2; phase++) {
+		if (phase == 1)
+			for (int i = 0; i < 100000; i++) {
+				int fd = priv_open(file, O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					die("priv_open");
+				close(fd);
+			}
+		if (write(out, &c, 1) != 1 || read(in, &c, 1) != 1)
+			die("sync");
+	}
+}
+
+static void memory(long *before, long *after)
+{
+	int rfd, gfd;
+	pid_t mon;
+	char c = 0;
+	in_program(program_memory, &rfd, &gfd, &mon);
+	read_all(rfd, &c, 1);
+	*before = private_dirty_kib(mon);
+	if (write(gfd, &c, 1) != 1)
+		die("sync");
+	read_all(rfd, &c, 1);
+	*after = private_dirty_kib(mon);
+	if (write(gfd, &c, 1) != 1)
+		die("sync");
+	finish(rfd, gfd, mon);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/privman-bench.XXXXXX");
+	if (!mkdtemp(dir) || chmod(dir, 0755) < 0)
+		die("mkdtemp");
+	snprintf(file, sizeof(file), "%s/data", dir);
+	FILE *f = fopen(file, "we");
+	if (!f)
+		die("data file");
+	fputs("benchmark data\n", f);
+	fclose(f);
+	chmod(file, 0644); /* open(2) opens the same file */
+	char policy[160];
+	snprintf(policy, sizeof(policy), "%s/privman-bench", dir);
+	f = fopen(policy, "we");
+	if (!f)
+		die("policy");
+	fprintf(f, "open_ro { \"%s\" }\nbind { 127.0.0.1:* }\n", file);
+	fclose(f);
+	setenv("PRIVMAN_CONF_DIR", dir, 1);
+	unsetenv("PRIVMAN_AUDIT");
+}
+
+static void cleanup(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: could not remove %s\n", dir);
+}
+
+int main(int argc, char **argv)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench_monitor: needs root (priv_init)\n");
+		return 1;
+	}
+	if (argc > 1)
+		iterations = atoi(argv[1]);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setup();
+	for (int pinned = 1; pinned >= 0; pinned--) {
+		pin(pinned);
+		double bare = bare_round_trip();
+		struct results r = latency();
+		double init = init_cost();
+		const char *how = pinned ? "pinned" : "unpinned";
+		printf("%-9s %-34s %10.2f us\n", how, "bare limit (msg + fd round trip)", bare / 1e3);
+		printf("%-9s %-34s %10.2f us\n", how, "open(2) + close", r.open_syscall / 1e3);
+		printf("%-9s %-34s %10.2f us   %.2fx bare, %.1fx open(2)\n", how,
+		       "priv_open + close", r.priv_open / 1e3, r.priv_open / bare,
+		       r.priv_open / r.open_syscall);
+		printf("%-9s %-34s %10.2f us\n", how, "socket + bind(2) + close", r.bind_syscall / 1e3);
+		printf("%-9s %-34s %10.2f us   %.2fx bind(2)\n", how, "socket + priv_bind + close",
+		       r.priv_bind / 1e3, r.priv_bind / r.bind_syscall);
+		printf("%-9s %-34s %10.0f /s\n", how, "priv_open, 8 threads", r.throughput);
+		printf("%-9s %-34s %10.3f ms\n", how, "priv_init until the program runs",
+		       init / 1e6);
+	}
+	pin(false);
+	long before, after;
+	memory(&before, &after);
+	printf("%-9s %-34s %7ld KiB before, %ld KiB after 100000 requests\n", "", "monitor Private_Dirty",
+	       before, after);
+	cleanup();
+	return 0;
+}
