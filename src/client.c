@@ -393,7 +393,7 @@ int priv_open(const char *pathname, int flags, ...)
 	struct wire_writer w;
 	mode_t mode = 0;
 
-	if (flags & (O_CREAT | __O_TMPFILE)) {
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
 		va_list ap;
 		va_start(ap, flags);
 		mode = va_arg(ap, mode_t);

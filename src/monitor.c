@@ -72,13 +72,17 @@ static const struct dispatch *dispatch_find(uint32_t op)
 	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |       \
 	 O_DSYNC | O_SYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_TMPFILE)
 
+/* O_TMPFILE's own bit: glibc's O_TMPFILE and __O_TMPFILE include
+ * O_DIRECTORY. */
+#define TMPFILE_BIT (O_TMPFILE & ~O_DIRECTORY)
+
 int monitor_open_flags_ok(int flags)
 {
 	if (flags & ~OPEN_FLAGS_KNOWN)
 		return 0;
 	if ((flags & O_ACCMODE) == O_ACCMODE)
 		return 0;
-	if (flags & __O_TMPFILE) {
+	if (flags & TMPFILE_BIT) {
 		if ((flags & O_TMPFILE) != O_TMPFILE || (flags & O_CREAT) ||
 		    (flags & O_ACCMODE) == O_RDONLY)
 			return 0;
@@ -213,7 +217,7 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 		audit_refusal(&m->audit, "open", req->path, c->pid, EINVAL, "open flags not allowed");
 		return -EINVAL;
 	}
-	if (flags & (O_CREAT | __O_TMPFILE)) {
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
 		int mask = resolve_umask(c->pid);
 		if (mask < 0)
 			return mask;
@@ -228,7 +232,7 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 	 * not grant (it may be a symlink to a granted file), takes the long way. */
 	if (resolve_is_clean(req->path) &&
 	    decide_path(m, POLICY_OP_OPEN, req->path, flags, &d) == 0 &&
-	    (!(flags & __O_TMPFILE) || (d.directive && strcmp(d.directive, "open_rw") == 0))) {
+	    (!(flags & TMPFILE_BIT) || (d.directive && strcmp(d.directive, "open_rw") == 0))) {
 		int fd = resolve_open_clean(req->path, flags, mode);
 		if (fd != -ELOOP) {
 			audit_decision(&m->audit, "open", req->path, flags, c->pid, &d,
@@ -277,10 +281,10 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 		audit_decision(&m->audit, "open", real, flags, c->pid, &d, 0);
 		/* An unnamed file where read-write is not granted is an invalid
 		 * request rather than a denied one, as for any refused flag. */
-		return d.error == EINVAL || (flags & __O_TMPFILE) ? -EINVAL : -EACCES;
+		return d.error == EINVAL || (flags & TMPFILE_BIT) ? -EINVAL : -EACCES;
 	}
 	int fd;
-	if ((flags & __O_TMPFILE) && !(d.directive && strcmp(d.directive, "open_rw") == 0))
+	if ((flags & TMPFILE_BIT) && !(d.directive && strcmp(d.directive, "open_rw") == 0))
 		fd = -EINVAL; /* an unnamed file only where read-write is granted */
 	else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		fd = -EEXIST;
@@ -641,16 +645,6 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 	return 0;
 }
 
-static bool security_equal(const struct policy_security *a, const struct policy_security *b)
-{
-	const char *ca = a->chroot.text ? a->chroot.text : "";
-	const char *cb = b->chroot.text ? b->chroot.text : "";
-	return a->uid == b->uid && a->gid == b->gid && a->gid_count == b->gid_count &&
-	       (a->gid_count == 0 || memcmp(a->gids, b->gids, a->gid_count * sizeof(gid_t)) == 0) &&
-	       strcmp(ca, cb) == 0 && a->cap_effective == b->cap_effective &&
-	       a->cap_permitted == b->cap_permitted && a->cap_inheritable == b->cap_inheritable;
-}
-
 /* SIGHUP: read the policy again. The rules take effect at once; the security
  * scope was applied when the program started and cannot change now. */
 static void reload(struct monitor *m)
@@ -672,7 +666,7 @@ static void reload(struct monitor *m)
 			    "reload of %s failed; the policy in force is unchanged", m->policy_path);
 		return;
 	}
-	if (!security_equal(&p->security, &m->policy->security))
+	if (!policy_security_equal(&p->security, &m->policy->security))
 		audit_event(&m->audit, LOG_WARNING,
 			    "reload of %s: the security scope changed and needs a restart; "
 			    "it is not applied",

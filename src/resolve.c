@@ -69,7 +69,7 @@ int resolve_is_clean(const char *path)
 
 int resolve_open_clean(const char *path, int flags, mode_t mode)
 {
-	bool creating = (flags & O_CREAT) || (flags & __O_TMPFILE);
+	bool creating = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC),
 		.mode = creating ? mode : 0,

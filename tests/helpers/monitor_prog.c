@@ -21,6 +21,9 @@
  *                           read "granted"), priv_open BAD (must fail EACCES);
  *                           prints "threads <right> <wrong> <rate>/s"
  *   timedopen PATH          priv_open, prints "ERR <NAME> <microseconds>"
+ *   openm PATH FLAGS MODE   priv_open with an octal creation mode
+ *   catch                   record SIGHUP, SIGUSR1, SIGUSR2 instead of dying
+ *   signals                 print the recorded signals, "signals H1 U1 U2"
  *   reinit                  priv_init a second time
  *   ready                   print "READY <pid>" and wait for a line on stdin */
 #include <arpa/inet.h>
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +122,18 @@ static void do_bind(int family, const char *addr, int port)
 		printf("OK port %d\n", p);
 	}
 	close(s);
+}
+
+static volatile sig_atomic_t got_hup, got_usr1, got_usr2;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup++;
+	else if (sig == SIGUSR1)
+		got_usr1++;
+	else if (sig == SIGUSR2)
+		got_usr2++;
 }
 
 struct thread_job {
@@ -284,6 +300,27 @@ int main(int argc, char **argv)
 			} else {
 				printf("ERR %s %.0f\n", strerrorname_np(errno), us);
 			}
+		} else if (strcmp(cmd, "openm") == 0) {
+			const char *path = argv[++i];
+			int flags = parse_flags(argv[++i]);
+			mode_t mode = (mode_t)strtoul(argv[++i], NULL, 8);
+			int fd = priv_open(path, flags, mode);
+			if (fd < 0) {
+				err();
+				continue;
+			}
+			printf("OK\n");
+			close(fd);
+		} else if (strcmp(cmd, "catch") == 0) {
+			struct sigaction sa;
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_signal;
+			sa.sa_flags = SA_RESTART;
+			sigaction(SIGHUP, &sa, NULL);
+			sigaction(SIGUSR1, &sa, NULL);
+			sigaction(SIGUSR2, &sa, NULL);
+		} else if (strcmp(cmd, "signals") == 0) {
+			printf("signals H%d U%d U%d\n", (int)got_hup, (int)got_usr1, (int)got_usr2);
 		} else if (strcmp(cmd, "reinit") == 0) {
 			priv_init(argv[1]);
 			printf("OK reinit returned\n");
