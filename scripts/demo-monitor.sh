@@ -62,6 +62,9 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 
+step "Two processes: the monitor stays root, the program runs as nobody"
+show ps -o user,pid,ppid,args --pid "$server" --ppid "$server"
+
 step "Who the server is now: uid and gid 65534 (nobody), every capability set empty"
 show curl -s "http://127.0.0.1:$PORT/self"
 
@@ -82,6 +85,6 @@ status=$?
 server=
 echo "(the server and its monitor exited with status $status)"
 
-step "The monitor's audit trail (PRIVMAN_AUDIT; the same lines go to syslog, authpriv)"
+step "The monitor's audit trail (PRIVMAN_AUDIT; also to syslog, authpriv, when a daemon listens on /dev/log)"
 cat "$tmp/audit.json"
 exit 0

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -26,6 +27,7 @@ void audit_init(struct audit *a, const char *ident)
 	a->log_sock = -1;
 	a->log_retry_ms = 0;
 	snprintf(a->ident, sizeof(a->ident), "%s", ident ? ident : "privman");
+	snprintf(a->log_path, sizeof(a->log_path), "%s", "/dev/log");
 	a->pid = getpid();
 	a->queued = 0;
 	a->json_len = 0;
@@ -79,7 +81,8 @@ static void log_connect(struct audit *a)
 	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return;
-	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", a->log_path);
 	if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		close(s);
 		return;
@@ -93,6 +96,7 @@ static void log_send(struct audit *a, struct mmsghdr *msgs, unsigned count)
 	if (a->log_sock < 0)
 		return;
 	unsigned sent = 0;
+	long long deadline = now_ms() + AUDIT_STALL_MS;
 	while (sent < count) {
 		int n = sendmmsg(a->log_sock, msgs + sent, count - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
@@ -101,12 +105,22 @@ static void log_send(struct audit *a, struct mmsghdr *msgs, unsigned count)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno != EAGAIN) { /* the daemon went away: reconnect later */
-			close(a->log_sock);
-			a->log_sock = -1;
-			a->log_retry_ms = 0;
+		if (n < 0 && errno == EAGAIN) {
+			/* The daemon's queue is full: wait for it, a little. A
+			 * wedged daemon costs lines, never the monitor. */
+			long long left = deadline - now_ms();
+			struct pollfd p = {.fd = a->log_sock, .events = POLLOUT};
+			if (left > 0 && poll(&p, 1, (int)left) > 0)
+				continue;
+			syslog(LOG_ERR, "audit: the syslog daemon does not keep up; %u lines lost",
+			       count - sent);
+			return;
 		}
-		return; /* a full daemon queue drops lines rather than stall the monitor */
+		/* The daemon went away: reconnect later. */
+		close(a->log_sock);
+		a->log_sock = -1;
+		a->log_retry_ms = 0;
+		return;
 	}
 }
 

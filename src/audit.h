@@ -15,10 +15,15 @@
 
 #include "policy.h"
 
-#define AUDIT_BATCH 32
+/* Lines per sendmmsg. Below the kernel's default queue of 10 datagrams per
+ * unix socket (net.unix.max_dgram_qlen), so that a batch fits a daemon's
+ * empty queue. */
+#define AUDIT_BATCH 8
 #define AUDIT_LINE_MAX 1024
-#define AUDIT_JSON_MAX (AUDIT_BATCH * 768)
+#define AUDIT_JSON_MAX 16384
 #define AUDIT_FLUSH_MS 100
+/* The longest a flush waits for a syslog daemon whose queue is full. */
+#define AUDIT_STALL_MS 1000
 
 struct audit {
 	int fd;       /* JSON lines file, or -1 */
@@ -26,6 +31,7 @@ struct audit {
 	long long log_retry_ms; /* when to try connecting again */
 	char ident[64];
 	pid_t pid;
+	char log_path[108]; /* "/dev/log" */
 
 	/* queued syslog messages and JSON text */
 	size_t queued;
