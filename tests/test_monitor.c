@@ -669,6 +669,18 @@ Test(monitor, no_fd_leaks_after_10000_requests)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+Test(monitor, a_plain_fork_child_has_no_channel_and_the_parent_keeps_its_own)
+{
+	file_at("a.txt", "granted\n");
+	policy("open_ro { @/a.txt }\n");
+	int rc = run("forkopen @/a.txt threads 2 10 @/a.txt @/secret forkopen @/a.txt");
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(strncmp(out, "child EPIPE\nparent OK\nthreads 40 0 ", 35) == 0, "got:\n%s", out);
+	/* The same after threads came and went with channels of their own. */
+	const char *second = strstr(out, "/s\n");
+	cr_assert(second && strcmp(second + 3, "child EPIPE\nparent OK\n") == 0, "got:\n%s", out);
+}
+
 Test(monitor, many_threads_all_get_their_own_answers)
 {
 	file_at("a.txt", "granted\n");

@@ -24,6 +24,8 @@
  *   openm PATH FLAGS MODE   priv_open with an octal creation mode
  *   catch                   record SIGHUP, SIGUSR1, SIGUSR2 instead of dying
  *   signals                 print the recorded signals, "signals H1 U1 U2"
+ *   forkopen PATH           fork(2); the child tries priv_open (a plain
+ *                           fork has no channel), then the parent does
  *   reinit                  priv_init a second time
  *   ready                   print "READY <pid>" and wait for a line on stdin */
 #include <arpa/inet.h>
@@ -37,6 +39,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -321,6 +324,21 @@ int main(int argc, char **argv)
 			sigaction(SIGUSR2, &sa, NULL);
 		} else if (strcmp(cmd, "signals") == 0) {
 			printf("signals H%d U%d U%d\n", (int)got_hup, (int)got_usr1, (int)got_usr2);
+		} else if (strcmp(cmd, "forkopen") == 0) {
+			const char *path = argv[++i];
+			fflush(stdout);
+			pid_t pid = fork();
+			if (pid == 0) {
+				int fd = priv_open(path, O_RDONLY | O_CLOEXEC);
+				printf("child %s\n", fd < 0 ? strerrorname_np(errno) : "OK");
+				fflush(stdout);
+				_exit(0);
+			}
+			waitpid(pid, NULL, 0);
+			int fd = priv_open(path, O_RDONLY | O_CLOEXEC);
+			printf("parent %s\n", fd < 0 ? strerrorname_np(errno) : "OK");
+			if (fd >= 0)
+				close(fd);
 		} else if (strcmp(cmd, "reinit") == 0) {
 			priv_init(argv[1]);
 			printf("OK reinit returned\n");
