@@ -494,6 +494,22 @@ static int count_fds(pid_t pid)
 	return n;
 }
 
+/* The fd count of a process that has settled: the monitor closes its copy of
+ * a passed fd just after sending it, so a count taken at once may be one
+ * high. */
+static int settled_fds(pid_t pid)
+{
+	int last = count_fds(pid);
+	for (int i = 0; i < 200; i++) {
+		usleep(10 * 1000);
+		int now = count_fds(pid);
+		if (now == last)
+			return now;
+		last = now;
+	}
+	return last;
+}
+
 static bool gone(pid_t pid)
 {
 	char p[64], stat[256];
@@ -638,14 +654,17 @@ Test(monitor, no_fd_leaks_after_10000_requests)
 	file_at("secret", "secret\n");
 	policy("open_ro { @/a.txt }\n");
 	struct session s;
-	start(&s, "fds ready loop 10000 @/a.txt loop 2000 @/secret threads 4 500 @/a.txt @/secret "
-		  "fds ready");
+	/* One request first: the monitor is then surely done setting up. */
+	start(&s, "loop 1 @/a.txt fds ready loop 10000 @/a.txt loop 2000 @/secret "
+		  "threads 4 500 @/a.txt @/secret fds ready");
 	char line[128];
+	read_line(&s, line, sizeof(line));
+	cr_assert_str_eq(line, "1 1 0");
 	read_line(&s, line, sizeof(line));
 	int before;
 	cr_assert(sscanf(line, "fds %d", &before) == 1);
 	wait_ready(&s);
-	int monitor_before = count_fds(s.monitor);
+	int monitor_before = settled_fds(s.monitor);
 	fputs("\n", s.in);
 	read_line(&s, line, sizeof(line));
 	cr_assert_str_eq(line, "10000 10000 0");
@@ -657,10 +676,16 @@ Test(monitor, no_fd_leaks_after_10000_requests)
 	int after;
 	cr_assert(sscanf(line, "fds %d", &after) == 1);
 	wait_ready(&s);
-	/* Threads that ended took their channels with them, on both sides. */
-	usleep(50 * 1000);
+	/* Threads that ended took their channels with them, on both sides; the
+	 * monitor sees them close asynchronously. */
 	int monitor_after = count_fds(s.monitor);
+	for (int i = 0; i < 2000 && monitor_after != monitor_before; i++) {
+		usleep(1000);
+		monitor_after = count_fds(s.monitor);
+	}
 	cr_assert_eq(after, before, "program fds %d -> %d", before, after);
+	if (monitor_after != monitor_before)
+		pmtest_sh("ls -l /proc/%d/fd >&2", (int)s.monitor);
 	cr_assert_eq(monitor_after, monitor_before, "monitor fds %d -> %d", monitor_before,
 		     monitor_after);
 	fputs("\n", s.in);
