@@ -120,14 +120,6 @@ static int read_last_cap(void)
 	return last;
 }
 
-/* "cap_net_bind_service" for a number; `buf` holds the result. */
-static const char *cap_name(int cap, char *buf, size_t len)
-{
-	char *name = cap_to_name((cap_value_t)cap);
-	snprintf(buf, len, "%s", name ? name : "?");
-	cap_free(name);
-	return buf;
-}
 
 /* "cap_chown, cap_kill" or "none". */
 static const char *mask_names(uint64_t mask, char *buf, size_t len)
@@ -139,7 +131,7 @@ static const char *mask_names(uint64_t mask, char *buf, size_t len)
 			continue;
 		char name[64];
 		int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
-				 cap_name(cap, name, sizeof(name)));
+				 policy_cap_name(cap, name, sizeof(name)));
 		if (n < 0 || (size_t)n >= len - used)
 			break;
 		used += (size_t)n;
@@ -291,13 +283,13 @@ static int plan_capabilities(struct drop_plan *plan, struct diag *d)
 			diag_error(d, at,
 				   "capability %s is not known to this kernel (its last is %d): "
 				   "remove it from capabilities",
-				   cap_name(cap, name, sizeof(name)), plan->last_cap);
+				   policy_cap_name(cap, name, sizeof(name)), plan->last_cap);
 			failed = 1;
 		} else if (!(bounding & bit(cap))) {
 			diag_error(d, at,
 				   "capability %s is not in this system's bounding set: remove "
 				   "it from capabilities",
-				   cap_name(cap, name, sizeof(name)));
+				   policy_cap_name(cap, name, sizeof(name)));
 			failed = 1;
 		}
 	}
@@ -590,7 +582,7 @@ static void step_bounding(struct drop_plan *plan, struct diag *d)
 		if (cap_drop_bound((cap_value_t)cap) != 0) {
 			char name[64];
 			drop_fatal("the bounding set", errno, "dropping %s: %s",
-				   cap_name(cap, name, sizeof(name)), strerror(errno));
+				   policy_cap_name(cap, name, sizeof(name)), strerror(errno));
 		}
 	}
 	unsigned bits = cap_get_secbits() | DROP_SECUREBITS;
@@ -718,7 +710,7 @@ static void step_caps(struct drop_plan *plan, struct diag *d)
 		if (cap_set_ambient((cap_value_t)cap, CAP_SET) != 0) {
 			char name[64];
 			drop_fatal("the ambient set", errno, "raising %s: %s",
-				   cap_name(cap, name, sizeof(name)), strerror(errno));
+				   policy_cap_name(cap, name, sizeof(name)), strerror(errno));
 		}
 	}
 }

@@ -424,9 +424,9 @@ static int security_parse_capabilities(struct policy_security *s, struct diag *d
 	return rc;
 }
 
-static const char *cap_name(unsigned c, char *buf, size_t len)
+const char *policy_cap_name(int cap, char *buf, size_t len)
 {
-	char *name = cap_to_name((cap_value_t)c);
+	char *name = cap_to_name((cap_value_t)cap);
 	snprintf(buf, len, "%s", name ? name : "?");
 	cap_free(name);
 	return buf;
@@ -606,14 +606,14 @@ static int security_resolve(struct policy_security *s, bool parse_capabilities, 
 		int bound = cap_get_bound((cap_value_t)c);
 		if (bound < 0) {
 			diag_error(d, at, "capability %s is not supported by this kernel",
-				   cap_name(c, name, sizeof(name)));
+				   policy_cap_name((int)c, name, sizeof(name)));
 			rc = -1;
 		} else if (bound == 0) {
 			diag_error(d, at,
 				   "capability %s is not in this system's bounding set (see CapBnd "
 				   "in /proc/self/status): no process here can hold it; remove it "
 				   "from the scope",
-				   cap_name(c, name, sizeof(name)));
+				   policy_cap_name((int)c, name, sizeof(name)));
 			rc = -1;
 		}
 	}
@@ -1168,7 +1168,7 @@ static void dump_caps(FILE *out, const char *indent, const char *label, uint64_t
 	for (unsigned c = 0; c < 64; c++) {
 		char name[64];
 		if (mask & (UINT64_C(1) << c))
-			fprintf(out, " %s", cap_name(c, name, sizeof(name)));
+			fprintf(out, " %s", policy_cap_name((int)c, name, sizeof(name)));
 	}
 	fputc('\n', out);
 }

@@ -195,6 +195,9 @@ int policy_security_copy(struct policy_security *dst, const struct policy_securi
 int policy_parse_capabilities(const char *text, const struct origin *at, uint64_t *effective,
 			      uint64_t *permitted, uint64_t *inheritable, struct diag *d);
 
+/* A capability's name ("cap_net_bind_service") from libcap, into buf. */
+const char *policy_cap_name(int cap, char *buf, size_t len);
+
 /* Print the effective policy, normalised, each entry with where it came
  * from, to `out`. */
 void policy_dump(const struct policy *p, FILE *out);
