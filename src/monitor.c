@@ -25,6 +25,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "pam_monitor.h"
 #include "resolve.h"
 
 #define SIGNAL_TAG UINT64_MAX
@@ -53,6 +54,7 @@ static const struct dispatch {
 	{WIRE_OP_BIND, "bind", 0, handle_bind},
 	{WIRE_OP_EXIT, "nothing", 0, handle_exit},
 	{WIRE_OP_CHANNEL, "nothing", 0, handle_channel},
+	{WIRE_OP_PAM_START, "auth", 0, pam_monitor_start},
 };
 
 static const struct dispatch *dispatch_find(uint32_t op)
@@ -633,6 +635,7 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 	if (!m->channels || m->epoll_fd < 0)
 		return -1;
 	m->channel_count = 0;
+	m->pam = NULL;
 
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) < 0)
@@ -740,6 +743,8 @@ void monitor_run(struct monitor *m)
 			uint64_t tag = events[i].data.u64;
 			if (tag == SIGNAL_TAG)
 				handle_signals(m);
+			else if (tag >= PAM_MONITOR_TAG)
+				pam_monitor_event(m, tag);
 			else if (tag < m->channel_count)
 				serve_channel(m, &m->channels[tag]);
 		}

@@ -27,6 +27,8 @@ struct monitor_channel {
 	unsigned char held[MONITOR_REPLY_MAX];
 };
 
+struct pam_monitor; /* pam_monitor.c */
+
 struct monitor {
 	struct policy *policy;
 	char *policy_path;
@@ -38,6 +40,7 @@ struct monitor {
 	struct monitor_channel *channels; /* MONITOR_MAX_CHANNELS, allocated once:
 					     untouched slots cost no memory */
 	size_t channel_count;             /* slots in use or used before */
+	struct pam_monitor *pam;          /* PAM workers and authenticated users */
 
 	unsigned char buf[WIRE_MAX_MESSAGE + 1];
 	struct wire_request request;

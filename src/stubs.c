@@ -1,5 +1,5 @@
 /* Calls of the original API that later work implements. Until then they
- * fail cleanly: -1 or NULL with errno ENOSYS, PAM_SYSTEM_ERR for PAM. */
+ * fail cleanly: -1 or NULL with errno ENOSYS. */
 #include <errno.h>
 #include <stddef.h>
 
@@ -54,74 +54,6 @@ int priv_respawn_as(void (*fnptr)(char *const *), char *const arg[], const char 
 {
 	errno = ENOSYS;
 	return -1;
-}
-
-int priv_pam_start(const char *service, const char *user, const struct pam_conv *conv,
-		   pam_handle_t **pamh_p)
-{
-	if (pamh_p)
-		*pamh_p = NULL;
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_authenticate(pam_handle_t *pamh, int flags)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_acct_mgmt(pam_handle_t *pamh, int flags)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_setcred(pam_handle_t *pamh, int flags)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_open_session(pam_handle_t *pamh, int flags)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_close_session(pam_handle_t *pamh, int flags)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_chauthtok(pam_handle_t *pamh, int flags)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_end(pam_handle_t *pamh, int pam_status)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_set_item(pam_handle_t *pamh, int item_type, const void *item)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_get_item(pam_handle_t *pamh, int item_type, const void **item)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-int priv_pam_putenv(pam_handle_t *pamh, const char *name_value)
-{
-	return PAM_SYSTEM_ERR;
-}
-
-const char *priv_pam_getenv(pam_handle_t *pamh, const char *name)
-{
-	return NULL;
-}
-
-int priv_pam_fail_delay(pam_handle_t *pamh, unsigned int usec)
-{
-	return PAM_SYSTEM_ERR;
 }
 
 int priv_register_info_fn(char *(*fnptr)(char *const *))

@@ -156,6 +156,7 @@ static const char *const op_names[WIRE_OP_COUNT] = {
 	[WIRE_OP_BIND] = "bind",
 	[WIRE_OP_EXIT] = "exit",
 	[WIRE_OP_CHANNEL] = "channel",
+	[WIRE_OP_PAM_START] = "pam_start",
 };
 
 const char *wire_op_name(uint32_t op)
@@ -172,6 +173,7 @@ int wire_request_fds(uint32_t op)
 		return 0;
 	case WIRE_OP_BIND:
 	case WIRE_OP_CHANNEL:
+	case WIRE_OP_PAM_START:
 		return 1;
 	default:
 		return -1;
@@ -223,6 +225,7 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 		req->status = wire_get_int(&r);
 		break;
 	case WIRE_OP_CHANNEL:
+	case WIRE_OP_PAM_START:
 		break; /* no fields: the fd is the request */
 	default:
 		return fail(why, "unknown operation");

@@ -28,6 +28,9 @@ enum wire_op {
 	WIRE_OP_EXIT = 4,   /* status                   -> status */
 	WIRE_OP_CHANNEL = 5, /* a SOCK_SEQPACKET socket  -> status: one more
 				channel for the same process (one per thread) */
+	WIRE_OP_PAM_START = 48, /* a SOCK_SEQPACKET socket -> status: the id of a
+				   PAM transaction served on that socket
+				   (49-63: pam_wire.h, on that socket only) */
 	WIRE_OP_COUNT
 };
 

@@ -1,0 +1,682 @@
+/* PAM on the monitor's side: the gate, the workers, and the users who
+ * authenticated.
+ *
+ * Threat model: the program may send anything on its transaction channel,
+ * at any pace, or vanish mid-conversation. The worker decodes strictly,
+ * ends the transaction at the first lie, never reads more than one
+ * conversation's answers, wipes them once PAM has them, and exits when the
+ * channel closes. Only the worker can report an authenticated user: the
+ * report socket is made by the monitor and its other end lives only in the
+ * worker, which the program cannot reach. */
+#include "pam_monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "pam_wire.h"
+
+struct pam_worker_slot {
+	pid_t pid;     /* 0: free */
+	pid_t program; /* the process whose transaction it serves */
+	int report;    /* the monitor's end of the report socket */
+	uint32_t id;
+};
+
+struct pam_monitor {
+	struct pam_worker_slot workers[PAM_MONITOR_MAX_WORKERS];
+	uint32_t last_id;
+	uid_t users[PAM_MONITOR_MAX_USERS];
+	size_t user_count;
+};
+
+/* --- the monitor ------------------------------------------------------------- */
+
+static struct pam_monitor *state(struct monitor *m)
+{
+	if (!m->pam)
+		m->pam = calloc(1, sizeof(*m->pam));
+	return m->pam;
+}
+
+static void slot_end(struct monitor *m, struct pam_worker_slot *s)
+{
+	if (!s->pid)
+		return;
+	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, s->report, NULL);
+	close(s->report);
+	s->report = -1;
+	s->pid = 0;
+}
+
+static void record_user(struct monitor *m, struct pam_worker_slot *s, uid_t uid, const char *name)
+{
+	struct pam_monitor *p = m->pam;
+	if (uid == 0) {
+		audit_event(&m->audit, LOG_NOTICE,
+			    "pam: root passed pam_authenticate and pam_acct_mgmt for pid %d; "
+			    "auth_allow_rerun never adds root",
+			    (int)s->program);
+		return;
+	}
+	for (size_t i = 0; i < p->user_count; i++)
+		if (p->users[i] == uid)
+			return;
+	if (p->user_count == PAM_MONITOR_MAX_USERS) {
+		audit_event(&m->audit, LOG_WARNING,
+			    "pam: %s (uid %u) authenticated, but %d users already are; not recorded",
+			    name, (unsigned)uid, PAM_MONITOR_MAX_USERS);
+		return;
+	}
+	p->users[p->user_count++] = uid;
+	audit_event(&m->audit, LOG_NOTICE,
+		    "pam: %s (uid %u) passed pam_authenticate and pam_acct_mgmt for pid %d; "
+		    "auth_allow_rerun may use it",
+		    name, (unsigned)uid, (int)s->program);
+}
+
+/* Read what a worker reported; end the slot at end of file (the worker is
+ * gone) or at anything malformed. */
+static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
+{
+	while (s->pid) {
+		unsigned char buf[256];
+		int fds[WIRE_MAX_FDS], nfds = 0;
+		ssize_t n = wire_recv(s->report, buf, sizeof(buf), fds, &nfds, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			slot_end(m, s);
+			return;
+		}
+		struct wire_header h;
+		struct wire_reader r;
+		char name[PAM_WIRE_MAX_TEXT + 1];
+		int32_t uid = -1;
+		int len = -2;
+		if (wire_open_message(buf, (size_t)n, &h, &r) == 0) {
+			uid = wire_get_int(&r);
+			len = pam_wire_get_text(&r, name, sizeof(name));
+		}
+		if (nfds || h.op != PAM_WIRE_AUTHENTICATED || h.id != s->id || len < 1 || uid < 0 ||
+		    !wire_reader_done(&r)) {
+			wire_close_fds(fds, nfds);
+			audit_event(&m->audit, LOG_ERR, "pam: worker %d sent a malformed report",
+				    (int)s->pid);
+			kill(s->pid, SIGKILL);
+			slot_end(m, s);
+			return;
+		}
+		record_user(m, s, (uid_t)uid, name);
+		/* The worker waits for this before the program hears of its
+		 * success: from then on the monitor knows the user. */
+		if (wire_send(s->report, buf, (size_t)n, NULL, 0, MSG_DONTWAIT) < 0) {
+			kill(s->pid, SIGKILL);
+			slot_end(m, s);
+			return;
+		}
+	}
+}
+
+void pam_monitor_event(struct monitor *m, uint64_t tag)
+{
+	if (!m->pam || tag - PAM_MONITOR_TAG >= PAM_MONITOR_MAX_WORKERS)
+		return;
+	slot_drain(m, &m->pam->workers[tag - PAM_MONITOR_TAG]);
+}
+
+void pam_authenticated_uids(struct monitor *m, const uid_t **list, size_t *count)
+{
+	*list = NULL;
+	*count = 0;
+	if (!m->pam)
+		return;
+	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++)
+		slot_drain(m, &m->pam->workers[i]);
+	*list = m->pam->users;
+	*count = m->pam->user_count;
+}
+
+void pam_monitor_free(struct monitor *m)
+{
+	if (!m->pam)
+		return;
+	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++)
+		slot_end(m, &m->pam->workers[i]);
+	free(m->pam);
+	m->pam = NULL;
+}
+
+static void __attribute__((noreturn))
+worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program, pid_t monitor);
+
+static bool seqpacket_unix(int fd)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+		return false;
+	len = sizeof(domain);
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+}
+
+int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		      int *fds, int *fd_out)
+{
+	struct policy_request pr;
+	struct policy_decision d;
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	policy_decide(m->policy, &pr, &d);
+	if (!d.allow) {
+		audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
+		return -EPERM;
+	}
+	if (!seqpacket_unix(fds[0])) {
+		audit_refusal(&m->audit, "pam_start", "pam", c->pid, EINVAL,
+			      "the transaction channel is not an AF_UNIX SOCK_SEQPACKET socket");
+		return -EINVAL;
+	}
+	struct pam_monitor *p = state(m);
+	if (!p)
+		return -ENOMEM;
+
+	/* Workers that ended free their slot here at the latest. */
+	struct pam_worker_slot *slot = NULL;
+	int same = 0;
+	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
+		struct pam_worker_slot *s = &p->workers[i];
+		slot_drain(m, s);
+		if (!s->pid)
+			slot = slot ? slot : s;
+		else if (s->program == c->pid)
+			same++;
+	}
+	if (!slot || same >= PAM_MONITOR_MAX_PER_PROCESS) {
+		audit_refusal(&m->audit, "pam_start", "pam", c->pid, EAGAIN,
+			      "too many PAM transactions in flight");
+		return -EAGAIN;
+	}
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	uint32_t id = p->last_id = p->last_id >= INT32_MAX ? 1 : p->last_id + 1;
+	audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
+	/* Nothing queued may be written twice, by the monitor and the worker. */
+	audit_flush(&m->audit);
+
+	pid_t monitor = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	if (pid == 0)
+		worker_main(m, fds[0], sv[1], id, c->pid, monitor);
+	close(sv[1]);
+
+	size_t index = (size_t)(slot - p->workers);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_TAG + index};
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		close(sv[0]);
+		return -e;
+	}
+	slot->pid = pid;
+	slot->program = c->pid;
+	slot->report = sv[0];
+	slot->id = id;
+	/* fds[0] is closed by the caller: only the worker holds the channel. */
+	return (int)id;
+}
+
+/* --- the worker ------------------------------------------------------------- */
+
+#define MAX_REPORTS 16
+
+struct worker {
+	int chan;
+	int report;
+	uint32_t id;
+	pid_t program;
+	struct audit *audit;
+	pam_handle_t *pamh;
+	bool broken;    /* the program lied: end after the current call */
+	char service[256];
+	char *authenticated; /* PAM_USER after pam_authenticate succeeded */
+	uid_t reported[MAX_REPORTS];
+	size_t report_count;
+	unsigned char in[WIRE_MAX_MESSAGE + 1];
+	unsigned char out[WIRE_MAX_MESSAGE];
+};
+
+static struct worker the_worker;
+
+static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_status)
+{
+	if (w->pamh)
+		pam_end(w->pamh, pam_status | PAM_DATA_SILENT);
+	w->pamh = NULL;
+	explicit_bzero(w->in, sizeof(w->in));
+	explicit_bzero(w->out, sizeof(w->out));
+	free(w->authenticated);
+	audit_flush(w->audit);
+	_exit(0);
+}
+
+/* The program is gone: nobody will answer, nobody will read a reply. */
+static void __attribute__((noreturn)) worker_lost(struct worker *w)
+{
+	audit_event(w->audit, LOG_INFO, "pam: pid %d left transaction %u; its worker ends",
+		    (int)w->program, (unsigned)w->id);
+	/* pam_end is not called from inside a module's conversation: the
+	 * transaction is abandoned, and the process goes with it. */
+	w->pamh = NULL;
+	worker_exit(w, PAM_ABORT);
+}
+
+static void worker_violation(struct worker *w, const char *why)
+{
+	audit_protocol(w->audit, w->program, why);
+	w->broken = true;
+}
+
+static int worker_conv(int count, const struct pam_message **msg, struct pam_response **resp,
+		       void *data)
+{
+	struct worker *w = data;
+	*resp = NULL;
+	if (w->broken || count < 1 || count > PAM_MAX_NUM_MSG)
+		return PAM_CONV_ERR;
+	size_t size = pam_wire_encode_conv(w->out, sizeof(w->out), w->id, count, msg);
+	if (!size)
+		return PAM_CONV_ERR;
+	if (wire_send(w->chan, w->out, size, NULL, 0, 0) < 0)
+		worker_lost(w);
+	int fds[WIRE_MAX_FDS], nfds = 0;
+	ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
+	if (n == 0 || (n < 0 && errno != EPROTO))
+		worker_lost(w);
+	if (n < 0 || nfds) {
+		wire_close_fds(fds, nfds);
+		worker_violation(w, "a PAM conversation answer was truncated or carried fds");
+		return PAM_CONV_ERR;
+	}
+	int status = PAM_CONV_ERR;
+	int rc = pam_wire_decode_answer(w->in, (size_t)n, w->id, count, &status, resp);
+	explicit_bzero(w->in, (size_t)n);
+	if (rc == -2)
+		return PAM_BUF_ERR;
+	if (rc < 0) {
+		worker_violation(w, "malformed PAM conversation answer");
+		return PAM_CONV_ERR;
+	}
+	if (status != PAM_SUCCESS) {
+		pam_wire_free_answer(*resp, count);
+		*resp = NULL;
+		return PAM_CONV_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+static const char *item_text(struct worker *w, int type)
+{
+	const void *v = NULL;
+	if (!w->pamh || pam_get_item(w->pamh, type, &v) != PAM_SUCCESS)
+		return NULL;
+	return v;
+}
+
+static bool string_item(int type)
+{
+	switch (type) {
+	case PAM_SERVICE:
+	case PAM_USER:
+	case PAM_TTY:
+	case PAM_RHOST:
+	case PAM_RUSER:
+	case PAM_USER_PROMPT:
+	case PAM_XDISPLAY:
+	case PAM_AUTHTOK_TYPE:
+	case PAM_AUTHTOK:
+	case PAM_OLDAUTHTOK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool secret_item(int type)
+{
+	return type == PAM_AUTHTOK || type == PAM_OLDAUTHTOK;
+}
+
+/* Tell the monitor that PAM_USER passed pam_authenticate and then
+ * pam_acct_mgmt in this transaction. Sent before the program hears of its
+ * success, so the monitor finds it when the program asks next. */
+static void worker_report(struct worker *w)
+{
+	const char *user = item_text(w, PAM_USER);
+	if (!user || !w->authenticated || strcmp(user, w->authenticated) != 0)
+		return;
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || !found) {
+		audit_event(w->audit, LOG_WARNING,
+			    "pam: %s passed PAM but is not a user of this system; not recorded", user);
+		return;
+	}
+	for (size_t i = 0; i < w->report_count; i++)
+		if (w->reported[i] == found->pw_uid)
+			return;
+	if (w->report_count == MAX_REPORTS || found->pw_uid > INT32_MAX)
+		return;
+	struct wire_writer wr;
+	unsigned char msg[PAM_WIRE_MAX_TEXT + 64];
+	wire_writer_init(&wr, msg, sizeof(msg), PAM_WIRE_AUTHENTICATED, w->id);
+	wire_put_int(&wr, (int32_t)found->pw_uid);
+	pam_wire_put_text(&wr, user);
+	size_t size = wire_writer_finish(&wr);
+	if (!size || wire_send(w->report, msg, size, NULL, 0, 0) < 0)
+		return;
+	w->reported[w->report_count++] = found->pw_uid;
+	unsigned char ack[sizeof(msg)];
+	int fds[WIRE_MAX_FDS], nfds = 0;
+	ssize_t n = wire_recv(w->report, ack, sizeof(ack), fds, &nfds, 0);
+	wire_close_fds(fds, nfds);
+	if (n != (ssize_t)size || memcmp(ack, msg, size) != 0)
+		audit_event(w->audit, LOG_WARNING, "pam: the monitor did not confirm %s", user);
+}
+
+static int worker_call(struct worker *w, int call, int flags)
+{
+	int rc;
+	switch (call) {
+	case PAM_WIRE_AUTHENTICATE:
+		rc = pam_authenticate(w->pamh, flags);
+		free(w->authenticated);
+		w->authenticated = NULL;
+		if (rc == PAM_SUCCESS) {
+			const char *user = item_text(w, PAM_USER);
+			w->authenticated = user ? strdup(user) : NULL;
+		}
+		break;
+	case PAM_WIRE_ACCT_MGMT:
+		rc = pam_acct_mgmt(w->pamh, flags);
+		if (rc == PAM_SUCCESS)
+			worker_report(w);
+		break;
+	case PAM_WIRE_SETCRED:
+		rc = pam_setcred(w->pamh, flags);
+		break;
+	case PAM_WIRE_OPEN_SESSION:
+		rc = pam_open_session(w->pamh, flags);
+		break;
+	case PAM_WIRE_CLOSE_SESSION:
+		rc = pam_close_session(w->pamh, flags);
+		break;
+	case PAM_WIRE_CHAUTHTOK:
+		rc = pam_chauthtok(w->pamh, flags);
+		break;
+	default:
+		worker_violation(w, "unknown PAM function");
+		return PAM_SYSTEM_ERR;
+	}
+	const char *user = item_text(w, PAM_USER);
+	audit_event(w->audit, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
+		    "%s service=%s user=%s pid=%d: %s", pam_wire_call_name(call), w->service,
+		    user ? user : "-", (int)w->program, pam_strerror(w->pamh, rc));
+	return rc;
+}
+
+static bool service_ok(const char *s)
+{
+	return s[0] && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/');
+}
+
+/* Decode and run one request; fill w->out with the reply. Returns the
+ * reply's size, or 0 after a protocol violation. */
+static size_t worker_request(struct worker *w, size_t size, bool *last)
+{
+	struct wire_header h;
+	struct wire_reader r;
+	struct wire_writer out;
+	char text[PAM_WIRE_MAX_ENV + 1];
+	char text2[PAM_WIRE_MAX_TEXT + 1];
+	const char *value = NULL;
+	bool has_value = false;
+	int status = PAM_SYSTEM_ERR;
+
+	if (wire_open_message(w->in, size, &h, &r) < 0) {
+		worker_violation(w, "malformed PAM request");
+		return 0;
+	}
+	if (h.id != w->id) {
+		worker_violation(w, "PAM request for a transaction this worker does not serve "
+				    "(forged or stale handle)");
+		return 0;
+	}
+	if ((h.op == PAM_WIRE_BEGIN) != (w->pamh == NULL)) {
+		worker_violation(w, w->pamh ? "PAM transaction begun twice"
+					    : "PAM request before the transaction began");
+		return 0;
+	}
+	switch (h.op) {
+	case PAM_WIRE_BEGIN: {
+		int n = pam_wire_get_text(&r, w->service, sizeof(w->service));
+		int u = pam_wire_get_text(&r, text2, sizeof(text2));
+		if (n < 1 || u == -2 || !wire_reader_done(&r))
+			break;
+		if (!service_ok(w->service)) {
+			audit_refusal(w->audit, "pam_start", w->service, w->program, EINVAL,
+				      "not a PAM service name");
+			status = PAM_SYSTEM_ERR;
+			*last = true;
+			goto reply;
+		}
+		const struct pam_conv conv = {worker_conv, w};
+		status = pam_start(w->service, u >= 0 ? text2 : NULL, &conv, &w->pamh);
+		audit_event(w->audit, status == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
+			    "pam_start service=%s user=%s pid=%d transaction %u: %s", w->service,
+			    u >= 0 ? text2 : "-", (int)w->program, (unsigned)w->id,
+			    pam_strerror(w->pamh, status));
+		if (status != PAM_SUCCESS) {
+			w->pamh = NULL;
+			*last = true;
+		}
+		goto reply;
+	}
+	case PAM_WIRE_CALL: {
+		int call = wire_get_int(&r);
+		int flags = wire_get_int(&r);
+		if (!wire_reader_done(&r))
+			break;
+		status = worker_call(w, call, flags);
+		if (w->broken)
+			return 0;
+		goto reply;
+	}
+	case PAM_WIRE_SET_ITEM: {
+		int type = wire_get_int(&r);
+		int n = pam_wire_get_text(&r, text, sizeof(text));
+		bool done = wire_reader_done(&r);
+		if (!done || n == -2 || (n >= 0 && (size_t)n > PAM_WIRE_MAX_TEXT)) {
+			explicit_bzero(text, sizeof(text));
+			break;
+		}
+		if (!string_item(type) || (n < 0 && (type == PAM_SERVICE))) {
+			status = PAM_BAD_ITEM;
+		} else {
+			status = pam_set_item(w->pamh, type, n >= 0 ? text : NULL);
+			if (type == PAM_USER && status == PAM_SUCCESS) {
+				free(w->authenticated);
+				w->authenticated = NULL;
+			}
+		}
+		explicit_bzero(text, sizeof(text));
+		if (status != PAM_SUCCESS)
+			audit_event(w->audit, LOG_NOTICE, "pam_set_item %d pid=%d: %s", type,
+				    (int)w->program, pam_strerror(w->pamh, status));
+		goto reply;
+	}
+	case PAM_WIRE_GET_ITEM: {
+		int type = wire_get_int(&r);
+		if (!wire_reader_done(&r))
+			break;
+		if (!string_item(type) || secret_item(type)) {
+			status = PAM_BAD_ITEM;
+			audit_event(w->audit, LOG_NOTICE, "pam_get_item %d pid=%d: refused", type,
+				    (int)w->program);
+			goto reply;
+		}
+		const void *v = NULL;
+		status = pam_get_item(w->pamh, type, &v);
+		if (status == PAM_SUCCESS) {
+			has_value = true;
+			value = v;
+			if (value && strlen(value) > PAM_WIRE_MAX_TEXT)
+				status = PAM_BUF_ERR;
+		}
+		goto reply;
+	}
+	case PAM_WIRE_PUTENV: {
+		int n = pam_wire_get_text(&r, text, sizeof(text));
+		if (n < 1 || !wire_reader_done(&r))
+			break;
+		status = pam_putenv(w->pamh, text);
+		goto reply;
+	}
+	case PAM_WIRE_GETENV: {
+		int n = pam_wire_get_text(&r, text2, sizeof(text2));
+		if (n < 1 || !wire_reader_done(&r))
+			break;
+		value = pam_getenv(w->pamh, text2);
+		has_value = true;
+		status = PAM_SUCCESS;
+		if (value && strlen(value) > PAM_WIRE_MAX_ENV)
+			status = PAM_BUF_ERR;
+		goto reply;
+	}
+	case PAM_WIRE_FAIL_DELAY: {
+		int usec = wire_get_int(&r);
+		if (!wire_reader_done(&r))
+			break;
+		status = pam_fail_delay(w->pamh, (unsigned int)usec);
+		goto reply;
+	}
+	case PAM_WIRE_END: {
+		int end_status = wire_get_int(&r);
+		if (!wire_reader_done(&r))
+			break;
+		status = pam_end(w->pamh, end_status);
+		w->pamh = NULL;
+		*last = true;
+		goto reply;
+	}
+	default:
+		worker_violation(w, "unknown PAM request");
+		return 0;
+	}
+	worker_violation(w, "malformed PAM request");
+	return 0;
+
+reply:
+	wire_writer_init(&out, w->out, sizeof(w->out), h.op, w->id);
+	wire_put_int(&out, status);
+	if (has_value)
+		pam_wire_put_text(&out, status == PAM_SUCCESS ? value : NULL);
+	return wire_writer_finish(&out);
+}
+
+/* Keep only the fds the worker needs: it must not hold the program's other
+ * channels (their end of file would never come), the epoll set, or the
+ * signalfd of the monitor. */
+static void worker_close_fds(const int *keep, size_t count)
+{
+	unsigned int from = 3;
+	int sorted[8];
+	size_t n = 0;
+	for (size_t i = 0; i < count && n < 8; i++)
+		if (keep[i] > 2)
+			sorted[n++] = keep[i];
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			int t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned int)sorted[i] > from)
+			close_range(from, (unsigned int)sorted[i] - 1, 0);
+		from = (unsigned int)sorted[i] + 1;
+	}
+	close_range(from, ~0u, 0);
+}
+
+static void __attribute__((noreturn))
+worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program, pid_t monitor)
+{
+	struct worker *w = &the_worker;
+	/* The worker dies with the monitor; it never outlives it as root. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
+		_exit(1);
+	prctl(PR_SET_NAME, "privman-pam");
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (m->audit.log_sock >= 0)
+		close(m->audit.log_sock);
+	m->audit.log_sock = -1;
+	m->audit.log_retry_ms = 0;
+	m->audit.pid = getpid();
+	int keep[] = {chan, report, m->audit.fd};
+	worker_close_fds(keep, sizeof(keep) / sizeof(keep[0]));
+
+	memset(w, 0, sizeof(*w));
+	w->chan = chan;
+	w->report = report;
+	w->id = id;
+	w->program = program;
+	w->audit = &m->audit;
+
+	for (;;) {
+		int fds[WIRE_MAX_FDS], nfds = 0;
+		ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
+		if (n == 0 || (n < 0 && errno != EPROTO)) {
+			if (w->pamh)
+				audit_event(w->audit, LOG_INFO,
+					    "pam: pid %d closed transaction %u without pam_end",
+					    (int)w->program, (unsigned)w->id);
+			worker_exit(w, PAM_ABORT);
+		}
+		if (n < 0 || nfds) {
+			wire_close_fds(fds, nfds);
+			worker_violation(w, "truncated PAM request or unexpected fds");
+			worker_exit(w, PAM_ABORT);
+		}
+		bool last = false;
+		size_t size = worker_request(w, (size_t)n, &last);
+		explicit_bzero(w->in, (size_t)n);
+		if (!size)
+			worker_exit(w, PAM_ABORT);
+		if (wire_send(w->chan, w->out, size, NULL, 0, 0) < 0)
+			worker_exit(w, PAM_ABORT);
+		audit_flush(w->audit);
+		if (last)
+			worker_exit(w, PAM_SUCCESS);
+	}
+}

@@ -1,0 +1,549 @@
+/* PAM through the monitor, with real PAM: service files written into
+ * /etc/pam.d for the test (pam_unix, pam_echo, pam_exec), real users whose
+ * passwords the test sets, and a real program split by priv_init
+ * (tests/helpers/pam_prog) whose output is checked line by line. */
+#include <dirent.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include <security/pam_appl.h>
+
+#include "testutil.h"
+
+#define USER_A "pmtestpama"
+#define USER_B "pmtestpamb"
+#define PASS_A "Right-Horse-7"
+#define PASS_B "Other-Staple-9"
+#define SERVICE "pmtest-pam"
+#define SERVICE_CHAT "pmtest-pamchat"
+#define SERVICE_DELAY "pmtest-pamdelay"
+
+static char prog[PATH_MAX];
+static char *dir;
+static char audit_path[PATH_MAX], granted[PATH_MAX];
+
+static void write_service(const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/etc/pam.d/%s", name);
+	FILE *f = fopen(path, "we");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	cr_assert(fclose(f) == 0);
+}
+
+static void set_password(const char *user, const char *password)
+{
+	cr_assert(pmtest_sh("echo '%s:%s' | chpasswd", user, password) == 0,
+		  "chpasswd for %s", user);
+}
+
+static void setup(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	cr_assert(n > 0);
+	self[n] = '\0';
+	snprintf(prog, sizeof(prog), "%s/helpers/pam_prog", dirname(self));
+	cr_assert(access(prog, X_OK) == 0, "%s is not built", prog);
+	if (geteuid() != 0)
+		return;
+	pmtest_user_ensure(USER_A);
+	pmtest_user_ensure(USER_B);
+	set_password(USER_A, PASS_A);
+	set_password(USER_B, PASS_B);
+	/* nodelay: the only fail delay is the one a test asks for. */
+	write_service(SERVICE, "auth required pam_unix.so nodelay\n"
+			       "account required pam_unix.so\n"
+			       "session required pam_unix.so\n"
+			       "password required pam_unix.so yescrypt\n");
+	write_service(SERVICE_CHAT, "auth optional pam_echo.so Hello %u on %s\n"
+				    "auth optional pam_exec.so stdout /bin/echo second line\n"
+				    "auth required pam_unix.so nodelay\n"
+				    "account required pam_unix.so\n");
+	/* pam_unix's own delay (2 s) without nodelay */
+	write_service(SERVICE_DELAY, "auth required pam_unix.so\n");
+	dir = pmtest_tmpdir();
+	snprintf(audit_path, sizeof(audit_path), "%s/audit.json", dir);
+	snprintf(granted, sizeof(granted), "%s/granted", dir);
+	free(pmtest_write_file(dir, "granted", "granted file\n"));
+	free(pmtest_write_file(dir, "on", "auth true\nauth_allow_rerun true\n"));
+	char *text = NULL;
+	cr_assert(asprintf(&text, "auth true\nauth_allow_rerun true\nopen_ro %s\n", granted) > 0);
+	free(pmtest_write_file(dir, "open", text));
+	free(text);
+	free(pmtest_write_file(dir, "off", "auth false\nauth_allow_rerun true\n"));
+}
+
+static void teardown(void)
+{
+	if (geteuid() != 0)
+		return;
+	unlink("/etc/pam.d/" SERVICE);
+	unlink("/etc/pam.d/" SERVICE_CHAT);
+	unlink("/etc/pam.d/" SERVICE_DELAY);
+	pmtest_user_remove(USER_A);
+	pmtest_user_remove(USER_B);
+	pmtest_rmtree(dir);
+	free(dir);
+}
+
+TestSuite(pam, .init = setup, .fini = teardown, .timeout = 60);
+
+/* --- running the program -------------------------------------------------- */
+
+struct run {
+	pid_t pid;
+	FILE *out;  /* its stdout */
+	FILE *in;   /* its stdin */
+	char text[16384];
+	size_t len;
+};
+
+static void start_prog(struct run *r, const char *const *args)
+{
+	int out[2], in[2];
+	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(in, O_CLOEXEC) == 0);
+	char *argv[64];
+	size_t n = 0;
+	argv[n++] = prog;
+	for (; args[n - 1] && n < 63; n++)
+		memcpy(&argv[n], &args[n - 1], sizeof(char *)); /* exec takes char *const[] */
+	argv[n] = NULL;
+	r->pid = fork();
+	cr_assert(r->pid >= 0);
+	if (r->pid == 0) {
+		dup2(out[1], 1);
+		dup2(in[0], 0);
+		setenv("PRIVMAN_CONF_DIR", dir, 1);
+		setenv("PRIVMAN_AUDIT", audit_path, 1);
+		execv(prog, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(in[0]);
+	r->out = fdopen(out[0], "r");
+	r->in = fdopen(in[1], "w");
+	r->len = 0;
+	r->text[0] = '\0';
+}
+
+/* Read one line into the transcript; returns it, or NULL at end of file. */
+static const char *read_line(struct run *r)
+{
+	char line[1024];
+	if (!fgets(line, sizeof(line), r->out))
+		return NULL;
+	size_t n = strlen(line);
+	if (r->len + n < sizeof(r->text)) {
+		memcpy(r->text + r->len, line, n + 1);
+		r->len += n;
+	}
+	return r->text + r->len - n;
+}
+
+static int finish_prog(struct run *r)
+{
+	while (read_line(r))
+		;
+	fclose(r->out);
+	fclose(r->in);
+	int status;
+	cr_assert(waitpid(r->pid, &status, 0) == r->pid);
+	return status;
+}
+
+/* Run the program with these commands; returns its whole output (static). */
+static const char *run_prog(const char *const *args)
+{
+	static struct run r;
+	start_prog(&r, args);
+	int status = finish_prog(&r);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "pam_prog failed (status %d); output:\n%s", status, r.text);
+	return r.text;
+}
+
+#define RUN(...) run_prog((const char *const[]){__VA_ARGS__, NULL})
+
+static void assert_has(const char *out, const char *line)
+{
+	cr_assert(strstr(out, line), "expected \"%s\" in:\n%s", line, out);
+}
+
+static void assert_lacks(const char *out, const char *text)
+{
+	cr_assert(!strstr(out, text), "did not expect \"%s\" in:\n%s", text, out);
+}
+
+/* Milliseconds the program printed after "<call> <CODE> " in the n-th line
+ * that starts with `prefix`. */
+static double call_ms(const char *out, const char *prefix, int nth)
+{
+	const char *p = out;
+	for (int i = 0; i <= nth; i++) {
+		p = strstr(p, prefix);
+		cr_assert(p, "no %d-th \"%s\" in:\n%s", nth, prefix, out);
+		if (i < nth)
+			p += strlen(prefix);
+	}
+	return strtod(p + strlen(prefix), NULL);
+}
+
+static int count_of(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+static char *read_audit(void)
+{
+	FILE *f = fopen(audit_path, "re");
+	if (!f)
+		return strdup("");
+	char *text = calloc(1, 1 << 20);
+	size_t n = fread(text, 1, (1 << 20) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* --- authentication ----------------------------------------------------------- */
+
+Test(pam, right_password_accepted)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "end");
+	assert_has(out, "start PAM_SUCCESS\n");
+	assert_has(out, "conv 1\nmsg echo_off Password: \n");
+	assert_has(out, "auth PAM_SUCCESS");
+	assert_has(out, "acct PAM_SUCCESS");
+	assert_has(out, "end PAM_SUCCESS\n");
+}
+
+Test(pam, wrong_password_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_B, "auth", "answer",
+			      PASS_A, "auth", "end");
+	cr_assert(strstr(out, "auth PAM_AUTH_ERR") && strstr(out, "auth PAM_SUCCESS") &&
+			  strstr(out, "auth PAM_AUTH_ERR") < strstr(out, "auth PAM_SUCCESS"),
+		  "the wrong password first, then the right one:\n%s", out);
+	/* B's password is not A's, and the other way round. */
+	out = RUN("on", "start", SERVICE, USER_B, "answer", PASS_A, "auth", "end");
+	assert_has(out, "auth PAM_AUTH_ERR");
+}
+
+Test(pam, no_answer_is_a_conversation_error)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* The program's conversation refuses: pam_unix says so as it does for
+	 * any application. */
+	const char *out = RUN("on", "start", SERVICE, USER_A, "auth", "end");
+	assert_has(out, "auth PAM_AUTHTOK_ERR");
+	assert_has(out, "end PAM_SUCCESS");
+}
+
+Test(pam, fail_delay_honoured)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* Linux-PAM waits between half and one and a half times the longest
+	 * delay asked for, after a failure only. */
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_B, "auth", "delay",
+			      "2000000", "answer", PASS_B, "auth", "answer", PASS_A, "auth", "end");
+	assert_has(out, "delay PAM_SUCCESS");
+	double without = call_ms(out, "auth PAM_AUTH_ERR ", 0);
+	double with = call_ms(out, "auth PAM_AUTH_ERR ", 1);
+	double right = call_ms(out, "auth PAM_SUCCESS ", 0);
+	cr_assert(without < 900, "no delay asked: %.0f ms", without);
+	cr_assert(with >= 950, "a delay of 2 s asked: %.0f ms", with);
+	cr_assert(right < 900, "no delay after success: %.0f ms", right);
+}
+
+Test(pam, module_fail_delay_runs_in_the_worker)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* pam_unix without nodelay asks for 2 s itself. */
+	const char *out = RUN("on", "start", SERVICE_DELAY, USER_A, "answer", PASS_B, "auth", "end");
+	cr_assert(call_ms(out, "auth PAM_AUTH_ERR ", 0) >= 950, "%s", out);
+}
+
+Test(pam, auth_false_refused_and_audited)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("off", "start", SERVICE, USER_A, "answer", PASS_A, "auth");
+	assert_has(out, "start PAM_PERM_DENIED EPERM\n");
+	/* No transaction: the handle is NULL and refused. */
+	assert_has(out, "auth PAM_SYSTEM_ERR 0 EINVAL");
+	assert_lacks(out, "conv ");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "\"op\":\"pam_start\"");
+	assert_has(audit, "\"decision\":\"deny\",\"directive\":\"auth\"");
+	assert_lacks(audit, "pam_authenticate");
+}
+
+Test(pam, conversation_with_several_prompts)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE_CHAT, USER_A, "answer", PASS_A, "auth", "end");
+	assert_has(out, "conv 1\nmsg info Hello " USER_A " on " SERVICE_CHAT "\n"
+			"conv 1\nmsg info second line\n"
+			"conv 1\nmsg echo_off Password: \n"
+			"auth PAM_SUCCESS");
+}
+
+Test(pam, chauthtok_asks_twice_and_changes_the_password)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", "New-Kettle-42", "answer",
+			      "New-Kettle-42", "chauthtok", "end");
+	assert_has(out, "msg echo_off New password: \n");
+	assert_has(out, "msg echo_off Retype new password: \n");
+	assert_has(out, "chauthtok PAM_SUCCESS");
+	out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "answer",
+		  "New-Kettle-42", "auth", "end");
+	assert_has(out, "auth PAM_AUTH_ERR");
+	assert_has(out, "auth PAM_SUCCESS");
+}
+
+/* --- items, environment, sessions ------------------------------------------------ */
+
+Test(pam, items)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, "-", "get", "user", "set", "user", USER_A,
+			      "get", "user", "get", "service", "set", "tty", "pts/7", "get", "tty",
+			      "set", "rhost", "client.example", "get", "rhost", "set", "ruser", "someone",
+			      "get", "ruser", "set", "xdisplay", ":3", "get", "xdisplay", "set",
+			      "prompt", "Who? ", "get", "prompt", "set", "authtok", PASS_A, "get",
+			      "authtok", "get", "oldauthtok", "set", "faildelay", "x", "get",
+			      "faildelay", "set", "xauthdata", "x", "get", "conv", "set", "conv", "x",
+			      "end");
+	assert_has(out, "start PAM_SUCCESS\nget PAM_SUCCESS (null)\nset PAM_SUCCESS\n"
+			"get PAM_SUCCESS " USER_A "\nget PAM_SUCCESS " SERVICE "\n"
+			"set PAM_SUCCESS\nget PAM_SUCCESS pts/7\n"
+			"set PAM_SUCCESS\nget PAM_SUCCESS client.example\n"
+			"set PAM_SUCCESS\nget PAM_SUCCESS someone\n"
+			"set PAM_SUCCESS\nget PAM_SUCCESS :3\n"
+			"set PAM_SUCCESS\nget PAM_SUCCESS Who? \n"
+			/* the token is never read back (libpam answers the set) */
+			"set PAM_BAD_ITEM 0\nget PAM_BAD_ITEM (null)\nget PAM_BAD_ITEM (null)\n"
+			/* pointers cannot cross to the worker */
+			"set PAM_BAD_ITEM EINVAL\nget PAM_SUCCESS (null)\nset PAM_BAD_ITEM EINVAL\n"
+			"get PAM_SUCCESS ours\nset PAM_SUCCESS\nend PAM_SUCCESS\n");
+}
+
+static int conv_none(int count, const struct pam_message **msg, struct pam_response **resp,
+		     void *data)
+{
+	return PAM_CONV_ERR;
+}
+
+Test(pam, authtok_set_answered_as_libpam_answers)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* The token travels to the worker, which asks libpam; Linux-PAM keeps
+	 * the tokens for modules. Whatever libpam answers the program is told. */
+	pam_handle_t *h = NULL;
+	const struct pam_conv conv = {conv_none, NULL};
+	cr_assert_eq(pam_start(SERVICE, USER_A, &conv, &h), PAM_SUCCESS);
+	int direct = pam_set_item(h, PAM_AUTHTOK, PASS_A);
+	int direct_old = pam_set_item(h, PAM_OLDAUTHTOK, PASS_B);
+	pam_end(h, PAM_SUCCESS);
+	char expect[256];
+	snprintf(expect, sizeof(expect), "start PAM_SUCCESS\nset %s",
+		 direct == PAM_SUCCESS ? "PAM_SUCCESS\n" : "PAM_");
+	const char *out = RUN("on", "start", SERVICE, USER_A, "set", "authtok", PASS_A, "set",
+			      "oldauthtok", PASS_B, "end");
+	assert_has(out, expect);
+	cr_assert_eq(count_of(out, "set PAM_SUCCESS"),
+		     (direct == PAM_SUCCESS) + (direct_old == PAM_SUCCESS), "%s", out);
+	cr_assert_eq(count_of(out, "set PAM_BAD_ITEM"),
+		     (direct == PAM_BAD_ITEM) + (direct_old == PAM_BAD_ITEM), "%s", out);
+	assert_has(out, "end PAM_SUCCESS\n");
+}
+
+Test(pam, putenv_getenv)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "getenv", "PMTEST_A", "putenv",
+			      "PMTEST_A=one", "putenv", "PMTEST_B=two words", "getenv", "PMTEST_A",
+			      "getenv", "PMTEST_B", "putenv", "PMTEST_A=", "getenv", "PMTEST_A",
+			      "putenv", "PMTEST_B", "getenv", "PMTEST_B", "putenv", "PMTEST_C",
+			      "end");
+	assert_has(out, "start PAM_SUCCESS\ngetenv (null)\nputenv PAM_SUCCESS\nputenv PAM_SUCCESS\n"
+			"getenv one\ngetenv two words\nputenv PAM_SUCCESS\ngetenv \n"
+			"putenv PAM_SUCCESS\ngetenv (null)\nputenv PAM_BAD_ITEM\nend PAM_SUCCESS\n");
+}
+
+Test(pam, session_open_close)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "setcred", "open", "close", "end");
+	assert_has(out, "setcred PAM_SUCCESS");
+	assert_has(out, "open PAM_SUCCESS");
+	assert_has(out, "close PAM_SUCCESS");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "pam_open_session service=" SERVICE " user=" USER_A);
+	assert_has(audit, "pam_close_session service=" SERVICE " user=" USER_A);
+}
+
+/* --- auth_allow_rerun ------------------------------------------------------------------ */
+
+Test(pam, authenticated_user_recorded_for_that_user_only)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char a[128], b[128];
+	snprintf(a, sizeof(a), USER_A " (uid %u) passed pam_authenticate and pam_acct_mgmt",
+		 (unsigned)getpwnam(USER_A)->pw_uid);
+	snprintf(b, sizeof(b), USER_B " (uid %u) passed", (unsigned)getpwnam(USER_B)->pw_uid);
+
+	/* B fails; A passes authenticate but not the account step of the same
+	 * user (PAM_USER changed in between); then A passes both. */
+	const char *out = RUN("on", "start", SERVICE, USER_B, "answer", PASS_A, "auth", "acct",
+			      "end", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "set",
+			      "user", USER_B, "acct", "end");
+	assert_has(out, "auth PAM_AUTH_ERR");
+	AUTOFREE char *audit = read_audit();
+	assert_lacks(audit, "passed pam_authenticate and pam_acct_mgmt");
+
+	out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "acct", "auth", "end");
+	AUTOFREE char *audit2 = read_audit();
+	assert_lacks(audit2, "passed pam_authenticate and pam_acct_mgmt");
+
+	out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct", "acct", "end");
+	assert_has(out, "acct PAM_SUCCESS");
+	AUTOFREE char *audit3 = read_audit();
+	cr_assert_eq(count_of(audit3, a), 1, "recorded once:\n%s", audit3);
+	assert_lacks(audit3, b);
+}
+
+/* --- handles ----------------------------------------------------------------------------- */
+
+Test(pam, forged_stale_and_null_handles_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "forged", "null", "end", "stale",
+			      "start", SERVICE, USER_A, "answer", PASS_A, "auth", "end");
+	assert_has(out, "forged PAM_SYSTEM_ERR EINVAL\nnull PAM_SYSTEM_ERR EINVAL\n"
+			"end PAM_SUCCESS\nstale PAM_SYSTEM_ERR EINVAL\n");
+	/* and a new transaction after them works */
+	assert_has(out, "auth PAM_SUCCESS");
+}
+
+Test(pam, foreign_transaction_id_ends_the_transaction)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "liar", "answer", PASS_A, "auth",
+			      "end", "waitworkers");
+	assert_has(out, "liar sent\nauth PAM_SYSTEM_ERR ");
+	assert_has(out, " EPIPE\nend PAM_SYSTEM_ERR\n");
+	assert_has(out, "workers 0\n");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "forged or stale handle");
+}
+
+Test(pam, call_from_its_own_conversation_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "reentrant", "answer", PASS_A, "auth",
+			      "end");
+	assert_has(out, "reentrant PAM_SYSTEM_ERR EDEADLK\nauth PAM_SUCCESS");
+}
+
+Test(pam, transactions_per_process_bounded)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "startmany", "9", SERVICE);
+	cr_assert_eq(count_of(out, "start PAM_SUCCESS"), 8, "%s", out);
+	assert_has(out, "start PAM_SYSTEM_ERR EAGAIN\n");
+}
+
+/* --- the monitor keeps going ----------------------------------------------------------------- */
+
+Test(pam, channel_closed_mid_conversation_ends_the_worker)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("open", "start", SERVICE, USER_A, "closeconv", "auth", "workers",
+			      "waitworkers", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "end");
+	assert_has(out, "workers 0\n");
+	assert_has(out, "auth PAM_SUCCESS");
+}
+
+static int workers_of(pid_t monitor, pid_t *pids, int cap)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300], buf[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[got] = '\0';
+		char *paren = strrchr(buf, ')');
+		int ppid = 0;
+		if (paren && strstr(buf, "(privman-pam)") &&
+		    sscanf(paren + 2, "%*c %d", &ppid) == 1 && ppid == monitor && n < cap)
+			pids[n++] = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Alive and not a zombie (a zombie waits for whoever inherited it). */
+static bool running(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+Test(pam, program_killed_mid_conversation_leaves_no_worker)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	struct run r;
+	start_prog(&r, (const char *const[]){"on", "start", SERVICE, USER_A, "hangconv", "answer",
+					     PASS_A, "auth", NULL});
+	const char *line;
+	int program = 0, monitor = 0;
+	while ((line = read_line(&r)))
+		if (sscanf(line, "HANG %d %d", &program, &monitor) == 2)
+			break;
+	cr_assert(program > 0 && monitor == r.pid, "no conversation:\n%s", r.text);
+	pid_t workers[8];
+	int n = workers_of(monitor, workers, 8);
+	cr_assert_eq(n, 1, "one worker while the conversation waits");
+	cr_assert(kill(program, SIGKILL) == 0);
+	finish_prog(&r);
+	/* The monitor is gone (reaped); its worker must follow at once. */
+	for (int i = 0; i < 100 && running(workers[0]); i++)
+		usleep(10000);
+	cr_assert(!running(workers[0]), "worker %d still runs", workers[0]);
+}
+
+Test(pam, another_channel_served_while_a_conversation_waits)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("open", "concurrent", SERVICE, USER_A, PASS_A, granted);
+	assert_has(out, "msg echo_off Password: \nopened granted file\nauth PAM_SUCCESS\n");
+	assert_lacks(out, "conv-timeout");
+}
