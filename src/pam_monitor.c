@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -637,6 +638,10 @@ worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program,
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The monitor runs with umask 0 (it applies the program's own per
+	 * request); files that modules write (shadow, lastlog, home
+	 * directories) get the usual one. */
+	umask(022);
 
 	if (m->audit.log_sock >= 0)
 		close(m->audit.log_sock);

@@ -120,6 +120,17 @@ static void start_prog(struct run *r, const char *const *args)
 		dup2(in[0], 0);
 		setenv("PRIVMAN_CONF_DIR", dir, 1);
 		setenv("PRIVMAN_AUDIT", audit_path, 1);
+#ifdef __SANITIZE_ADDRESS__
+		/* ASan's crypt interceptor looks up the real crypt when the
+		 * program starts; pam_unix loads libcrypt later, and the call
+		 * then jumps to NULL. Load libcrypt from the start. */
+		setenv("LD_PRELOAD", "libcrypt.so.1", 1);
+		const char *opts = getenv("ASAN_OPTIONS");
+		char asan[512];
+		snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", opts ? opts : "",
+			 opts && *opts ? ":" : "");
+		setenv("ASAN_OPTIONS", asan, 1);
+#endif
 		execv(prog, argv);
 		_exit(127);
 	}
@@ -430,10 +441,15 @@ Test(pam, authenticated_user_recorded_for_that_user_only)
 Test(pam, forged_stale_and_null_handles_refused)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	const char *out = RUN("on", "start", SERVICE, USER_A, "forged", "null", "end", "stale",
-			      "start", SERVICE, USER_A, "answer", PASS_A, "auth", "end");
+	const char *out = RUN("on", "start", SERVICE, USER_A, "forged", "null", "foreign",
+			      "answer", PASS_A, "auth", "end", "stale", "start", SERVICE, USER_A,
+			      "answer", PASS_A, "auth", "end");
 	assert_has(out, "forged PAM_SYSTEM_ERR EINVAL\nnull PAM_SYSTEM_ERR EINVAL\n"
-			"end PAM_SUCCESS\nstale PAM_SYSTEM_ERR EINVAL\n");
+			"foreign PAM_SYSTEM_ERR EINVAL\n");
+	/* the parent's transaction was not disturbed by its child */
+	assert_has(out, "foreign PAM_SYSTEM_ERR EINVAL\nconv 1\nmsg echo_off Password: \n"
+			"auth PAM_SUCCESS");
+	assert_has(out, "end PAM_SUCCESS\nstale PAM_SYSTEM_ERR EINVAL\n");
 	/* and a new transaction after them works */
 	assert_has(out, "auth PAM_SUCCESS");
 }
@@ -532,6 +548,28 @@ Test(pam, program_killed_mid_conversation_leaves_no_worker)
 	pid_t workers[8];
 	int n = workers_of(monitor, workers, 8);
 	cr_assert_eq(n, 1, "one worker while the conversation waits");
+	/* It holds none of the monitor's other fds: no epoll set, no signalfd,
+	 * no other channel (stdio, its channel, its report socket, the audit
+	 * file). */
+	char fd_dir[64];
+	snprintf(fd_dir, sizeof(fd_dir), "/proc/%d/fd", (int)workers[0]);
+	DIR *d = opendir(fd_dir);
+	cr_assert(d);
+	int fds = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char link[PATH_MAX], target[PATH_MAX] = "";
+		snprintf(link, sizeof(link), "%s/%s", fd_dir, e->d_name);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		cr_assert(!strstr(target, "eventpoll") && !strstr(target, "signalfd"),
+			  "worker fd %s -> %s", e->d_name, target);
+		fds++;
+	}
+	closedir(d);
+	cr_assert_eq(fds, 6, "stdio, channel, report socket, audit file: %d fds", fds);
 	cr_assert(kill(program, SIGKILL) == 0);
 	finish_prog(&r);
 	/* The monitor is gone (reaped); its worker must follow at once. */

@@ -17,6 +17,8 @@
  *   end                     priv_pam_end                   "end CODE"
  *   stale | forged | null   priv_pam_authenticate with the handle just ended,
  *                           a made-up pointer, NULL        "stale CODE ERRNO"
+ *   foreign                 a fork(2) child calls priv_pam_authenticate with
+ *                           its parent's handle            "foreign CODE ERRNO"
  *   liar                    send the worker a request with another transaction
  *                           id on the handle's own channel  "liar sent"
  *   startmany N SERVICE     N transactions at once; prints each "start CODE ERRNO"
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pam_client.h"
@@ -390,6 +393,17 @@ int main(int argc, char **argv)
 			errno = 0;
 			int rc = priv_pam_authenticate(h, 0);
 			printf("%s %s %s\n", cmd, code_name(rc), errno_name(errno));
+		} else if (strcmp(cmd, "foreign") == 0) {
+			fflush(stdout);
+			pid_t child = fork();
+			if (child == 0) {
+				errno = 0;
+				int rc = priv_pam_authenticate(pamh, 0);
+				printf("foreign %s %s\n", code_name(rc), errno_name(errno));
+				fflush(stdout);
+				_exit(0);
+			}
+			waitpid(child, NULL, 0);
 		} else if (strcmp(cmd, "liar") == 0) {
 			unsigned char msg[128];
 			struct wire_writer w;
