@@ -55,11 +55,6 @@ static void setup(void)
 	pmtest_user_ensure(USER_B);
 	set_password(USER_A, PASS_A);
 	set_password(USER_B, PASS_B);
-	/* nodelay: the only fail delay is the one a test asks for. */
-	write_service(SERVICE, "auth required pam_unix.so nodelay\n"
-			       "account required pam_unix.so\n"
-			       "session required pam_unix.so\n"
-			       "password required pam_unix.so yescrypt\n");
 	write_service(SERVICE_CHAT, "auth optional pam_echo.so Hello %u on %s\n"
 				    "auth optional pam_exec.so stdout /bin/echo second line\n"
 				    "auth required pam_unix.so nodelay\n"
@@ -67,6 +62,17 @@ static void setup(void)
 	/* pam_unix's own delay (2 s) without nodelay */
 	write_service(SERVICE_DELAY, "auth required pam_unix.so\n");
 	dir = pmtest_tmpdir();
+	/* nodelay: the only fail delay is the one a test asks for. The session
+	 * makes a file, to see the mode a module's files get. */
+	char service[1024];
+	snprintf(service, sizeof(service),
+		 "auth required pam_unix.so nodelay\n"
+		 "account required pam_unix.so\n"
+		 "session required pam_unix.so\n"
+		 "session optional pam_exec.so /usr/bin/touch %s/made-by-session\n"
+		 "password required pam_unix.so yescrypt\n",
+		 dir);
+	write_service(SERVICE, service);
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.json", dir);
 	snprintf(granted, sizeof(granted), "%s/granted", dir);
 	free(pmtest_write_file(dir, "granted", "granted file\n"));
@@ -401,6 +407,12 @@ Test(pam, session_open_close)
 	assert_has(out, "setcred PAM_SUCCESS");
 	assert_has(out, "open PAM_SUCCESS");
 	assert_has(out, "close PAM_SUCCESS");
+	char made[PATH_MAX];
+	struct stat st;
+	snprintf(made, sizeof(made), "%s/made-by-session", dir);
+	cr_assert(stat(made, &st) == 0, "the session's module ran");
+	cr_assert_eq(st.st_mode & 0777, 0644, "mode %o: the worker's umask is 022, not the "
+		     "monitor's 0", st.st_mode & 0777);
 	AUTOFREE char *audit = read_audit();
 	assert_has(audit, "pam_open_session service=" SERVICE " user=" USER_A);
 	assert_has(audit, "pam_close_session service=" SERVICE " user=" USER_A);
