@@ -157,6 +157,20 @@ void pam_monitor_free(struct monitor *m)
 	m->pam = NULL;
 }
 
+void pam_monitor_forget(struct monitor *m)
+{
+	if (!m->pam)
+		return;
+	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
+		struct pam_worker_slot *s = &m->pam->workers[i];
+		if (s->pid)
+			close(s->report);
+		s->pid = 0;
+		s->report = -1;
+	}
+	m->pam->user_count = 0;
+}
+
 static void __attribute__((noreturn))
 worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program, pid_t monitor);
 

@@ -47,4 +47,10 @@ void pam_authenticated_uids(struct monitor *m, const uid_t **list, size_t *count
 /* Free the PAM state (workers keep running until their program ends). */
 void pam_monitor_free(struct monitor *m);
 
+/* In a child forked from the monitor for anything but a PAM worker (a
+ * program process made by priv_rerunas, say): close the monitor's ends of
+ * the report sockets, so that the child can neither read a worker's report
+ * nor answer for the monitor. Leaves the shared epoll set alone. */
+void pam_monitor_forget(struct monitor *m);
+
 #endif

@@ -1,0 +1,284 @@
+/* The monitor's side of PAM in this process, with no program: a test plays
+ * the program on the transaction channel with raw messages, and reads the
+ * list that priv_rerunas's RUN_AS decision gets (pam_authenticated_uids),
+ * without running the monitor's loop. */
+#include <poll.h>
+#include <security/pam_appl.h>
+#include <sys/epoll.h>
+
+#include "pam_monitor.h"
+#include "pam_wire.h"
+#include "testutil.h"
+
+#define USER_A "pmtestpmma"
+#define USER_B "pmtestpmmb"
+#define PASS_A "Quiet-Orchard-3"
+#define SERVICE "pmtest-pammon"
+
+#ifdef __SANITIZE_ADDRESS__
+/* The PAM workers are forks of this process. ASan's crypt interceptor looks
+ * up the real crypt when the process starts, pam_unix loads libcrypt later,
+ * and the call then jumps to NULL: start again with libcrypt loaded. */
+static void __attribute__((constructor)) load_libcrypt_first(int argc, char **argv)
+{
+	const char *preload = getenv("LD_PRELOAD");
+	if (preload && strstr(preload, "libcrypt.so.1"))
+		return;
+	const char *opts = getenv("ASAN_OPTIONS");
+	char asan[512];
+	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", opts ? opts : "",
+		 opts && *opts ? ":" : "");
+	setenv("ASAN_OPTIONS", asan, 1);
+	setenv("LD_PRELOAD", "libcrypt.so.1", 1);
+	execv("/proc/self/exe", argv);
+}
+#endif
+
+static struct monitor m;
+static struct monitor_channel c;
+
+static struct policy *load(const char *text)
+{
+	struct diag d;
+	diag_init(&d);
+	struct policy *p = conf_load_buffer("test.conf", text, strlen(text), &d);
+	cr_assert(p && policy_validate(p, &d) == 0);
+	diag_free(&d);
+	return p;
+}
+
+static void setup(void)
+{
+	if (geteuid() != 0)
+		return;
+	pmtest_user_ensure(USER_A);
+	pmtest_user_ensure(USER_B);
+	cr_assert(pmtest_sh("echo '" USER_A ":" PASS_A "' | chpasswd") == 0);
+	FILE *f = fopen("/etc/pam.d/" SERVICE, "we");
+	cr_assert(f);
+	fputs("auth required pam_unix.so nodelay\naccount required pam_unix.so\n", f);
+	cr_assert(fclose(f) == 0);
+	memset(&m, 0, sizeof(m));
+	audit_init(&m.audit, "test_pam_monitor");
+	m.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	cr_assert(m.epoll_fd >= 0);
+	c.sock = -1;
+	c.pid = getpid();
+}
+
+static void teardown(void)
+{
+	if (geteuid() != 0)
+		return;
+	pam_monitor_free(&m);
+	if (m.policy)
+		policy_free(m.policy);
+	close(m.epoll_fd);
+	unlink("/etc/pam.d/" SERVICE);
+	pmtest_user_remove(USER_A);
+	pmtest_user_remove(USER_B);
+}
+
+TestSuite(pam_monitor, .init = setup, .fini = teardown, .timeout = 30);
+
+/* Start a transaction; returns the program's end of its channel. */
+static int start(uint32_t *id)
+{
+	int sv[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	struct wire_request req = {.op = WIRE_OP_PAM_START};
+	int fds[1] = {sv[1]}, fd_out = -1;
+	int rc = pam_monitor_start(&m, &c, &req, fds, &fd_out);
+	close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
+		return rc;
+	}
+	*id = (uint32_t)rc;
+	return sv[0];
+}
+
+static unsigned char buf[WIRE_MAX_MESSAGE + 1];
+
+static void send_msg(int sock, struct wire_writer *w)
+{
+	size_t size = wire_writer_finish(w);
+	cr_assert(size > 0);
+	cr_assert(wire_send(sock, buf, size, NULL, 0, 0) == 0);
+}
+
+/* Wait for a message, reading the workers' reports meanwhile as the
+ * monitor's loop would (a report waits for the monitor's echo). */
+static ssize_t receive(int sock)
+{
+	for (int i = 0; i < 500; i++) {
+		const uid_t *list;
+		size_t count;
+		pam_authenticated_uids(&m, &list, &count);
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		if (poll(&p, 1, 10) == 1) {
+			int fds[WIRE_MAX_FDS], nfds = 0;
+			ssize_t n = wire_recv(sock, buf, sizeof(buf), fds, &nfds, 0);
+			cr_assert_eq(nfds, 0);
+			return n;
+		}
+	}
+	cr_assert_fail("no reply within 5 s");
+	return -1;
+}
+
+static int reply_status(ssize_t n, uint32_t op, uint32_t id)
+{
+	struct wire_header h;
+	struct wire_reader r;
+	cr_assert(n > 0);
+	cr_assert_eq(wire_open_message(buf, (size_t)n, &h, &r), 0);
+	cr_assert_eq(h.op, op);
+	cr_assert_eq(h.id, id);
+	return wire_get_int(&r);
+}
+
+static int begin(int sock, uint32_t id, const char *user)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_BEGIN, id);
+	pam_wire_put_text(&w, SERVICE);
+	pam_wire_put_text(&w, user);
+	send_msg(sock, &w);
+	return reply_status(receive(sock), PAM_WIRE_BEGIN, id);
+}
+
+/* One call; answers every conversation with `answer`. */
+static int call(int sock, uint32_t id, int function, const char *answer)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_CALL, id);
+	wire_put_int(&w, function);
+	wire_put_int(&w, 0);
+	send_msg(sock, &w);
+	for (;;) {
+		ssize_t n = receive(sock);
+		static struct pam_wire_conv conv;
+		if (pam_wire_decode_conv(buf, (size_t)n, id, &conv) == 0) {
+			struct pam_response resp[PAM_MAX_NUM_MSG];
+			char text[64];
+			snprintf(text, sizeof(text), "%s", answer);
+			for (int i = 0; i < conv.count; i++) {
+				resp[i].resp = text;
+				resp[i].resp_retcode = 0;
+			}
+			size_t size = pam_wire_encode_answer(buf, sizeof(buf), id, PAM_SUCCESS,
+							     conv.count, resp);
+			cr_assert(wire_send(sock, buf, size, NULL, 0, 0) == 0);
+			continue;
+		}
+		return reply_status(n, PAM_WIRE_CALL, id);
+	}
+}
+
+static bool listed(uid_t uid)
+{
+	const uid_t *list;
+	size_t count;
+	pam_authenticated_uids(&m, &list, &count);
+	for (size_t i = 0; i < count; i++)
+		if (list[i] == uid)
+			return true;
+	return false;
+}
+
+Test(pam_monitor, authenticated_uid_listed_before_the_program_hears)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth true\nauth_allow_rerun true\n");
+	uid_t a = getpwnam(USER_A)->pw_uid, b = getpwnam(USER_B)->pw_uid;
+	uint32_t id;
+	int sock = start(&id);
+	cr_assert(sock >= 0, "start: %s", strerror(-sock));
+	cr_assert_eq(begin(sock, id, USER_A), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, "wrong"), PAM_AUTH_ERR);
+	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
+	cr_assert_not(listed(a), "pam_acct_mgmt alone adds no one");
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
+	cr_assert_not(listed(a), "pam_authenticate alone adds no one");
+	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
+	/* The reply came after the monitor's echo: the uid is listed now. */
+	const uid_t *list;
+	size_t count;
+	pam_authenticated_uids(&m, &list, &count);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(list[0], a);
+	cr_assert_not(listed(b));
+	cr_assert_not(listed(0));
+	close(sock);
+}
+
+Test(pam_monitor, refused_without_auth)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth false\n");
+	uint32_t id;
+	cr_assert_eq(start(&id), -EPERM);
+	policy_free(m.policy);
+	m.policy = load("auth_allow_rerun true\n");
+	cr_assert_eq(start(&id), -EPERM, "auth is off unless granted");
+}
+
+Test(pam_monitor, wrong_socket_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth true\n");
+	int sv[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	struct wire_request req = {.op = WIRE_OP_PAM_START};
+	int fds[1] = {sv[1]}, fd_out = -1;
+	cr_assert_eq(pam_monitor_start(&m, &c, &req, fds, &fd_out), -EINVAL);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+Test(pam_monitor, slots_come_back_when_workers_end)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth true\n");
+	int socks[PAM_MONITOR_MAX_PER_PROCESS];
+	uint32_t id;
+	for (int i = 0; i < PAM_MONITOR_MAX_PER_PROCESS; i++) {
+		socks[i] = start(&id);
+		cr_assert(socks[i] >= 0);
+	}
+	cr_assert_eq(start(&id), -EAGAIN);
+	/* The program closes one channel: its worker ends, and the slot is
+	 * free again once the monitor has seen the worker go. */
+	close(socks[0]);
+	int rc = -EAGAIN;
+	for (int i = 0; i < 300 && rc == -EAGAIN; i++) {
+		usleep(10000);
+		rc = start(&id);
+	}
+	cr_assert(rc >= 0, "a slot came back");
+	close(rc);
+	for (int i = 1; i < PAM_MONITOR_MAX_PER_PROCESS; i++)
+		close(socks[i]);
+}
+
+Test(pam_monitor, forget_closes_report_sockets_only)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth true\n");
+	uint32_t id;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	int before = 0, after = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		before += fcntl(fd, F_GETFD) >= 0;
+	pam_monitor_forget(&m);
+	for (int fd = 0; fd < 1024; fd++)
+		after += fcntl(fd, F_GETFD) >= 0;
+	cr_assert_eq(after, before - 1, "one report socket closed");
+	cr_assert(fcntl(m.epoll_fd, F_GETFD) >= 0);
+	cr_assert(fcntl(sock, F_GETFD) >= 0);
+	/* the transaction itself still works: the worker does not need it */
+	cr_assert_eq(begin(sock, id, USER_A), PAM_SUCCESS);
+	close(sock);
+}
