@@ -63,7 +63,7 @@ for _ in $(seq 1 100); do
 done
 
 step "Two processes: the monitor stays root, the program runs as nobody"
-show ps -o user,pid,ppid,args --pid "$server" --ppid "$server"
+show ps -o user,pid,ppid,comm,args --pid "$server" --ppid "$server"
 
 step "Who the server is now: uid and gid 65534 (nobody), every capability set empty"
 show curl -s "http://127.0.0.1:$PORT/self"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -176,6 +177,10 @@ void priv_init(const char *appname)
 	 * the program says (SO_PEERCRED of a socketpair names its creator). */
 	close(sv[1]);
 	signal(SIGPIPE, SIG_IGN);
+	/* Tell the two apart in ps and top, as sshd's "[priv]" does. */
+	char name[16];
+	snprintf(name, sizeof(name), "%.9s[priv]", ident);
+	prctl(PR_SET_NAME, name);
 	/* Files made for the program carry the program's umask, read from
 	 * /proc per request, and nothing of the monitor's. */
 	umask(0);

@@ -405,6 +405,19 @@ Test(monitor, non_root_caller_exits_78)
 	cr_assert_str_eq(out, "");
 }
 
+Test(monitor, an_audit_file_that_cannot_be_opened_exits_78)
+{
+	policy("open_ro { /etc/hostname }\n");
+	int rc = pmtest_sh("PRIVMAN_CONF_DIR=%s PRIVMAN_AUDIT=%s/no/such/dir/audit.json %s t uid "
+			   ">%s/out 2>%s/err",
+			   dir, dir, helper(), dir, dir);
+	slurp("out", out, sizeof(out));
+	slurp("err", err, sizeof(err));
+	cr_assert_eq(rc, 78);
+	cr_assert(strstr(err, "PRIVMAN_AUDIT"), "stderr: %s", err);
+	cr_assert_str_eq(out, "");
+}
+
 Test(monitor, second_call_exits_78)
 {
 	policy("open_ro { /etc/hostname }\n");
