@@ -313,6 +313,11 @@ static int worker_conv(int count, const struct pam_message **msg, struct pam_res
 		       void *data)
 {
 	struct worker *w = data;
+	/* A module that wants no answers (messages only) may pass no place for
+	 * them; pam_matrix does. */
+	struct pam_response *unwanted = NULL;
+	if (!resp)
+		resp = &unwanted;
 	*resp = NULL;
 	if (w->broken || count < 1 || count > PAM_MAX_NUM_MSG)
 		return PAM_CONV_ERR;
@@ -339,10 +344,10 @@ static int worker_conv(int count, const struct pam_message **msg, struct pam_res
 		worker_violation(w, "malformed PAM conversation answer");
 		return PAM_CONV_ERR;
 	}
-	if (status != PAM_SUCCESS) {
+	if (status != PAM_SUCCESS || resp == &unwanted) {
 		pam_wire_free_answer(*resp, count);
 		*resp = NULL;
-		return PAM_CONV_ERR;
+		return status == PAM_SUCCESS ? PAM_SUCCESS : PAM_CONV_ERR;
 	}
 	return PAM_SUCCESS;
 }

@@ -37,6 +37,8 @@ static void __attribute__((constructor)) load_libcrypt_first(int argc, char **ar
 static struct monitor m;
 static struct monitor_channel c;
 
+#include "pam_testwire.h"
+
 static struct policy *load(const char *text)
 {
 	struct diag d;
@@ -81,121 +83,15 @@ static void teardown(void)
 
 TestSuite(pam_monitor, .init = setup, .fini = teardown, .timeout = 30);
 
-/* Start a transaction; returns the program's end of its channel. */
-static int start(uint32_t *id)
-{
-	int sv[2];
-	cr_assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	struct wire_request req = {.op = WIRE_OP_PAM_START};
-	int fds[1] = {sv[1]}, fd_out = -1;
-	int rc = pam_monitor_start(&m, &c, &req, fds, &fd_out);
-	close(sv[1]);
-	if (rc < 0) {
-		close(sv[0]);
-		return rc;
-	}
-	*id = (uint32_t)rc;
-	return sv[0];
-}
-
-static unsigned char buf[WIRE_MAX_MESSAGE + 1];
-
-static void send_msg(int sock, struct wire_writer *w)
-{
-	size_t size = wire_writer_finish(w);
-	cr_assert(size > 0);
-	cr_assert(wire_send(sock, buf, size, NULL, 0, 0) == 0);
-}
-
-/* Wait for a message, reading the workers' reports meanwhile as the
- * monitor's loop would (a report waits for the monitor's echo). */
-static ssize_t receive(int sock)
-{
-	for (int i = 0; i < 500; i++) {
-		const uid_t *list;
-		size_t count;
-		pam_authenticated_uids(&m, &list, &count);
-		struct pollfd p = {.fd = sock, .events = POLLIN};
-		if (poll(&p, 1, 10) == 1) {
-			int fds[WIRE_MAX_FDS], nfds = 0;
-			ssize_t n = wire_recv(sock, buf, sizeof(buf), fds, &nfds, 0);
-			cr_assert_eq(nfds, 0);
-			return n;
-		}
-	}
-	cr_assert_fail("no reply within 5 s");
-	return -1;
-}
-
-static int reply_status(ssize_t n, uint32_t op, uint32_t id)
-{
-	struct wire_header h;
-	struct wire_reader r;
-	cr_assert(n > 0);
-	cr_assert_eq(wire_open_message(buf, (size_t)n, &h, &r), 0);
-	cr_assert_eq(h.op, op);
-	cr_assert_eq(h.id, id);
-	return wire_get_int(&r);
-}
-
-static int begin(int sock, uint32_t id, const char *user)
-{
-	struct wire_writer w;
-	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_BEGIN, id);
-	pam_wire_put_text(&w, SERVICE);
-	pam_wire_put_text(&w, user);
-	send_msg(sock, &w);
-	return reply_status(receive(sock), PAM_WIRE_BEGIN, id);
-}
-
-/* One call; answers every conversation with `answer`. */
-static int call(int sock, uint32_t id, int function, const char *answer)
-{
-	struct wire_writer w;
-	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_CALL, id);
-	wire_put_int(&w, function);
-	wire_put_int(&w, 0);
-	send_msg(sock, &w);
-	for (;;) {
-		ssize_t n = receive(sock);
-		static struct pam_wire_conv conv;
-		if (pam_wire_decode_conv(buf, (size_t)n, id, &conv) == 0) {
-			struct pam_response resp[PAM_MAX_NUM_MSG];
-			char text[64];
-			snprintf(text, sizeof(text), "%s", answer);
-			for (int i = 0; i < conv.count; i++) {
-				resp[i].resp = text;
-				resp[i].resp_retcode = 0;
-			}
-			size_t size = pam_wire_encode_answer(buf, sizeof(buf), id, PAM_SUCCESS,
-							     conv.count, resp);
-			cr_assert(wire_send(sock, buf, size, NULL, 0, 0) == 0);
-			continue;
-		}
-		return reply_status(n, PAM_WIRE_CALL, id);
-	}
-}
-
-static bool listed(uid_t uid)
-{
-	const uid_t *list;
-	size_t count;
-	pam_authenticated_uids(&m, &list, &count);
-	for (size_t i = 0; i < count; i++)
-		if (list[i] == uid)
-			return true;
-	return false;
-}
-
 Test(pam_monitor, authenticated_uid_listed_before_the_program_hears)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth true\nauth_allow_rerun true\n");
 	uid_t a = getpwnam(USER_A)->pw_uid, b = getpwnam(USER_B)->pw_uid;
-	uint32_t id;
+	uint32_t id = 0;
 	int sock = start(&id);
 	cr_assert(sock >= 0, "start: %s", strerror(-sock));
-	cr_assert_eq(begin(sock, id, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
 	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, "wrong"), PAM_AUTH_ERR);
 	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
 	cr_assert_not(listed(a), "pam_acct_mgmt alone adds no one");
@@ -217,7 +113,7 @@ Test(pam_monitor, refused_without_auth)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth false\n");
-	uint32_t id;
+	uint32_t id = 0;
 	cr_assert_eq(start(&id), -EPERM);
 	policy_free(m.policy);
 	m.policy = load("auth_allow_rerun true\n");
@@ -242,7 +138,7 @@ Test(pam_monitor, slots_come_back_when_workers_end)
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth true\n");
 	int socks[PAM_MONITOR_MAX_PER_PROCESS];
-	uint32_t id;
+	uint32_t id = 0;
 	for (int i = 0; i < PAM_MONITOR_MAX_PER_PROCESS; i++) {
 		socks[i] = start(&id);
 		cr_assert(socks[i] >= 0);
@@ -266,7 +162,7 @@ Test(pam_monitor, forget_closes_report_sockets_only)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth true\n");
-	uint32_t id;
+	uint32_t id = 0;
 	int sock = start(&id);
 	cr_assert(sock >= 0);
 	int before = 0, after = 0;
@@ -279,6 +175,6 @@ Test(pam_monitor, forget_closes_report_sockets_only)
 	cr_assert(fcntl(m.epoll_fd, F_GETFD) >= 0);
 	cr_assert(fcntl(sock, F_GETFD) >= 0);
 	/* the transaction itself still works: the worker does not need it */
-	cr_assert_eq(begin(sock, id, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
 	close(sock);
 }
