@@ -743,7 +743,7 @@ void monitor_run(struct monitor *m)
 			uint64_t tag = events[i].data.u64;
 			if (tag == SIGNAL_TAG)
 				handle_signals(m);
-			else if (tag >= PAM_MONITOR_TAG)
+			else if (pam_monitor_owns_tag(tag))
 				pam_monitor_event(m, tag);
 			else if (tag < m->channel_count)
 				serve_channel(m, &m->channels[tag]);

@@ -26,6 +26,8 @@
 
 #include "pam_wire.h"
 
+_Static_assert(PAM_MONITOR_TAG > MONITOR_MAX_CHANNELS, "report tags above channel indices");
+
 struct pam_worker_slot {
 	pid_t pid;     /* 0: free */
 	pid_t program; /* the process whose transaction it serves */
@@ -130,7 +132,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 
 void pam_monitor_event(struct monitor *m, uint64_t tag)
 {
-	if (!m->pam || tag - PAM_MONITOR_TAG >= PAM_MONITOR_MAX_WORKERS)
+	if (!m->pam || !pam_monitor_owns_tag(tag))
 		return;
 	slot_drain(m, &m->pam->workers[tag - PAM_MONITOR_TAG]);
 }

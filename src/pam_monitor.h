@@ -24,8 +24,15 @@
 /* Users recorded as authenticated in one run of the program. */
 #define PAM_MONITOR_MAX_USERS 256
 
-/* epoll tags at or above this are a worker's report socket. */
-#define PAM_MONITOR_TAG (UINT64_C(1) << 40)
+/* epoll tags of the workers' report sockets: PAM_MONITOR_TAG + slot. The
+ * range is bounded, above every channel index and below the tags of other
+ * parts, so that the monitor's loop may test the ranges in any order. */
+#define PAM_MONITOR_TAG (UINT64_C(1) << 31)
+
+static inline int pam_monitor_owns_tag(uint64_t tag)
+{
+	return tag >= PAM_MONITOR_TAG && tag - PAM_MONITOR_TAG < PAM_MONITOR_MAX_WORKERS;
+}
 
 /* The WIRE_OP_PAM_START handler (monitor.c's dispatch table). Returns the
  * transaction's id (>= 0), or -EPERM when `auth` refuses, -EAGAIN when the
