@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -785,4 +786,33 @@ Test(monitor, directory_swapped_in_a_loop_never_reaches_an_ungranted_file, .time
 	file_at("pub/file", "granted\n");
 	file_at("priv/file", "secret\n");
 	race("open_ro { @/pub/* }\n", "sw", "pub", "priv", "sw/file");
+}
+
+/* The fast path: a clean path the policy grants as written, whose directory
+ * is swapped (renameat2 RENAME_EXCHANGE) with a symlink to another one. */
+Test(monitor, a_granted_path_whose_directory_becomes_a_symlink_never_escapes, .timeout = 120)
+{
+	mkdir_at("pub");
+	mkdir_at("priv");
+	file_at("pub/file", "granted\n");
+	file_at("priv/file", "secret\n");
+	symlink_at("priv", "other");
+	policy("open_ro { @/pub/* }\n");
+	char a[512], b[512];
+	snprintf(a, sizeof(a), "%s/pub", dir);
+	snprintf(b, sizeof(b), "%s/other", dir);
+	pid_t sw = fork();
+	cr_assert(sw >= 0);
+	if (sw == 0)
+		for (;;)
+			renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+	int rc = run("loop 10000 @/pub/file");
+	kill(sw, SIGKILL);
+	waitpid(sw, NULL, 0);
+	cr_assert_eq(rc, 0, "%s", err);
+	long ok, good, other;
+	cr_assert(sscanf(out, "%ld %ld %ld", &ok, &good, &other) == 3, "got %s", out);
+	cr_assert_eq(other, 0, "an ungranted file was returned %ld times", other);
+	cr_assert_eq(good, ok);
+	cr_assert(ok > 0 && ok < 10000, "both states were seen: %ld of 10000 granted", ok);
 }
