@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "policy.h"
 
@@ -32,6 +33,10 @@ struct audit {
 	char ident[64];
 	pid_t pid;
 	char log_path[108]; /* "/dev/log" */
+	/* The syslog prefixes of this second, for LOG_INFO and LOG_NOTICE */
+	long long prefix_second;
+	char prefix[2][160];
+	int prefix_length[2];
 
 	/* queued syslog messages and JSON text */
 	size_t queued;
