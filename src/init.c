@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -177,6 +178,18 @@ void priv_init(const char *appname)
 	 * the program says (SO_PEERCRED of a socketpair names its creator). */
 	close(sv[1]);
 	signal(SIGPIPE, SIG_IGN);
+	/* The monitor learns of the program's end through SIGCHLD: an ignored
+	 * SIGCHLD (or SA_NOCLDWAIT) would reap it unseen. And timers the
+	 * program set before priv_init belong to the program, not to us. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &dfl, NULL);
+	struct itimerval off;
+	memset(&off, 0, sizeof(off));
+	setitimer(ITIMER_REAL, &off, NULL);
+	setitimer(ITIMER_VIRTUAL, &off, NULL);
+	setitimer(ITIMER_PROF, &off, NULL);
 	/* Tell the two apart in ps and top, as sshd's "[priv]" does. */
 	char name[16];
 	snprintf(name, sizeof(name), "%.9s[priv]", ident);

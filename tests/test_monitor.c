@@ -437,6 +437,15 @@ Test(monitor, exit_status_is_the_programs)
 	cr_assert_eq(run("uid"), 0);
 }
 
+Test(monitor, an_ignored_sigchld_or_a_pending_alarm_does_not_upset_the_monitor)
+{
+	policy("open_ro { /etc/hostname }\n");
+	int rc = pmtest_sh("MONITOR_PROG_HOSTILE_START=1 PRIVMAN_CONF_DIR=%s %s t sleep 1500 exit 5 "
+			   ">/dev/null 2>&1",
+			   dir, helper());
+	cr_assert_eq(rc, 5, "the program's status, not the alarm's nor a lost child's");
+}
+
 /* A monitor started with pipes on stdin and stdout. */
 struct session {
 	pid_t monitor;

@@ -184,7 +184,15 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A program that ignores SIGCHLD and left a timer running before
+	 * priv_init: neither may upset the monitor. */
+	if (getenv("MONITOR_PROG_HOSTILE_START")) {
+		signal(SIGCHLD, SIG_IGN);
+		alarm(1);
+	}
 	priv_init(argv[1]);
+	if (getenv("MONITOR_PROG_HOSTILE_START"))
+		alarm(0);
 	for (int i = 2; i < argc; i++) {
 		const char *cmd = argv[i];
 		char line[256];
