@@ -28,6 +28,8 @@ struct pending {
 	bool done;
 	int status; /* >= 0, or -errno */
 	int fd;
+	unsigned char *fields; /* where the reply's further fields go */
+	size_t fields_cap, fields_size;
 	pthread_cond_t cond;
 	struct pending *next;
 };
@@ -149,6 +151,23 @@ static void kill_channel(int err)
 	}
 }
 
+/* The fields after the status: copied out for a caller that takes them
+ * (a successful reply only), otherwise there must be none. */
+static int take_fields(struct wire_reader *r, int32_t status, unsigned char *fields, size_t cap,
+		       size_t *size)
+{
+	*size = 0;
+	if (r->left == 0)
+		return 0;
+	if (!fields || status < 0 || r->left > cap)
+		return -1;
+	memcpy(fields, r->p, r->left);
+	*size = r->left;
+	r->p += r->left;
+	r->left = 0;
+	return 0;
+}
+
 /* Called with the lock held: hand one reply to its caller. */
 static void deliver(const unsigned char *msg, size_t size, int *fds, int nfds)
 {
@@ -162,10 +181,10 @@ static void deliver(const unsigned char *msg, size_t size, int *fds, int nfds)
 	if (!p || p->done || p->op != h.op)
 		goto bad;
 	int32_t status = wire_get_int(&r);
-	if (!wire_reader_done(&r) || status < -4095)
+	if (r.broken || status < -4095 || take_fields(&r, status, p->fields, p->fields_cap,
+						      &p->fields_size) < 0)
 		goto bad;
-	int expect = h.op == WIRE_OP_OPEN && status >= 0 ? 1 : 0;
-	if (nfds != expect)
+	if (nfds != wire_reply_fds(h.op, status))
 		goto bad;
 	p->status = status;
 	p->fd = nfds ? fds[0] : -1;
@@ -218,7 +237,8 @@ static void unlink_pending(struct pending *me)
 }
 
 /* The reply to a call on a thread's own channel; replies come in order. */
-static int own_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
+static int own_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out,
+		    unsigned char *fields, size_t fields_cap, size_t *fields_size)
 {
 	struct wire_header h;
 	memcpy(&h, msg, sizeof(h));
@@ -237,8 +257,9 @@ static int own_call(void *msg, size_t size, const int *fds, int nfds, int *fd_ou
 	int32_t status = 0;
 	if (wire_open_message(buf, (size_t)n, &rh, &r) == 0)
 		status = wire_get_int(&r);
-	if (r.broken || !wire_reader_done(&r) || rh.id != h.id || rh.op != h.op ||
-	    status < -4095 || nin != (h.op == WIRE_OP_OPEN && status >= 0 ? 1 : 0)) {
+	if (r.broken || take_fields(&r, status, fields, fields_cap, fields_size) < 0 ||
+	    rh.id != h.id || rh.op != h.op || status < -4095 ||
+	    nin != wire_reply_fds(h.op, status)) {
 		wire_close_fds(in, nin);
 		return -EPROTO;
 	}
@@ -249,7 +270,8 @@ static int own_call(void *msg, size_t size, const int *fds, int nfds, int *fd_ou
 	return status;
 }
 
-static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out);
+static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out,
+		     unsigned char *fields, size_t fields_cap, size_t *fields_size);
 
 /* Called on a thread's first request: get it a channel of its own. */
 static void own_setup(void)
@@ -268,7 +290,7 @@ static void own_setup(void)
 	pthread_mutex_lock(&channel.lock);
 	bool room = own_count < MAX_OWN_CHANNELS;
 	pthread_mutex_unlock(&channel.lock);
-	if (!room || main_call(msg, size, &sv[1], 1, NULL) < 0) {
+	if (!room || main_call(msg, size, &sv[1], 1, NULL, NULL, 0, NULL) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return;
@@ -283,10 +305,21 @@ static void own_setup(void)
 
 int client_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
 {
+	return client_call_fields(msg, size, fds, nfds, fd_out, NULL, 0, NULL);
+}
+
+int client_call_fields(void *msg, size_t size, const int *fds, int nfds, int *fd_out,
+		       void *fields, size_t fields_cap, size_t *fields_size)
+{
+	size_t ignored;
+	if (!fields_size)
+		fields_size = &ignored;
+	*fields_size = 0;
 	if (!own.tried && channel.sock >= 0)
 		own_setup();
 	if (own.sock >= 0) {
-		int status = own_call(msg, size, fds, nfds, fd_out);
+		int status = own_call(msg, size, fds, nfds, fd_out, fields, fields_cap,
+				      fields_size);
 		if (status >= 0)
 			return status;
 		if (status != -EPIPE && status != -EPROTO && status != -ECONNRESET) {
@@ -303,12 +336,14 @@ int client_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
 		errno = status == -EPROTO ? EPROTO : EPIPE;
 		return -1;
 	}
-	return main_call(msg, size, fds, nfds, fd_out);
+	return main_call(msg, size, fds, nfds, fd_out, fields, fields_cap, fields_size);
 }
 
-static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out)
+static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out,
+		     unsigned char *fields, size_t fields_cap, size_t *fields_size)
 {
-	struct pending me = {.done = false, .status = 0, .fd = -1, .next = NULL};
+	struct pending me = {.done = false, .status = 0, .fd = -1, .next = NULL,
+			     .fields = fields, .fields_cap = fields_cap, .fields_size = 0};
 	struct wire_header h;
 
 	if (size < sizeof(h)) {
@@ -357,6 +392,8 @@ static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_o
 		errno = -me.status;
 		return -1;
 	}
+	if (fields_size)
+		*fields_size = me.fields_size;
 	if (fd_out)
 		*fd_out = me.fd;
 	else if (me.fd >= 0)

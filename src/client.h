@@ -20,4 +20,10 @@ int client_channel_fd(void);
  * when the monitor is gone, EPROTO when it answered nonsense. */
 int client_call(void *msg, size_t size, const int *fds, int nfds, int *fd_out);
 
+/* client_call for a reply that carries fields after its status: they are
+ * copied, still encoded, into `fields` (at most `cap` bytes; a larger reply
+ * is a protocol error) and their size stored in *fields_size. */
+int client_call_fields(void *msg, size_t size, const int *fds, int nfds, int *fd_out,
+		       void *fields, size_t cap, size_t *fields_size);
+
 #endif

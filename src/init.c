@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,6 +27,7 @@
 #include "monitor.h"
 #include "policy.h"
 #include "privman.h"
+#include "proc.h"
 
 /* EX_CONFIG from sysexits.h: the policy or the set-up is wrong. */
 #define INIT_FAILED 78
@@ -35,6 +37,14 @@ static char ident[64];
 /* The monitor lives for the whole life of the process; it never returns
  * into the program, so one static instance is all there is. */
 static struct monitor the_monitor;
+/* Where a process the monitor starts for priv_rerunas continues: the
+ * return of priv_init, on the monitor's stack, which is priv_init's. */
+static jmp_buf return_to_program;
+
+void init_return_to_program(void)
+{
+	longjmp(return_to_program, 1);
+}
 
 static void __attribute__((noreturn, format(printf, 1, 2))) init_fail(const char *fmt, ...)
 {
@@ -113,6 +123,7 @@ void priv_init(const char *appname)
 	if (initialised)
 		init_fail("called a second time; the process is already split");
 	initialised = true;
+	proc_note_program_fds();
 	snprintf(ident, sizeof(ident), "%s", appname);
 	openlog(ident, LOG_PID, LOG_AUTHPRIV);
 
@@ -206,5 +217,7 @@ void priv_init(const char *appname)
 		kill(pid, SIGKILL);
 		_exit(INIT_FAILED);
 	}
+	if (setjmp(return_to_program))
+		return; /* a new program process, already dropped (proc.c) */
 	monitor_run(m);
 }

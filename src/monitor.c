@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "pam_monitor.h"
+#include "proc.h"
 #include "resolve.h"
 
 #define SIGNAL_TAG UINT64_MAX
@@ -40,6 +41,8 @@ typedef int handler_fn(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out);
 
 static handler_fn handle_open, handle_unlink, handle_bind, handle_exit, handle_channel;
+static int send_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
+		      int status, int fd_out, const void *fields, size_t fields_size);
 
 /* The dispatch table, as in OpenSSH's monitor.c: what each operation needs
  * from the policy, how many fds it takes and returns, and who serves it. */
@@ -55,6 +58,14 @@ static const struct dispatch {
 	{WIRE_OP_EXIT, "nothing", 0, handle_exit},
 	{WIRE_OP_CHANNEL, "nothing", 0, handle_channel},
 	{WIRE_OP_PAM_START, "auth", 0, pam_monitor_start},
+	{WIRE_OP_FORK, "fork", 1, proc_handle_fork},
+	{WIRE_OP_HELLO, "a channel from fork", 0, proc_handle_hello},
+	{WIRE_OP_WAIT, "nothing: its own children", 0, proc_handle_wait},
+	{WIRE_OP_RERUN, "allow_rerun, run_as or run", 0, proc_handle_rerun},
+	{WIRE_OP_RESPAWN, "allow_rerun, run_as or run", 0, proc_handle_respawn},
+	{WIRE_OP_EXECVE, "allow_rerun, run_as or run", 0, proc_handle_execve},
+	{WIRE_OP_POPEN, "allow_rerun, run_as or run", 1, proc_handle_popen},
+	{WIRE_OP_DAEMON, "fork", 0, proc_handle_daemon},
 };
 
 static const struct dispatch *dispatch_find(uint32_t op)
@@ -485,26 +496,61 @@ int monitor_handle_message(struct monitor *m, struct monitor_channel *c, size_t 
 		audit_protocol(&m->audit, c->pid, "no handler for the operation");
 		return -1;
 	}
+	if (c->pending && req->op != WIRE_OP_HELLO) {
+		wire_close_fds(fds, nfds);
+		audit_protocol(&m->audit, c->pid, "a forked child's first message must be hello");
+		return -1;
+	}
 	int fd_out = -1;
+	m->reply_fields_size = 0;
 	int status = entry->handler(m, c, req, fds, &fd_out);
 	wire_close_fds(fds, nfds);
+	if (status == MONITOR_VIOLATION) {
+		if (fd_out >= 0)
+			close(fd_out);
+		audit_protocol(&m->audit, c->pid, "malformed fields");
+		return -1;
+	}
+	if (status == MONITOR_DEFERRED)
+		return c->sock >= 0 ? 0 : -1;
+	if (entry->fds_out == 0 && fd_out >= 0) {
+		close(fd_out);
+		fd_out = -1;
+	}
+	return send_reply(m, c, req->op, req->id, status, fd_out, m->reply_fields,
+			  m->reply_fields_size);
+}
 
+/* Returns 0 when sent, 1 when held until the channel is writable, -1 when
+ * the reply could not be built or sent. Closes fd_out unless it is held. */
+static int send_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
+		      int status, int fd_out, const void *fields, size_t fields_size)
+{
 	struct wire_writer w;
-	wire_writer_init(&w, m->reply, sizeof(m->reply), req->op, req->id);
+	wire_writer_init(&w, m->reply, sizeof(m->reply), op, id);
 	wire_put_int(&w, status);
+	if (fields_size && !w.broken) {
+		if (w.len + fields_size > w.cap) {
+			w.broken = true;
+		} else {
+			memcpy(w.buf + w.len, fields, fields_size);
+			w.len += fields_size;
+		}
+	}
 	size_t len = wire_writer_finish(&w);
-	int nout = status >= 0 && entry->fds_out > 0 && fd_out >= 0 ? 1 : 0;
+	int want = wire_reply_fds(op, status);
+	int nout = want && fd_out >= 0 ? 1 : 0;
 	if (!nout && fd_out >= 0) {
 		close(fd_out);
 		fd_out = -1;
 	}
-	if (!len) {
+	if (!len || want != nout) {
 		if (fd_out >= 0)
 			close(fd_out);
 		return -1;
 	}
 	int rc = wire_send(c->sock, m->reply, len, &fd_out, nout, MSG_DONTWAIT);
-	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !c->held_size) {
 		memcpy(c->held, m->reply, len);
 		c->held_size = len;
 		c->held_fd = fd_out;
@@ -515,9 +561,29 @@ int monitor_handle_message(struct monitor *m, struct monitor_channel *c, size_t 
 	return rc;
 }
 
+static void watch(struct monitor *m, struct monitor_channel *c, uint32_t events);
+
+int monitor_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
+		  int status, int fd, const void *fields, size_t fields_size)
+{
+	int rc = send_reply(m, c, op, id, status, fd, fields, fields_size);
+	if (rc < 0) {
+		monitor_end_process(m, c->pid);
+		return -1;
+	}
+	if (rc > 0)
+		watch(m, c, EPOLLOUT);
+	return 0;
+}
+
 /* --- channels and the loop ------------------------------------------------------ */
 
 static int channel_add(struct monitor *m, int sock, pid_t pid)
+{
+	return monitor_channel_add(m, sock, pid) ? 0 : -errno;
+}
+
+struct monitor_channel *monitor_channel_add(struct monitor *m, int sock, pid_t pid)
 {
 	size_t free_slot = m->channel_count, same = 0;
 	for (size_t i = 0; i < m->channel_count; i++) {
@@ -528,19 +594,23 @@ static int channel_add(struct monitor *m, int sock, pid_t pid)
 			same++;
 		}
 	}
-	if (same >= MONITOR_MAX_CHANNELS_PER_PROCESS || free_slot >= MONITOR_MAX_CHANNELS)
-		return -EMFILE;
+	if ((pid && same >= MONITOR_MAX_CHANNELS_PER_PROCESS) || free_slot >= MONITOR_MAX_CHANNELS) {
+		errno = EMFILE;
+		return NULL;
+	}
 	struct monitor_channel *c = &m->channels[free_slot];
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = free_slot};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sock, &ev) < 0)
-		return -errno;
+		return NULL;
 	c->sock = sock;
 	c->pid = pid;
 	c->held_fd = -1;
 	c->held_size = 0;
+	c->pending = false;
+	c->parent = 0;
 	if (free_slot == m->channel_count)
 		m->channel_count++;
-	return 0;
+	return c;
 }
 
 static void channel_close(struct monitor *m, struct monitor_channel *c)
@@ -554,12 +624,16 @@ static void channel_close(struct monitor *m, struct monitor_channel *c)
 		close(c->held_fd);
 	c->held_fd = -1;
 	c->held_size = 0;
+	c->pending = false;
+	c->pid = 0;
 }
 
 /* A protocol violation, or a reply that could not be delivered: serve that
  * process no further request, on any of its channels (fail closed). */
-static void end_process(struct monitor *m, pid_t pid)
+void monitor_end_process(struct monitor *m, pid_t pid)
 {
+	if (pid <= 0)
+		return;
 	for (size_t i = 0; i < m->channel_count; i++)
 		if (m->channels[i].sock >= 0 && m->channels[i].pid == pid)
 			channel_close(m, &m->channels[i]);
@@ -594,6 +668,10 @@ static void serve_channel(struct monitor *m, struct monitor_channel *c)
 {
 	if (c->held_size && !flush_held(m, c))
 		return;
+	if (c->pending) {
+		proc_serve_pending(m, c);
+		return;
+	}
 	for (int i = 0; i < BATCH && c->sock >= 0; i++) {
 		int fds[WIRE_MAX_FDS];
 		int nfds = 0;
@@ -602,7 +680,7 @@ static void serve_channel(struct monitor *m, struct monitor_channel *c)
 			return;
 		if (n < 0 && errno == EPROTO) {
 			audit_protocol(&m->audit, c->pid, "truncated message or unexpected fds");
-			end_process(m, c->pid);
+			monitor_end_process(m, c->pid);
 			return;
 		}
 		if (n <= 0) { /* the program closed its end, or the channel broke */
@@ -611,7 +689,7 @@ static void serve_channel(struct monitor *m, struct monitor_channel *c)
 		}
 		int rc = monitor_handle_message(m, c, (size_t)n, fds, nfds);
 		if (rc < 0) {
-			end_process(m, c->pid);
+			monitor_end_process(m, c->pid);
 			return;
 		}
 		if (rc > 0) {
@@ -680,8 +758,10 @@ static void reload(struct monitor *m)
 }
 
 /* Leave the way the program left. */
-static void __attribute__((noreturn)) finish(struct monitor *m, int status)
+void monitor_finish(struct monitor *m, int status)
 {
+	for (size_t i = 0; i < m->channel_count; i++)
+		channel_close(m, &m->channels[i]);
 	audit_flush(&m->audit);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
@@ -707,13 +787,11 @@ static void handle_signals(struct monitor *m)
 		if (sig == SIGCHLD) {
 			int status;
 			pid_t pid;
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-				if (pid == m->program) {
-					for (size_t i = 0; i < m->channel_count; i++)
-						channel_close(m, &m->channels[i]);
-					finish(m, status);
-				}
-			}
+			struct rusage usage;
+			/* proc.c knows which child was the program, and whether
+			 * other program processes still need the monitor. */
+			while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0)
+				proc_reaped(m, pid, status, &usage);
 			continue;
 		}
 		/* A signal from the terminal reached the program already (same
@@ -745,6 +823,8 @@ void monitor_run(struct monitor *m)
 				handle_signals(m);
 			else if (pam_monitor_owns_tag(tag))
 				pam_monitor_event(m, tag);
+			else if (tag >= MONITOR_PROC_TAG)
+				proc_event(m, tag - MONITOR_PROC_TAG);
 			else if (tag < m->channel_count)
 				serve_channel(m, &m->channels[tag]);
 		}

@@ -4,6 +4,8 @@
 #ifndef PRIVMAN_MONITOR_H
 #define PRIVMAN_MONITOR_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "audit.h"
@@ -25,9 +27,15 @@ struct monitor_channel {
 	size_t held_size;
 	int held_fd;
 	unsigned char held[MONITOR_REPLY_MAX];
+	/* A channel made for a priv_fork child: pid is 0 until the child's
+	 * first message proves, with the kernel's credentials, who it is and
+	 * that it descends from `parent` (proc.c). */
+	bool pending;
+	pid_t parent;
 };
 
 struct pam_monitor; /* pam_monitor.c */
+struct proc_table; /* proc.c: the processes the monitor knows of */
 
 struct monitor {
 	struct policy *policy;
@@ -45,7 +53,19 @@ struct monitor {
 	unsigned char buf[WIRE_MAX_MESSAGE + 1];
 	struct wire_request request;
 	unsigned char reply[MONITOR_REPLY_MAX];
+	/* Fields a handler adds to its reply after the status (encoded). */
+	unsigned char reply_fields[192];
+	size_t reply_fields_size;
+	struct proc_table *proc;
 };
+
+/* A handler's status that is not a reply: the message broke the protocol
+ * (the process is served no further), or the reply is sent later (with
+ * monitor_reply). */
+#define MONITOR_VIOLATION (-100000)
+#define MONITOR_DEFERRED (-100001)
+/* epoll tags from here up (below the signal tag) belong to proc.c. */
+#define MONITOR_PROC_TAG (UINT64_C(1) << 32)
 
 /* Set up a monitor for `program`, reached on `sock`. `signal_fd` is a
  * signalfd for SIGCHLD and the forwarded signals (already blocked). Takes
@@ -64,6 +84,22 @@ void monitor_run(struct monitor *m) __attribute__((noreturn));
  * channel. Exposed for the tests and the fuzzer. */
 int monitor_handle_message(struct monitor *m, struct monitor_channel *c, size_t size, int *fds,
 			   int nfds);
+
+/* Send a reply on `c`: status, then `fields` (encoded, may be NULL), and
+ * `fd` when the operation promises one (it is closed here in any case).
+ * Returns 0, or -1 when the channel was ended. */
+int monitor_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
+		  int status, int fd, const void *fields, size_t fields_size);
+
+/* Add a channel for process `pid` (0 with pending set). Returns the
+ * channel or NULL with errno. */
+struct monitor_channel *monitor_channel_add(struct monitor *m, int sock, pid_t pid);
+
+/* Close every channel of `pid`. */
+void monitor_end_process(struct monitor *m, pid_t pid);
+
+/* Close every channel and leave the way a program with `status` left. */
+void monitor_finish(struct monitor *m, int status) __attribute__((noreturn));
 
 /* The open(2) flags a program may ask for. */
 int monitor_open_flags_ok(int flags);

@@ -157,6 +157,14 @@ static const char *const op_names[WIRE_OP_COUNT] = {
 	[WIRE_OP_EXIT] = "exit",
 	[WIRE_OP_CHANNEL] = "channel",
 	[WIRE_OP_PAM_START] = "pam_start",
+	[WIRE_OP_FORK] = "fork",
+	[WIRE_OP_HELLO] = "hello",
+	[WIRE_OP_WAIT] = "wait4",
+	[WIRE_OP_RERUN] = "rerunas",
+	[WIRE_OP_RESPAWN] = "respawn_as",
+	[WIRE_OP_EXECVE] = "execve",
+	[WIRE_OP_POPEN] = "popen_as",
+	[WIRE_OP_DAEMON] = "daemon",
 };
 
 const char *wire_op_name(uint32_t op)
@@ -175,9 +183,25 @@ int wire_request_fds(uint32_t op)
 	case WIRE_OP_CHANNEL:
 	case WIRE_OP_PAM_START:
 		return 1;
+	case WIRE_OP_FORK:
+	case WIRE_OP_HELLO:
+	case WIRE_OP_WAIT:
+	case WIRE_OP_RERUN:
+	case WIRE_OP_RESPAWN:
+	case WIRE_OP_EXECVE:
+	case WIRE_OP_POPEN:
+	case WIRE_OP_DAEMON:
+		return 0;
 	default:
 		return -1;
 	}
+}
+
+int wire_reply_fds(uint32_t op, int32_t status)
+{
+	if (status < 0)
+		return 0;
+	return op == WIRE_OP_OPEN || op == WIRE_OP_FORK || op == WIRE_OP_POPEN ? 1 : 0;
 }
 
 static int fail(const char **why, const char *reason)
@@ -208,6 +232,8 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 	req->path[0] = '\0';
 	req->flags = req->mode = req->status = 0;
 	req->addrlen = 0;
+	req->payload = NULL;
+	req->payload_size = 0;
 
 	switch (h.op) {
 	case WIRE_OP_OPEN:
@@ -227,6 +253,18 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 	case WIRE_OP_CHANNEL:
 	case WIRE_OP_PAM_START:
 		break; /* no fields: the fd is the request */
+	case WIRE_OP_FORK:
+	case WIRE_OP_HELLO:
+	case WIRE_OP_WAIT:
+	case WIRE_OP_RERUN:
+	case WIRE_OP_RESPAWN:
+	case WIRE_OP_EXECVE:
+	case WIRE_OP_POPEN:
+	case WIRE_OP_DAEMON:
+		/* proc.c reads these fields as strictly, per operation. */
+		req->payload = r.p;
+		req->payload_size = r.left;
+		return 0;
 	default:
 		return fail(why, "unknown operation");
 	}

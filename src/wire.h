@@ -28,6 +28,18 @@ enum wire_op {
 	WIRE_OP_EXIT = 4,   /* status                   -> status */
 	WIRE_OP_CHANNEL = 5, /* a SOCK_SEQPACKET socket  -> status: one more
 				channel for the same process (one per thread) */
+	/* Processes (proc.c). Strings travel as BYTES with their NUL; lists as
+	 * an INT count and that many strings. */
+	WIRE_OP_FORK = 32,    /*                          -> status, fd: the
+				 channel a priv_fork child says hello on */
+	WIRE_OP_HELLO = 33,   /* (the first message of a forked child, with
+				 the kernel's credentials) -> status */
+	WIRE_OP_WAIT = 34,    /* pid, options             -> pid, wstatus, rusage */
+	WIRE_OP_RERUN = 35,   /* fnptr, flags, user, chroot, args -> status */
+	WIRE_OP_RESPAWN = 36, /* fnptr, user, chroot, args -> status */
+	WIRE_OP_EXECVE = 37,  /* program, user, chroot, argv, envp -> pid */
+	WIRE_OP_POPEN = 38,   /* command, type, user      -> pid, fd */
+	WIRE_OP_DAEMON = 39,  /* nochdir, noclose         -> status */
 	WIRE_OP_PAM_START = 48, /* a SOCK_SEQPACKET socket -> status: the id of a
 				   PAM transaction served on that socket
 				   (49-63: pam_wire.h, on that socket only) */
@@ -103,10 +115,17 @@ struct wire_request {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int nfds; /* fds that came with it */
+	/* Operations whose fields their handler decodes (proc.c): the payload,
+	 * not yet read, inside the message buffer. */
+	const unsigned char *payload;
+	size_t payload_size;
 };
 
 /* How many fds a request of `op` carries (-1 for an unknown op). */
 int wire_request_fds(uint32_t op);
+
+/* How many fds a reply to `op` with `status` carries. */
+int wire_reply_fds(uint32_t op, int32_t status);
 
 /* Decode and check one request message that came with `nfds` fds. Returns 0,
  * or -1 with errno EPROTO and a short reason in *why (a static string). */

@@ -1,0 +1,1072 @@
+/* Processes, the monitor's side: see proc.h.
+ *
+ * Threat model: every program process may be hostile. A forked child is
+ * believed only through the kernel (SCM_CREDENTIALS and SCM_PIDFD on a
+ * socket made for it); a function pointer from a program is called only in
+ * a new process after it has become the target user; a pid in a message
+ * names only a process this monitor started for that very requester. */
+#include "proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "diag.h"
+#include "drop.h"
+#include "policy.h"
+#include "privman.h"
+#include "resolve.h"
+
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+#define PROC_MAX_ARGS 512
+#define PROC_MAX_WAITERS 256
+#define PROC_MAX_PENDING_PER_PARENT 64
+#define PROC_MAX_ANCESTRY 256
+
+enum proc_flags {
+	PROC_CHILD = 1 << 0,     /* our child: reaped on SIGCHLD */
+	PROC_PROGRAM = 1 << 1,   /* a program process: keeps the monitor alive */
+	PROC_MONITORED = 1 << 2, /* its requester may priv_wait4 it */
+	PROC_EXITED = 1 << 3,
+};
+
+struct proc_entry {
+	pid_t pid; /* 0: a free slot */
+	int pidfd; /* -1 for our children */
+	unsigned flags;
+	pid_t requester;
+	int status;
+	struct rusage usage;
+};
+
+struct proc_waiter {
+	pid_t requester; /* 0: a free slot */
+	pid_t want;      /* a pid, or -1 */
+	size_t channel;
+	int sock;
+	uint32_t id;
+};
+
+struct proc_table {
+	struct proc_entry *entries;
+	size_t count, cap;
+	struct proc_waiter waiters[PROC_MAX_WAITERS];
+	bool program_gone;
+	int program_status;
+	bool program_is_child; /* false after priv_daemon */
+	/* The credentials of the hello being handled. */
+	pid_t hello_pid;
+	int hello_pidfd;
+};
+
+/* --- the book ---------------------------------------------------------------- */
+
+static struct proc_table *table(struct monitor *m)
+{
+	if (!m->proc) {
+		m->proc = calloc(1, sizeof(*m->proc));
+		if (!m->proc)
+			return NULL;
+		m->proc->program_is_child = true;
+		m->proc->hello_pidfd = -1;
+	}
+	return m->proc;
+}
+
+static struct proc_entry *entry_find(struct proc_table *t, pid_t pid)
+{
+	for (size_t i = 0; t && i < t->count; i++)
+		if (t->entries[i].pid == pid)
+			return &t->entries[i];
+	return NULL;
+}
+
+static struct proc_entry *entry_add(struct proc_table *t, pid_t pid, int pidfd, unsigned flags,
+				    pid_t requester)
+{
+	size_t i;
+	for (i = 0; i < t->count && t->entries[i].pid; i++)
+		;
+	if (i == t->count) {
+		if (t->count == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 64;
+			struct proc_entry *e = realloc(t->entries, cap * sizeof(*e));
+			if (!e)
+				return NULL;
+			t->entries = e;
+			t->cap = cap;
+		}
+		t->count++;
+	}
+	struct proc_entry *e = &t->entries[i];
+	memset(e, 0, sizeof(*e));
+	e->pid = pid;
+	e->pidfd = pidfd;
+	e->flags = flags;
+	e->requester = requester;
+	return e;
+}
+
+static void entry_free(struct monitor *m, struct proc_entry *e)
+{
+	if (e->pidfd >= 0) {
+		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, e->pidfd, NULL);
+		close(e->pidfd);
+	}
+	memset(e, 0, sizeof(*e));
+	e->pidfd = -1;
+}
+
+static size_t live_programs(const struct monitor *m)
+{
+	const struct proc_table *t = m->proc;
+	size_t n = t && t->program_gone ? 0 : 1;
+	for (size_t i = 0; t && i < t->count; i++) {
+		const struct proc_entry *e = &t->entries[i];
+		if (e->pid && e->pid != m->program && (e->flags & PROC_PROGRAM) &&
+		    !(e->flags & PROC_EXITED))
+			n++;
+	}
+	return n;
+}
+
+/* The monitor lives while any program process does; it then leaves with
+ * the status of the main program (the one priv_init or a rerun made). */
+static void finish_if_done(struct monitor *m)
+{
+	if (live_programs(m) == 0)
+		monitor_finish(m, m->proc ? m->proc->program_status : 0);
+}
+
+static void put_wait_fields(struct monitor *m, int status, const struct rusage *usage)
+{
+	struct wire_writer w;
+	unsigned char buf[sizeof(m->reply_fields) + sizeof(struct wire_header)];
+	wire_writer_init(&w, buf, sizeof(buf), 0, 0);
+	wire_put_int(&w, status);
+	wire_put_bytes(&w, usage, sizeof(*usage));
+	size_t n = w.len - sizeof(struct wire_header);
+	memcpy(m->reply_fields, buf + sizeof(struct wire_header), n);
+	m->reply_fields_size = w.broken ? 0 : n;
+}
+
+/* A monitored process ended: answer a priv_wait4 that waits for it. */
+static bool deliver_wait(struct monitor *m, struct proc_entry *e)
+{
+	struct proc_table *t = m->proc;
+	for (size_t i = 0; i < PROC_MAX_WAITERS; i++) {
+		struct proc_waiter *w = &t->waiters[i];
+		if (!w->requester || w->requester != e->requester ||
+		    (w->want != -1 && w->want != e->pid))
+			continue;
+		struct monitor_channel *c = &m->channels[w->channel];
+		struct proc_waiter copy = *w;
+		memset(w, 0, sizeof(*w));
+		if (copy.channel >= m->channel_count || c->sock != copy.sock ||
+		    c->pid != copy.requester)
+			continue; /* that channel is gone */
+		pid_t pid = e->pid;
+		put_wait_fields(m, e->status, &e->usage);
+		size_t n = m->reply_fields_size;
+		m->reply_fields_size = 0;
+		entry_free(m, e);
+		monitor_reply(m, c, WIRE_OP_WAIT, copy.id, pid, -1, m->reply_fields, n);
+		return true;
+	}
+	return false;
+}
+
+/* `pid` is gone: nobody may wait for what it started any more. */
+static void forget_requester(struct monitor *m, pid_t pid)
+{
+	struct proc_table *t = m->proc;
+	if (!t)
+		return;
+	for (size_t i = 0; i < PROC_MAX_WAITERS; i++)
+		if (t->waiters[i].requester == pid)
+			memset(&t->waiters[i], 0, sizeof(t->waiters[i]));
+	for (size_t i = 0; i < t->count; i++) {
+		struct proc_entry *e = &t->entries[i];
+		if (!e->pid || e->requester != pid)
+			continue;
+		if (e->flags & PROC_EXITED)
+			entry_free(m, e);
+		else
+			e->requester = 0;
+	}
+}
+
+/* A process ended (reaped, or its pidfd said so). */
+static void process_ended(struct monitor *m, struct proc_entry *e, int status,
+			  const struct rusage *usage)
+{
+	pid_t pid = e->pid;
+	e->flags |= PROC_EXITED;
+	e->status = status;
+	if (usage)
+		e->usage = *usage;
+	if (e->pidfd >= 0) {
+		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, e->pidfd, NULL);
+		close(e->pidfd);
+		e->pidfd = -1;
+	}
+	if (e->flags & PROC_PROGRAM)
+		monitor_end_process(m, pid);
+	/* Kept for a priv_wait4 to come, unless one is waiting already. */
+	if ((e->flags & PROC_MONITORED) && e->requester)
+		deliver_wait(m, e);
+	else
+		entry_free(m, e);
+	forget_requester(m, pid);
+}
+
+void proc_reaped(struct monitor *m, pid_t pid, int status, const struct rusage *usage)
+{
+	struct proc_table *t = m->proc;
+	if (pid == m->program && (!t || t->program_is_child)) {
+		if (t) {
+			t->program_gone = true;
+			t->program_status = status;
+		} else {
+			monitor_finish(m, status);
+		}
+		monitor_end_process(m, pid);
+		forget_requester(m, pid);
+		struct proc_entry *e = entry_find(t, pid);
+		if (e)
+			entry_free(m, e);
+		finish_if_done(m);
+		return;
+	}
+	struct proc_entry *e = entry_find(t, pid);
+	if (e && (e->flags & PROC_CHILD))
+		process_ended(m, e, status, usage);
+	if (t && t->program_gone)
+		finish_if_done(m);
+}
+
+void proc_event(struct monitor *m, uint64_t tag)
+{
+	struct proc_table *t = m->proc;
+	if (!t || tag >= t->count || !t->entries[tag].pid)
+		return;
+	struct proc_entry *e = &t->entries[tag];
+	pid_t pid = e->pid;
+	process_ended(m, e, 0, NULL);
+	if (pid == m->program && !t->program_is_child) {
+		/* A daemonised program is not our child: its status is not ours
+		 * to read. */
+		t->program_gone = true;
+		t->program_status = 0;
+	}
+	if (t->program_gone)
+		finish_if_done(m);
+}
+
+/* --- reading the fields of a request ----------------------------------------- */
+
+/* One decoded request of the process operations. Strings point into `text`. */
+static struct proc_request {
+	uint64_t fnptr;
+	int32_t flags;
+	int32_t pid, options;
+	int32_t nochdir, noclose;
+	const char *user;    /* NULL: not given */
+	const char *chroot;  /* NULL: not given */
+	const char *program; /* execve: the program; popen: the command */
+	char *args[PROC_MAX_ARGS + 1];
+	char *env[PROC_MAX_ARGS + 1];
+	size_t argc, envc;
+	char text[WIRE_MAX_PAYLOAD];
+	size_t used;
+} preq;
+
+/* A string: BYTES holding the characters and one NUL, no other NUL. An
+ * empty one (just the NUL) is NULL when `optional`. */
+static const char *get_cstr(struct wire_reader *r, bool optional)
+{
+	char *at = preq.text + preq.used;
+	size_t cap = sizeof(preq.text) - preq.used;
+	if (cap == 0) {
+		r->broken = true;
+		return NULL;
+	}
+	size_t n = wire_get_bytes(r, at, cap);
+	if (r->broken || n == 0 || at[n - 1] != '\0' || strlen(at) != n - 1) {
+		r->broken = true;
+		return NULL;
+	}
+	preq.used += n;
+	if (n == 1 && optional)
+		return NULL;
+	return at;
+}
+
+static size_t get_list(struct wire_reader *r, char **out)
+{
+	int32_t count = wire_get_int(r);
+	if (r->broken || count < 0 || count > PROC_MAX_ARGS) {
+		r->broken = true;
+		out[0] = NULL;
+		return 0;
+	}
+	for (int32_t i = 0; i < count; i++) {
+		out[i] = (char *)(uintptr_t)get_cstr(r, false);
+		if (r->broken) {
+			out[0] = NULL;
+			return 0;
+		}
+	}
+	out[count] = NULL;
+	return (size_t)count;
+}
+
+/* Decode the fields of `req` strictly; false on any mismatch. */
+static bool decode(const struct wire_request *req)
+{
+	struct wire_reader r = {.p = req->payload, .left = req->payload_size, .broken = false};
+	memset(&preq, 0, offsetof(struct proc_request, text));
+	preq.used = 0;
+	switch (req->op) {
+	case WIRE_OP_FORK:
+	case WIRE_OP_HELLO:
+		break;
+	case WIRE_OP_WAIT:
+		preq.pid = wire_get_int(&r);
+		preq.options = wire_get_int(&r);
+		break;
+	case WIRE_OP_RERUN:
+	case WIRE_OP_RESPAWN:
+		if (wire_get_bytes(&r, &preq.fnptr, sizeof(preq.fnptr)) != sizeof(preq.fnptr))
+			r.broken = true;
+		preq.flags = wire_get_int(&r);
+		preq.user = get_cstr(&r, true);
+		preq.chroot = get_cstr(&r, true);
+		preq.argc = get_list(&r, preq.args);
+		break;
+	case WIRE_OP_EXECVE:
+		preq.program = get_cstr(&r, false);
+		preq.user = get_cstr(&r, true);
+		preq.chroot = get_cstr(&r, true);
+		preq.argc = get_list(&r, preq.args);
+		preq.envc = get_list(&r, preq.env);
+		break;
+	case WIRE_OP_POPEN:
+		preq.program = get_cstr(&r, false);
+		preq.flags = wire_get_int(&r);
+		preq.user = get_cstr(&r, true);
+		break;
+	case WIRE_OP_DAEMON:
+		preq.nochdir = wire_get_int(&r);
+		preq.noclose = wire_get_int(&r);
+		break;
+	default:
+		return false;
+	}
+	return wire_reader_done(&r);
+}
+
+/* --- the fds a new program process keeps --------------------------------------- */
+
+#define PROGRAM_FDS_MAX 1024
+static uint64_t program_fds[PROGRAM_FDS_MAX / 64];
+
+void proc_note_program_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	if (!dir) {
+		program_fds[0] = 7; /* stdin, stdout, stderr */
+		return;
+	}
+	int self = dirfd(dir);
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || e->d_name[0] == '.' || fd == self || fd < 0 || fd >= PROGRAM_FDS_MAX)
+			continue;
+		program_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
+	}
+	closedir(dir);
+}
+
+static bool kept(int fd, bool program_fds_too, const int *extra, size_t n_extra)
+{
+	if (fd <= 2)
+		return true;
+	for (size_t i = 0; i < n_extra; i++)
+		if (extra[i] == fd)
+			return true;
+	return program_fds_too && fd < PROGRAM_FDS_MAX &&
+	       (program_fds[fd / 64] & (UINT64_C(1) << (fd % 64)));
+}
+
+/* In a new process forked from the monitor: close every fd of the monitor
+ * (channels, epoll, audit, other processes' pipes) but those it keeps. */
+static void close_monitor_fds(bool program_fds_too, const int *extra, size_t n_extra)
+{
+	closelog(); /* its socket is closed below; syslog() opens a new one */
+	unsigned lo = 3;
+	for (unsigned fd = 3; fd < PROGRAM_FDS_MAX + 64; fd++) {
+		if (!kept((int)fd, program_fds_too, extra, n_extra))
+			continue;
+		if (fd > lo)
+			syscall(SYS_close_range, lo, fd - 1, 0);
+		lo = fd + 1;
+	}
+	int highest = -1;
+	for (size_t i = 0; i < n_extra; i++)
+		if (extra[i] > highest)
+			highest = extra[i];
+	/* Extra fds above the scanned range are closed around too. */
+	if (highest >= (int)lo) {
+		for (int fd = (int)lo; fd <= highest; fd++)
+			if (!kept(fd, false, extra, n_extra))
+				close(fd);
+		lo = (unsigned)highest + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+/* --- fork ------------------------------------------------------------------------ */
+
+static int decide_bool(struct monitor *m, struct monitor_channel *c, enum policy_op op,
+		       const char *name)
+{
+	struct policy_request r;
+	struct policy_decision d;
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	policy_decide(m->policy, &r, &d);
+	if (!d.allow) {
+		audit_decision(&m->audit, name, "-", 0, c->pid, &d, 0);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int proc_handle_fork(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		     int *fds, int *fd_out)
+{
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	struct policy_request r;
+	struct policy_decision d;
+	memset(&r, 0, sizeof(r));
+	r.op = POLICY_OP_FORK;
+	policy_decide(m->policy, &r, &d);
+	if (!d.allow) {
+		audit_decision(&m->audit, "fork", "-", 0, c->pid, &d, 0);
+		return -EPERM;
+	}
+	size_t pending = 0;
+	for (size_t i = 0; i < m->channel_count; i++)
+		if (m->channels[i].sock >= 0 && m->channels[i].pending &&
+		    m->channels[i].parent == c->pid)
+			pending++;
+	if (pending >= PROC_MAX_PENDING_PER_PARENT)
+		return -EAGAIN;
+	if (!table(m))
+		return -ENOMEM;
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	/* The kernel attaches the sender's credentials (and a pidfd) to every
+	 * message it queues on sv[0] from now on: the child's hello. */
+	int on = 1;
+	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_PASSPIDFD, &on, sizeof(on));
+	struct monitor_channel *nc = monitor_channel_add(m, sv[0], 0);
+	if (!nc) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	nc->pending = true;
+	nc->parent = c->pid;
+	audit_decision(&m->audit, "fork", "-", 0, c->pid, &d, 0);
+	*fd_out = sv[1];
+	return 0;
+}
+
+/* The parent pid of `pid`, from /proc/<pid>/stat, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid": comm may hold anything, even ")". */
+	char *p = strrchr(buf, ')');
+	int ppid;
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+static bool descends_from(pid_t pid, pid_t ancestor)
+{
+	for (int i = 0; i < PROC_MAX_ANCESTRY && pid > 1; i++) {
+		pid = parent_of(pid);
+		if (pid == ancestor)
+			return true;
+	}
+	return false;
+}
+
+/* The pid a pidfd refers to (its fdinfo), or -1. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nPid:");
+	return p ? (pid_t)strtol(p + 5, NULL, 10) : -1;
+}
+
+void proc_serve_pending(struct monitor *m, struct monitor_channel *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)) +
+			 CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = m->buf, .iov_len = sizeof(m->buf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+	ssize_t n;
+	do
+		n = recvmsg(c->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+
+	struct proc_table *t = table(m);
+	pid_t pid = 0;
+	int pidfd = -1;
+	bool bad = n <= 0 || (size_t)n >= sizeof(m->buf) ||
+		   (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !t;
+	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t len = cm->cmsg_len - CMSG_LEN(0);
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+		    len == sizeof(struct ucred)) {
+			struct ucred cred;
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+			pid = cred.pid;
+		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_PIDFD &&
+			   len == sizeof(int) && pidfd < 0) {
+			memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
+		} else {
+			/* fds (or anything else) in a hello: close them all */
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				for (size_t i = 0; i < len / sizeof(int); i++) {
+					int fd;
+					memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+					close(fd);
+				}
+			else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_PIDFD &&
+				 len == sizeof(int)) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+				close(fd);
+			}
+			bad = true;
+		}
+	}
+	if (bad || pid <= 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		if (n > 0)
+			audit_protocol(&m->audit, pid, "a forked child's hello was malformed");
+		monitor_end_process(m, c->pid);
+		if (c->sock >= 0) {
+			/* pending: pid 0, so end it by hand */
+			epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
+			close(c->sock);
+			c->sock = -1;
+			c->pending = false;
+		}
+		return;
+	}
+	t->hello_pid = pid;
+	t->hello_pidfd = pidfd;
+	int rc = monitor_handle_message(m, c, (size_t)n, NULL, 0);
+	if (t->hello_pidfd >= 0)
+		close(t->hello_pidfd);
+	t->hello_pidfd = -1;
+	t->hello_pid = 0;
+	if (rc < 0 && c->sock >= 0) {
+		if (c->pid)
+			monitor_end_process(m, c->pid);
+		else {
+			epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
+			close(c->sock);
+			c->sock = -1;
+			c->pending = false;
+		}
+	}
+}
+
+int proc_handle_hello(struct monitor *m, struct monitor_channel *c,
+		      const struct wire_request *req, int *fds, int *fd_out)
+{
+	struct proc_table *t = m->proc;
+	if (!c->pending || !t || !decode(req) || t->hello_pid <= 0)
+		return MONITOR_VIOLATION;
+	pid_t pid = t->hello_pid;
+	int pidfd = t->hello_pidfd;
+	if (pidfd < 0)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	else
+		t->hello_pidfd = -1; /* ours now */
+	const char *why = NULL;
+	if (pidfd < 0 || pidfd_pid(pidfd) != pid)
+		why = "the process that said hello is gone";
+	else if (pid == c->parent || entry_find(t, pid) || pid == m->program)
+		why = "a process that already has a channel said hello on a new one";
+	else if (!descends_from(pid, c->parent))
+		why = "the process that said hello does not descend from the one that forked";
+	/* Still alive after the checks: the pid was not reused meanwhile. */
+	else if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		why = "the process that said hello is gone";
+	if (why) {
+		if (pidfd >= 0)
+			close(pidfd);
+		audit_refusal(&m->audit, "hello", "-", pid, EPERM, why);
+		return MONITOR_VIOLATION;
+	}
+	int off = 0;
+	setsockopt(c->sock, SOL_SOCKET, SO_PASSCRED, &off, sizeof(off));
+	setsockopt(c->sock, SOL_SOCKET, SO_PASSPIDFD, &off, sizeof(off));
+	struct proc_entry *e = entry_add(t, pid, pidfd, PROC_PROGRAM, c->parent);
+	if (!e) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = MONITOR_PROC_TAG + (uint64_t)(e - t->entries)};
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+		int err = errno;
+		entry_free(m, e);
+		return -err;
+	}
+	c->pending = false;
+	c->pid = pid;
+	c->parent = 0;
+	return 0;
+}
+
+/* --- wait4 ------------------------------------------------------------------------ */
+
+int proc_handle_wait(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		     int *fds, int *fd_out)
+{
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	if ((preq.options & ~WNOHANG) || preq.pid == 0 || preq.pid < -1)
+		return -EINVAL;
+	struct proc_table *t = m->proc;
+	struct proc_entry *found = NULL;
+	bool any = false;
+	for (size_t i = 0; t && i < t->count; i++) {
+		struct proc_entry *e = &t->entries[i];
+		if (!e->pid || !(e->flags & PROC_MONITORED) || e->requester != c->pid)
+			continue;
+		if (preq.pid != -1 && e->pid != preq.pid)
+			continue;
+		any = true;
+		if (e->flags & PROC_EXITED) {
+			found = e;
+			break;
+		}
+	}
+	if (!any)
+		return -ECHILD;
+	if (found) {
+		pid_t pid = found->pid;
+		put_wait_fields(m, found->status, &found->usage);
+		entry_free(m, found);
+		return pid;
+	}
+	if (preq.options & WNOHANG) {
+		struct rusage none;
+		memset(&none, 0, sizeof(none));
+		put_wait_fields(m, 0, &none);
+		return 0;
+	}
+	for (size_t i = 0; i < PROC_MAX_WAITERS; i++) {
+		struct proc_waiter *w = &t->waiters[i];
+		if (w->requester)
+			continue;
+		w->requester = c->pid;
+		w->want = preq.pid;
+		w->channel = (size_t)(c - m->channels);
+		w->sock = c->sock;
+		w->id = req->id;
+		return MONITOR_DEFERRED;
+	}
+	return -EAGAIN;
+}
+
+/* --- becoming another user ---------------------------------------------------------- */
+
+/* The chroot of a request, checked now (a policy file was checked when it
+ * was loaded; the directory may have changed since): a clean absolute path
+ * to a directory owned by root that neither group nor others may write,
+ * reached with no symlink. Returns 0 or -errno with *why set. */
+static int check_chroot(const char *path, const char **why)
+{
+	if (!resolve_is_clean(path)) {
+		*why = "the chroot must be an absolute path without '.', '..' or '//'";
+		return -EINVAL;
+	}
+	int fd = resolve_handle_clean(path);
+	if (fd < 0) {
+		*why = fd == -ELOOP ? "a symlink is on the way to the chroot"
+				    : "the chroot does not exist or is not a directory";
+		return fd == -ELOOP ? -EPERM : fd;
+	}
+	struct stat st;
+	int rc = fstat(fd, &st);
+	close(fd);
+	if (rc < 0) {
+		*why = "the chroot cannot be examined";
+		return -EACCES;
+	}
+	if (st.st_uid != 0) {
+		*why = "the chroot is not owned by root";
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		*why = "the chroot is writable by group or others";
+		return -EPERM;
+	}
+	return 0;
+}
+
+struct target {
+	struct policy_security scope;
+	char user[256];
+	char chroot[PATH_MAX];
+};
+
+/* Decide and check a request to run as `user` in `chroot` (NULL: the
+ * policy's unprivileged user and chroot), `program` (NULL for a rerun).
+ * Fills `t` with the scope to apply. Returns 0 or -errno (audited). */
+static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char *op,
+			const char *user, const char *chroot, const char *program,
+			struct target *t)
+{
+	struct policy_request r;
+	struct policy_decision d;
+	char object[PATH_MAX + 300];
+
+	int rc = decide_bool(m, c, POLICY_OP_RERUN, op);
+	if (rc < 0)
+		return rc;
+	const struct policy_security *own = &m->policy->security;
+	if (!user)
+		user = own->user.text ? own->user.text : "nobody";
+	if (!chroot)
+		chroot = own->chroot.text;
+	snprintf(object, sizeof(object), "%s%s%s as %s in %s", program ? program : "",
+		 program ? " " : "", op, user, chroot ? chroot : "/");
+
+	if (chroot && !resolve_is_clean(chroot)) {
+		audit_refusal(&m->audit, op, object, c->pid, EINVAL,
+			      "the chroot must be an absolute path without '.', '..' or '//'");
+		return -EINVAL;
+	}
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || !found) {
+		audit_refusal(&m->audit, op, object, c->pid, EPERM, "no such user");
+		return -EPERM;
+	}
+	memset(&r, 0, sizeof(r));
+	r.op = POLICY_OP_RUN_AS;
+	r.uid = found->pw_uid;
+	r.user = user;
+	r.program = program;
+	r.chroot = chroot;
+	policy_decide(m->policy, &r, &d);
+	if (!d.allow) {
+		audit_decision(&m->audit, op, object, 0, c->pid, &d, 0);
+		return -EPERM;
+	}
+	const char *why = NULL;
+	if (chroot && strcmp(chroot, "/") != 0 && (rc = check_chroot(chroot, &why)) < 0) {
+		audit_refusal(&m->audit, op, object, c->pid, -rc, why);
+		return -EPERM;
+	}
+	audit_decision(&m->audit, op, object, 0, c->pid, &d, 0);
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->user, sizeof(t->user), "%s", user);
+	t->scope.user.text = t->user;
+	t->scope.uid = found->pw_uid;
+	t->scope.gid = found->pw_gid;
+	t->scope.supplemental_set = true; /* none: never root's groups */
+	if (chroot && strcmp(chroot, "/") != 0) {
+		snprintf(t->chroot, sizeof(t->chroot), "%s", chroot);
+		t->scope.chroot.text = t->chroot;
+	}
+	t->scope.resolved = true;
+	return 0;
+}
+
+/* In a new process forked from the monitor: signals as a program has them
+ * and the requester's umask and, without a chroot, its working directory;
+ * then drop to the target for good. */
+static void become(const struct target *t, int umask_value, int cwd, unsigned drop_flags)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	umask((mode_t)(umask_value >= 0 ? umask_value : 022));
+	if ((cwd < 0 || t->scope.chroot.text || fchdir(cwd) < 0) && chdir("/") < 0)
+		_exit(DROP_FATAL_STATUS);
+	if (cwd >= 0)
+		close(cwd);
+	struct diag d;
+	diag_init(&d);
+	if (drop_apply(&t->scope, drop_flags, &d) < 0) {
+		for (size_t i = 0; i < d.count; i++)
+			syslog(LOG_ERR, "%s", d.entries[i].text);
+		_exit(DROP_FATAL_STATUS);
+	}
+	diag_free(&d);
+}
+
+/* Fork a process that becomes the target; returns its pid in the monitor
+ * (0 in the new process) or -errno. */
+static pid_t start(struct monitor *m, struct monitor_channel *c, int *cwd, int *mask)
+{
+	*mask = resolve_umask(c->pid);
+	*cwd = resolve_cwd(c->pid);
+	audit_flush(&m->audit);
+	pid_t pid = fork();
+	if (pid < 0)
+		pid = -errno;
+	if (pid != 0 && *cwd >= 0) {
+		close(*cwd);
+		*cwd = -1;
+	}
+	if (pid == 0) {
+		/* Nothing of other requests crosses into the new process. */
+		explicit_bzero(m->buf, sizeof(m->buf));
+		explicit_bzero(&m->request, sizeof(m->request));
+	}
+	return pid;
+}
+
+static void run_fnptr(uint64_t fnptr)
+{
+	if (fnptr) {
+		void (*fn)(char *const *) = (void (*)(char *const *))(uintptr_t)fnptr;
+		fn(preq.args);
+	}
+}
+
+int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
+		      const struct wire_request *req, int *fds, int *fd_out)
+{
+	struct target t;
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	if (preq.flags & ~PRIV_RR_OLD_SLAVE_MONITORED)
+		return -EINVAL;
+	struct proc_table *pt = table(m);
+	if (!pt)
+		return -ENOMEM;
+	int rc = allow_run_as(m, c, "rerunas", preq.user, preq.chroot, NULL, &t);
+	if (rc < 0)
+		return rc;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	int cwd, mask;
+	pid_t pid = start(m, c, &cwd, &mask);
+	if (pid == 0) {
+		int keep[2] = {sv[1], cwd};
+		close_monitor_fds(true, keep, 2);
+		become(&t, mask, cwd, 0);
+		client_attach(sv[1]);
+		run_fnptr(preq.fnptr);
+		init_return_to_program();
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return pid;
+	}
+	bool monitored = preq.flags & PRIV_RR_OLD_SLAVE_MONITORED;
+	struct proc_entry *e = entry_add(pt, pid, -1,
+					 PROC_CHILD | PROC_PROGRAM | (monitored ? PROC_MONITORED : 0),
+					 c->pid);
+	if (!e || !monitor_channel_add(m, sv[0], pid)) {
+		close(sv[0]);
+		kill(pid, SIGKILL); /* reaped on SIGCHLD */
+		if (e)
+			e->flags &= ~(unsigned)(PROC_PROGRAM | PROC_MONITORED);
+		return -ENOMEM;
+	}
+	if (monitored)
+		return pid;
+
+	/* flags 0: the new process takes the old one's place, and the old one
+	 * is served no more once it has its answer. */
+	pid_t old = c->pid;
+	if (old == m->program) {
+		m->program = pid;
+		pt->program_is_child = true;
+	} else {
+		struct proc_entry *o = entry_find(pt, old);
+		if (o)
+			o->flags &= ~(unsigned)PROC_PROGRAM;
+	}
+	e->requester = 0;
+	monitor_reply(m, c, req->op, req->id, 0, -1, NULL, 0);
+	monitor_end_process(m, old);
+	return MONITOR_DEFERRED;
+}
+
+int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
+			const struct wire_request *req, int *fds, int *fd_out)
+{
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	return -ENOSYS;
+}
+
+/* execve and popen: a program run as the target, with no channel. */
+static int run_program(struct monitor *m, struct monitor_channel *c, const struct target *t,
+		       const char *path, char *const argv[], char *const envp[], int child_fd,
+		       int child_as)
+{
+	struct proc_table *pt = table(m);
+	if (!pt)
+		return -ENOMEM;
+	int cwd, mask;
+	pid_t pid = start(m, c, &cwd, &mask);
+	if (pid == 0) {
+		int keep[2] = {child_fd, cwd};
+		close_monitor_fds(false, keep, 2);
+		if (child_fd >= 0) {
+			if (dup2(child_fd, child_as) < 0)
+				_exit(127);
+			close(child_fd);
+		}
+		become(t, mask, cwd, DROP_NO_NEW_PRIVS);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	if (pid < 0)
+		return pid;
+	if (!entry_add(pt, pid, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
+		kill(pid, SIGKILL);
+		return -ENOMEM;
+	}
+	return pid;
+}
+
+int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
+		       const struct wire_request *req, int *fds, int *fd_out)
+{
+	struct target t;
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	if (preq.program[0] != '/' || !resolve_is_clean(preq.program)) {
+		audit_refusal(&m->audit, "execve", preq.program, c->pid, EINVAL,
+			      "the program must be a clean absolute path inside the chroot");
+		return -EINVAL;
+	}
+	int rc = allow_run_as(m, c, "execve", preq.user, preq.chroot, preq.program, &t);
+	if (rc < 0)
+		return rc;
+	char *argv0[2] = {(char *)(uintptr_t)preq.program, NULL};
+	return run_program(m, c, &t, preq.program, preq.argc ? preq.args : argv0, preq.env, -1,
+			   -1);
+}
+
+int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
+		      const struct wire_request *req, int *fds, int *fd_out)
+{
+	struct target t;
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	if (preq.flags != 0 && preq.flags != 1)
+		return -EINVAL;
+	if (!preq.user)
+		return -EINVAL;
+	int rc = allow_run_as(m, c, "popen_as", preq.user, NULL, "/bin/sh", &t);
+	if (rc < 0)
+		return rc;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	bool reading = preq.flags == 0; /* the program reads the command's output */
+	char *argv[] = {"sh", "-c", (char *)(uintptr_t)preq.program, NULL};
+	extern char **environ;
+	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, environ, reading ? p[1] : p[0],
+				reading ? STDOUT_FILENO : STDIN_FILENO);
+	close(reading ? p[1] : p[0]);
+	if (pid < 0) {
+		close(reading ? p[0] : p[1]);
+		return pid;
+	}
+	*fd_out = reading ? p[0] : p[1];
+	return pid;
+}
+
+int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
+		       const struct wire_request *req, int *fds, int *fd_out)
+{
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	return -ENOSYS;
+}

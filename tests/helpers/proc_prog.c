@@ -1,0 +1,345 @@
+/* A program split by priv_init that exercises the process calls, for the
+ * tests in tests/test_proc.c. One line of output per result; a refusal
+ * prints "ERR <ERRNO NAME>".
+ *
+ *   proc_prog APPNAME COMMAND ARGS...
+ *
+ *   whoami                    "user NAME"
+ *   rerun USER...             rerun as each USER in turn (flags 0); every
+ *                             run prints "user NAME" (and "ROOT" when the
+ *                             file /jail-marker exists: it sits in a chroot)
+ *   rerunchroot USER CHROOT   one rerun as USER inside CHROOT
+ *   rerunwait USER STATUS     rerun as USER, monitored; the new run prints
+ *                             "user NAME" and exits STATUS; the caller
+ *                             prints "waited same|other exit N"
+ *   popen USER COMMAND        priv_popen_as(COMMAND, "r"): "popen OUTPUT",
+ *                             then "status N" from priv_pclose
+ *   popenw USER COMMAND TEXT  priv_popen_as(COMMAND, "w"), writes TEXT
+ *   execve USER CHROOT PROGRAM ARG...  (USER or CHROOT "-" for NULL)
+ *                             "exit N" from priv_wait4
+ *   waitnone                  priv_wait4(-1): "ERR ECHILD"
+ *   fork                      priv_fork; the child exits 0: "forked"
+ *   forkopen PATH             the child priv_opens PATH: "child OK LINE"
+ *   workers N PATH            N priv_fork workers at once, each priv_opens
+ *                             PATH and checks it reads "granted"; they wait
+ *                             until all are up, so N channels are open at
+ *                             once: "workers OK BAD"
+ *   tree N PATH [rerun USER]  N workers (and a monitored rerun as USER)
+ *                             that priv_open PATH every 20 ms and exit 3
+ *                             once the monitor is gone; prints "MAIN pid",
+ *                             "WORKER pid" (and "RERUN pid") then waits for
+ *                             its children
+ *   daemon                    priv_daemon(0, 0), then priv_open of argv[3]
+ *                             written to the file argv[4] */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "privman.h"
+
+static const char *appname;
+/* Set in the new process by rerun_entry, which runs there after the drop:
+ * main then knows it is a rerun and what to do. */
+static char **rerun_args;
+
+static void rerun_entry(char *const *arg)
+{
+	size_t n = 0;
+	while (arg && arg[n])
+		n++;
+	rerun_args = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		rerun_args[i] = strdup(arg[i]);
+}
+
+static void err(void)
+{
+	printf("ERR %s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+	fflush(stdout);
+}
+
+static void print_user(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	printf("user %s%s\n", pw ? pw->pw_name : "?",
+	       access("/jail-marker", F_OK) == 0 ? " ROOT" : "");
+	fflush(stdout);
+}
+
+static int open_granted(const char *path)
+{
+	int fd = priv_open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[16] = "";
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strncmp(buf, "granted", 7) == 0 ? 0 : -2;
+}
+
+/* The new process of a rerun: what rerun_args says. */
+static int continue_rerun(void)
+{
+	print_user();
+	if (strcmp(rerun_args[0], "chain") == 0 && rerun_args[1]) {
+		char *next = rerun_args[1];
+		rerun_args[1] = "chain"; /* the users after `next` follow it */
+		if (priv_rerunas(rerun_entry, rerun_args + 1, next, NULL, 0) < 0) {
+			err();
+			return 1;
+		}
+		return 0; /* flags 0: the old process exits */
+	}
+	if (strcmp(rerun_args[0], "exit") == 0)
+		return atoi(rerun_args[1]);
+	if (strcmp(rerun_args[0], "loop") == 0) {
+		for (;;) {
+			if (open_granted(rerun_args[1]) == -1 && errno == EPIPE)
+				return 3;
+			usleep(20000);
+		}
+	}
+	return 0;
+}
+
+static int tree(int n, char *path, const char *rerun_user)
+{
+	printf("MAIN %d\n", (int)getpid());
+	fflush(stdout);
+	for (int i = 0; i < n; i++) {
+		pid_t pid = priv_fork();
+		if (pid < 0) {
+			err();
+			return 1;
+		}
+		if (pid == 0) {
+			for (;;) {
+				if (open_granted(path) == -1 && errno == EPIPE)
+					_exit(3);
+				usleep(20000);
+			}
+		}
+		printf("WORKER %d\n", (int)pid);
+		fflush(stdout);
+	}
+	if (rerun_user) {
+		char *args[] = {"loop", path, NULL};
+		int pid = priv_rerunas(rerun_entry, args, rerun_user, NULL,
+				       PRIV_RR_OLD_SLAVE_MONITORED);
+		if (pid < 0) {
+			err();
+			return 1;
+		}
+		printf("RERUN %d\n", pid);
+		fflush(stdout);
+	}
+	printf("READY\n");
+	fflush(stdout);
+	/* Until every worker is gone; then this process ends too. */
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
+static int workers(int n, const char *path)
+{
+	int ready[2], go[2];
+	if (pipe(ready) < 0 || pipe(go) < 0)
+		return 1;
+	pid_t *pids = calloc((size_t)n, sizeof(pid_t));
+	for (int i = 0; i < n; i++) {
+		pids[i] = priv_fork();
+		if (pids[i] < 0) {
+			err();
+			return 1;
+		}
+		if (pids[i] == 0) {
+			close(ready[0]);
+			close(go[1]);
+			int first = open_granted(path);
+			if (write(ready[1], "x", 1) != 1)
+				_exit(4);
+			char c;
+			/* All workers are alive here at once. */
+			if (read(go[0], &c, 1) < 0)
+				_exit(4);
+			int second = open_granted(path);
+			_exit(first == 0 && second == 0 ? 0 : 1);
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	for (int i = 0; i < n; i++) {
+		char c;
+		if (read(ready[0], &c, 1) != 1)
+			break;
+	}
+	const char *hold = getenv("PROC_PROG_HOLD"); /* a file to touch, then wait for its removal */
+	if (hold && *hold) {
+		printf("HOLD %d\n", (int)getpid());
+		fflush(stdout);
+		int fd = open(hold, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		while (access(hold, F_OK) == 0)
+			usleep(10000);
+	}
+	close(go[1]);
+	int ok = 0, bad = 0;
+	for (int i = 0; i < n; i++) {
+		int status;
+		if (waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			ok++;
+		else
+			bad++;
+	}
+	printf("workers %d %d\n", ok, bad);
+	free(pids);
+	return 0;
+}
+
+static char *dash_null(char *s)
+{
+	return strcmp(s, "-") == 0 ? NULL : s;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: proc_prog APPNAME COMMAND ARGS...\n");
+		return 2;
+	}
+	appname = argv[1];
+	priv_init(appname);
+	if (rerun_args)
+		return continue_rerun();
+
+	const char *cmd = argv[2];
+	if (strcmp(cmd, "whoami") == 0) {
+		print_user();
+	} else if (strcmp(cmd, "rerun") == 0 && argc >= 4) {
+		print_user();
+		char *first = argv[3];
+		argv[3] = "chain";
+		if (priv_rerunas(rerun_entry, argv + 3, first, NULL, 0) < 0) {
+			err();
+			return 1;
+		}
+	} else if (strcmp(cmd, "rerunchroot") == 0 && argc == 5) {
+		char *args[] = {"exit", "0", NULL};
+		if (priv_rerunas(rerun_entry, args, argv[3], argv[4], 0) < 0) {
+			err();
+			return 1;
+		}
+	} else if (strcmp(cmd, "rerunwait") == 0 && argc == 5) {
+		char *args[] = {"exit", argv[4], NULL};
+		int pid = priv_rerunas(rerun_entry, args, argv[3], NULL,
+				       PRIV_RR_OLD_SLAVE_MONITORED);
+		if (pid < 0) {
+			err();
+			return 1;
+		}
+		int status = -1;
+		pid_t got = priv_wait4(pid, &status, 0, NULL);
+		if (got < 0) {
+			err();
+			return 1;
+		}
+		printf("waited %s exit %d\n", got == pid ? "same" : "other",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "popen") == 0 && argc == 5) {
+		FILE *f = priv_popen_as(argv[4], "r", dash_null(argv[3]));
+		if (!f) {
+			err();
+			return 0;
+		}
+		char line[256] = "";
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		line[strcspn(line, "\n")] = '\0';
+		printf("popen %s\n", line);
+		int status = priv_pclose(f);
+		printf("status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "popenw") == 0 && argc == 6) {
+		FILE *f = priv_popen_as(argv[4], "w", argv[3]);
+		if (!f) {
+			err();
+			return 0;
+		}
+		fputs(argv[5], f);
+		int status = priv_pclose(f);
+		printf("status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "execve") == 0 && argc >= 6) {
+		char *env[] = {"PATH=/bin", NULL};
+		int pid = priv_execve(argv[5], argv + 5, env, dash_null(argv[3]),
+				      dash_null(argv[4]));
+		if (pid < 0) {
+			err();
+			return 0;
+		}
+		int status;
+		if (priv_wait4(pid, &status, 0, NULL) != pid) {
+			err();
+			return 1;
+		}
+		printf("exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "waitnone") == 0) {
+		if (priv_wait4(-1, NULL, 0, NULL) < 0)
+			err();
+	} else if (strcmp(cmd, "fork") == 0) {
+		pid_t pid = priv_fork();
+		if (pid < 0) {
+			err();
+			return 0;
+		}
+		if (pid == 0)
+			_exit(0);
+		waitpid(pid, NULL, 0);
+		printf("forked\n");
+	} else if (strcmp(cmd, "forkopen") == 0 && argc == 4) {
+		pid_t pid = priv_fork();
+		if (pid < 0) {
+			err();
+			return 0;
+		}
+		if (pid == 0) {
+			int rc = open_granted(argv[3]);
+			printf(rc == 0 ? "child OK granted\n" : "child ERR %s\n",
+			       strerrorname_np(errno));
+			fflush(stdout);
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
+		printf("parent %s\n", open_granted(argv[3]) == 0 ? "OK granted" : "ERR");
+	} else if (strcmp(cmd, "workers") == 0 && argc == 5) {
+		return workers(atoi(argv[3]), argv[4]);
+	} else if (strcmp(cmd, "tree") == 0 && argc >= 5) {
+		return tree(atoi(argv[3]), argv[4], argc >= 7 ? argv[6] : NULL);
+	} else if (strcmp(cmd, "daemon") == 0 && argc == 5) {
+		if (priv_daemon(0, 0) < 0) {
+			err();
+			return 0;
+		}
+		FILE *out = fopen(argv[4], "we");
+		int rc = open_granted(argv[3]);
+		if (out) {
+			fprintf(out, "daemon %s sid %s\n", rc == 0 ? "OK" : "ERR",
+				getsid(0) == getpid() ? "own" : "other");
+			fclose(out);
+		}
+	} else {
+		fprintf(stderr, "proc_prog: bad command %s\n", cmd);
+		return 2;
+	}
+	return 0;
+}
