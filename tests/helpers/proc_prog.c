@@ -17,6 +17,9 @@
  *   popenw USER COMMAND TEXT  priv_popen_as(COMMAND, "w"), writes TEXT
  *   execve USER CHROOT PROGRAM ARG...  (USER or CHROOT "-" for NULL)
  *                             "exit N" from priv_wait4
+ *   forkfd                    asks for a fork channel and passes it on fd 3
+ *                             ("given"), then after a line on stdin says
+ *                             whether its own channel still works
  *   waitnone                  priv_wait4(-1): "ERR ECHILD"
  *   fork                      priv_fork; the child exits 0: "forked"
  *   forkopen PATH             the child priv_opens PATH: "child OK LINE"
@@ -27,8 +30,8 @@
  *   tree N PATH [rerun USER]  N workers (and a monitored rerun as USER)
  *                             that priv_open PATH every 20 ms and exit 3
  *                             once the monitor is gone; prints "MAIN pid",
- *                             "WORKER pid" (and "RERUN pid") then waits for
- *                             its children
+ *                             "WORKER pid" (and "RERUN pid") then does the
+ *                             same as they do, reaping them
  *   daemon                    priv_daemon(0, 0), then priv_open of argv[3]
  *                             written to the file argv[4] */
 #include <errno.h>
@@ -43,7 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "privman.h"
+#include "wire.h"
 
 static const char *appname;
 /* Set in the new process by rerun_entry, which runs there after the drop:
@@ -69,8 +74,11 @@ static void err(void)
 static void print_user(void)
 {
 	struct passwd *pw = getpwuid(getuid());
-	printf("user %s%s\n", pw ? pw->pw_name : "?",
-	       access("/jail-marker", F_OK) == 0 ? " ROOT" : "");
+	if (pw)
+		printf("user %s", pw->pw_name);
+	else
+		printf("uid %u", (unsigned)getuid());
+	printf("%s\n", access("/jail-marker", F_OK) == 0 ? " in jail" : "");
 	fflush(stdout);
 }
 
@@ -144,10 +152,18 @@ static int tree(int n, char *path, const char *rerun_user)
 	}
 	printf("READY\n");
 	fflush(stdout);
-	/* Until every worker is gone; then this process ends too. */
-	while (wait(NULL) > 0 || errno == EINTR)
-		;
-	return 0;
+	/* Serve on, reaping workers, until the monitor is gone; then wait for
+	 * the workers, which find it gone too. */
+	for (;;) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (open_granted(path) == -1 && errno == EPIPE) {
+			while (wait(NULL) > 0 || errno == EINTR)
+				;
+			return 3;
+		}
+		usleep(20000);
+	}
 }
 
 static int workers(int n, const char *path)
@@ -293,6 +309,31 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "forkfd") == 0) {
+		/* Ask for a fork channel and give it away on fd 3, to a process
+		 * that does not descend from this one. */
+		unsigned char msg[64];
+		struct wire_writer w;
+		wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_FORK, 0);
+		size_t size = wire_writer_finish(&w);
+		int sock = -1;
+		if (client_call(msg, size, NULL, 0, &sock) < 0) {
+			err();
+			return 0;
+		}
+		if (wire_send(3, msg, size, &sock, 1, 0) < 0) {
+			err();
+			return 1;
+		}
+		printf("given\n");
+		fflush(stdout);
+		char line[8];
+		if (!fgets(line, sizeof(line), stdin))
+			return 0;
+		/* Still served on its own channel. */
+		printf("after %s\n", priv_wait4(-1, NULL, WNOHANG, NULL) < 0 && errno == ECHILD
+					     ? "served"
+					     : "broken");
 	} else if (strcmp(cmd, "waitnone") == 0) {
 		if (priv_wait4(-1, NULL, 0, NULL) < 0)
 			err();

@@ -1,0 +1,550 @@
+/* The process calls, end to end: the helper tests/helpers/proc_prog is a
+ * real program split by priv_init, under a policy each test writes, that
+ * reruns itself, runs programs as other users and forks workers. As root,
+ * with real users pmtestpa, pmtestpb and pmtestpc. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "wire.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	dir = pmtest_tmpdir();
+	pmtest_user_ensure("pmtestpa");
+	pmtest_user_ensure("pmtestpb");
+	pmtest_user_ensure("pmtestpc");
+}
+
+static void teardown(void)
+{
+	if (!getenv("KEEP")) pmtest_rmtree(dir);
+	free(dir);
+}
+
+static const char *helper(void)
+{
+	static char path[PATH_MAX];
+	char rel[256];
+	const char *build = getenv("BUILD");
+	snprintf(rel, sizeof(rel), "%s/tests/helpers/proc_prog", build && *build ? build : "build");
+	/* The helper runs from the test directory (relative paths). */
+	if (!path[0] && !realpath(rel, path))
+		snprintf(path, sizeof(path), "%s", rel);
+	return path;
+}
+
+/* `text` with every "@" replaced by the test directory. */
+static void expand(const char *text, char *buf, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = text; *p && o < cap - 256; p++) {
+		if (*p == '@')
+			o += (size_t)snprintf(buf + o, cap - o, "%s", dir);
+		else
+			buf[o++] = *p;
+	}
+	buf[o] = '\0';
+}
+
+static void policy(const char *text)
+{
+	char buf[8192];
+	expand(text, buf, sizeof(buf));
+	free(pmtest_write_file(dir, "t", buf));
+}
+
+/* A file only root can read, holding "granted". */
+static void granted_file(const char *name)
+{
+	char *p = pmtest_write_file(dir, name, "granted\n");
+	cr_assert(chmod(p, 0600) == 0);
+	free(p);
+}
+
+static char out[1 << 16];
+static char err[1 << 14];
+
+static void slurp(const char *name, char *buf, size_t cap)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "re");
+	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* Run the helper with ARGS (a shell fragment, "@" is the test directory);
+ * returns its exit status (or 128 + signal). */
+static int run(const char *args)
+{
+	char expanded[8192], cmd[9000];
+	expand(args, expanded, sizeof(expanded));
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && umask 022; PRIVMAN_CONF_DIR=%s PRIVMAN_AUDIT=%s/audit.json "
+		 "timeout -s KILL 60 %s t %s >%s/out 2>%s/err </dev/null",
+		 dir, dir, dir, helper(), expanded, dir, dir);
+	int rc = system(cmd);
+	slurp("out", out, sizeof(out));
+	slurp("err", err, sizeof(err));
+	if (rc == -1)
+		return -1;
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+}
+
+static void expect_rc(const char *args, int want_rc, const char *want)
+{
+	int rc = run(args);
+	cr_assert_eq(rc, want_rc, "exit status %d for %s\nstdout:\n%s\nstderr:\n%s", rc, args, out,
+		     err);
+	cr_assert_str_eq(out, want, "for %s\nstderr:\n%s", args, err);
+}
+
+static void expect(const char *args, const char *want)
+{
+	expect_rc(args, 0, want);
+}
+
+static unsigned uid_of(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	cr_assert(pw != NULL);
+	return (unsigned)pw->pw_uid;
+}
+
+TestSuite(proc, .init = setup, .fini = teardown, .timeout = 60);
+
+/* --- priv_rerunas ------------------------------------------------------------ */
+
+Test(proc, rerun_as_several_users_in_turn)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa pmtestpb }\n");
+	expect("rerun pmtestpa pmtestpb pmtestpa",
+	       "user nobody\nuser pmtestpa\nuser pmtestpb\nuser pmtestpa\n");
+}
+
+Test(proc, rerun_as_a_user_outside_run_as_is_refused)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect_rc("rerun pmtestpa pmtestpc", 1, "user nobody\nuser pmtestpa\nERR EPERM\n");
+}
+
+Test(proc, rerun_needs_allow_rerun)
+{
+	policy("run_as { pmtestpa }\n");
+	expect_rc("rerun pmtestpa", 1, "user nobody\nERR EPERM\n");
+	policy("allow_rerun false\nrun_as { pmtestpa }\n");
+	expect_rc("rerun pmtestpa", 1, "user nobody\nERR EPERM\n");
+}
+
+Test(proc, star_never_means_root)
+{
+	policy("allow_rerun true\nrun_as *\n");
+	expect_rc("rerun root", 1, "user nobody\nERR EPERM\n");
+	expect("rerun pmtestpc", "user nobody\nuser pmtestpc\n");
+	policy("allow_rerun true\nrun_as { root }\n");
+	expect("rerun root", "user nobody\nuser root\n");
+}
+
+Test(proc, rerun_of_an_unknown_user_is_refused)
+{
+	policy("allow_rerun true\nrun_as *\n");
+	expect_rc("rerun pmtestnosuchuser", 1, "user nobody\nERR EPERM\n");
+}
+
+/* A jail: root-owned, 0755, holding /jail-marker. */
+static void make_jail(const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	cr_assert(mkdir(p, 0755) == 0);
+	snprintf(p, sizeof(p), "%s/jail-marker", name);
+	free(pmtest_write_file(dir, p, ""));
+}
+
+Test(proc, rerun_into_a_granted_chroot)
+{
+	make_jail("jail");
+	make_jail("other");
+	policy("allow_rerun true\nrun_as { pmtestpb }\n"
+	       "run { user { pmtestpa } chroot @/jail }\n");
+	char want[64];
+	snprintf(want, sizeof(want), "uid %u in jail\n", uid_of("pmtestpa"));
+	expect("rerunchroot pmtestpa @/jail", want);
+	/* run_as grants only the policy's own chroot; the run scope only its. */
+	expect_rc("rerunchroot pmtestpb @/jail", 1, "ERR EPERM\n");
+	expect_rc("rerunchroot pmtestpa @/other", 1, "ERR EPERM\n");
+}
+
+Test(proc, a_chroot_is_checked_when_asked_for)
+{
+	make_jail("jail");
+	char link[512], target[512];
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(target, sizeof(target), "%s/jail", dir);
+	cr_assert(symlink(target, link) == 0);
+	policy("allow_rerun true\nrun { user { pmtestpa } chroot @/link }\n");
+	/* The policy loaded (the link leads to a good jail), but the monitor
+	 * reaches a chroot with no symlink on the way. */
+	expect_rc("rerunchroot pmtestpa @/link", 1, "ERR EPERM\n");
+	/* Not clean: refused before any decision. */
+	expect_rc("rerunchroot pmtestpa @/jail/", 1, "ERR EINVAL\n");
+}
+
+/* --- priv_wait4 ----------------------------------------------------------------- */
+
+Test(proc, wait4_of_a_monitored_rerun_returns_its_status)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect("rerunwait pmtestpa 7", "user pmtestpa\nwaited same exit 7\n");
+	expect("rerunwait pmtestpa 0", "user pmtestpa\nwaited same exit 0\n");
+}
+
+Test(proc, wait4_with_nothing_to_wait_for)
+{
+	policy("allow_rerun true\n");
+	expect("waitnone", "ERR ECHILD\n");
+}
+
+/* --- priv_popen_as ------------------------------------------------------------- */
+
+Test(proc, popen_as_another_user)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect("popen pmtestpa 'id -un'", "popen pmtestpa\nstatus 0\n");
+	expect("popen pmtestpa 'exit 4'", "popen \nstatus 4\n");
+	expect("popenw pmtestpa 'read x; test \"$x\" = hello' hello", "status 0\n");
+	expect("popenw pmtestpa 'read x; test \"$x\" = hello' bye", "status 1\n");
+}
+
+Test(proc, popen_as_a_user_outside_run_as_is_refused)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect("popen pmtestpc 'id -un'", "ERR EPERM\n");
+}
+
+Test(proc, popen_as_root_only_when_named)
+{
+	policy("allow_rerun true\nrun_as *\n");
+	expect("popen root 'id -un'", "ERR EPERM\n");
+	expect("popen pmtestpb 'id -un'", "popen pmtestpb\nstatus 0\n");
+	policy("allow_rerun true\nrun_as { root }\n");
+	expect("popen root 'id -un'", "popen root\nstatus 0\n");
+}
+
+Test(proc, popen_needs_allow_rerun)
+{
+	policy("run_as { pmtestpa }\n");
+	expect("popen pmtestpa 'id -un'", "ERR EPERM\n");
+}
+
+/* --- priv_execve ------------------------------------------------------------------ */
+
+/* A static program in a jail: it prints its uid and whether it sits in
+ * the jail, and exits 5. */
+static void make_probe_jail(const char *name)
+{
+	make_jail(name);
+	char src[512], bin[512];
+	snprintf(src, sizeof(src), "%s/probe.c", dir);
+	snprintf(bin, sizeof(bin), "%s/%s/probe", dir, name);
+	FILE *f = fopen(src, "we");
+	cr_assert(f);
+	fputs("#include <stdio.h>\n#include <unistd.h>\n"
+	      "int main(int c, char **v) { printf(\"probe uid %u %s %s\\n\", getuid(),\n"
+	      "  access(\"/jail-marker\", F_OK) == 0 ? \"in jail\" : \"outside\", c > 1 ? v[1] : \"\");\n"
+	      "  return 5; }\n",
+	      f);
+	fclose(f);
+	cr_assert(pmtest_sh("cc -static -O1 -o %s %s", bin, src) == 0, "cannot build %s", bin);
+}
+
+Test(proc, execve_as_a_granted_user_in_a_granted_chroot)
+{
+	make_probe_jail("jail");
+	policy("allow_rerun true\nrun { program /probe user { pmtestpa } chroot @/jail }\n");
+	char want[128];
+	snprintf(want, sizeof(want), "probe uid %u in jail hello\nexit 5\n", uid_of("pmtestpa"));
+	expect("execve pmtestpa @/jail /probe hello", want);
+}
+
+Test(proc, execve_refuses_user_program_and_chroot_not_granted)
+{
+	make_probe_jail("jail");
+	make_probe_jail("jail2");
+	policy("allow_rerun true\nrun { program /probe user { pmtestpa } chroot @/jail }\n");
+	expect("execve pmtestpb @/jail /probe", "ERR EPERM\n");
+	expect("execve pmtestpa @/jail2 /probe", "ERR EPERM\n");
+	expect("execve pmtestpa @/jail /jail-marker", "ERR EPERM\n");
+	expect("execve root @/jail /probe", "ERR EPERM\n");
+	expect("execve pmtestpa @/jail probe", "ERR EINVAL\n");
+	/* Without allow_rerun nothing runs. */
+	policy("run { program /probe user { pmtestpa } chroot @/jail }\n");
+	expect("execve pmtestpa @/jail /probe", "ERR EPERM\n");
+}
+
+Test(proc, execve_without_a_chroot_as_run_as_grants)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect("execve pmtestpa - /bin/sh -c 'id -un; exit 3'", "pmtestpa\nexit 3\n");
+	/* NULL user: the unprivileged user (nobody), which must be granted too. */
+	expect("execve - - /bin/sh -c 'id -un'", "ERR EPERM\n");
+	policy("allow_rerun true\nrun_as { pmtestpa nobody }\n");
+	expect("execve - - /bin/sh -c 'id -un'", "nobody\nexit 0\n");
+}
+
+/* --- priv_fork ------------------------------------------------------------------- */
+
+Test(proc, fork_needs_fork_true)
+{
+	policy("fork false\n");
+	expect("fork", "ERR EPERM\n");
+	policy("allow_rerun true\n");
+	expect("fork", "ERR EPERM\n");
+	policy("fork true\n");
+	expect("fork", "forked\n");
+}
+
+Test(proc, a_forked_child_keeps_using_priv_open)
+{
+	granted_file("ok");
+	policy("fork true\nopen_ro { @/ok }\n");
+	expect("forkopen @/ok", "child OK granted\nparent OK granted\n");
+}
+
+Test(proc, five_hundred_workers_each_priv_open, .timeout = 120)
+{
+	granted_file("ok");
+	policy("fork true\nopen_ro { @/ok }\n");
+	expect("workers 500 @/ok", "workers 500 0\n");
+}
+
+/* A fork channel handed to a process that does not descend from the one
+ * that asked for it: the monitor refuses its hello, and the program's own
+ * channel is unharmed. */
+Test(proc, a_hello_from_outside_the_tree_is_refused)
+{
+	policy("fork true\n");
+	int sv[2], in[2], outp[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	cr_assert(pipe(in) == 0 && pipe(outp) == 0);
+	char conf[512], audit[512];
+	snprintf(conf, sizeof(conf), "PRIVMAN_CONF_DIR=%s", dir);
+	snprintf(audit, sizeof(audit), "PRIVMAN_AUDIT=%s/audit.json", dir);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		close(in[1]);
+		close(outp[0]);
+		dup2(sv[1], 3);
+		dup2(in[0], 0);
+		dup2(outp[1], 1);
+		putenv(conf);
+		putenv(audit);
+		execl(helper(), helper(), "t", "forkfd", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	close(in[0]);
+	close(outp[1]);
+	FILE *from = fdopen(outp[0], "r");
+	char line[64] = "";
+	cr_assert(fgets(line, sizeof(line), from));
+	cr_assert_str_eq(line, "given\n");
+
+	unsigned char buf[WIRE_MAX_MESSAGE + 1];
+	int fds[WIRE_MAX_FDS], nfds = 0;
+	cr_assert(wire_recv(sv[0], buf, sizeof(buf), fds, &nfds, 0) > 0);
+	cr_assert_eq(nfds, 1);
+	unsigned char msg[64];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_HELLO, 1);
+	size_t size = wire_writer_finish(&w);
+	cr_assert(wire_send(fds[0], msg, size, NULL, 0, 0) == 0);
+	/* No answer: the channel is closed. */
+	ssize_t n = wire_recv(fds[0], buf, sizeof(buf), fds + 0, &nfds, 0);
+	cr_assert(n <= 0, "the monitor answered a hello from outside the tree");
+
+	cr_assert(write(in[1], "go\n", 3) == 3);
+	cr_assert(fgets(line, sizeof(line), from));
+	cr_assert_str_eq(line, "after served\n");
+	int status;
+	cr_assert(waitpid(pid, &status, 0) == pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fclose(from);
+	close(in[1]);
+	close(sv[0]);
+}
+
+/* --- killing any process of the tree ------------------------------------------------ */
+
+struct tree {
+	pid_t monitor, main, rerun;
+	pid_t workers[8];
+	int nworkers;
+	FILE *from;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Start `tree N` with a monitored rerun; this test process is a subreaper,
+ * so whatever is orphaned comes to it and is reaped here. */
+static void tree_start(struct tree *t, int n)
+{
+	cr_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+	granted_file("ok");
+	policy("fork true\nallow_rerun true\nrun_as { pmtestpa }\nopen_ro { @/ok }\n");
+	int p[2];
+	cr_assert(pipe(p) == 0);
+	char conf[512], path[512], count[16];
+	snprintf(conf, sizeof(conf), "PRIVMAN_CONF_DIR=%s", dir);
+	snprintf(path, sizeof(path), "%s/ok", dir);
+	snprintf(count, sizeof(count), "%d", n);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
+		putenv(conf);
+		execl(helper(), helper(), "t", "tree", count, path, "rerun", "pmtestpa",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	memset(t, 0, sizeof(*t));
+	t->monitor = pid;
+	t->from = fdopen(p[0], "r");
+	char line[128];
+	while (fgets(line, sizeof(line), t->from)) {
+		int v;
+		if (sscanf(line, "MAIN %d", &v) == 1)
+			t->main = v;
+		else if (sscanf(line, "WORKER %d", &v) == 1 && t->nworkers < 8)
+			t->workers[t->nworkers++] = v;
+		else if (sscanf(line, "RERUN %d", &v) == 1)
+			t->rerun = v;
+		else if (strcmp(line, "READY\n") == 0)
+			break;
+	}
+	cr_assert(t->main > 0 && t->rerun > 0 && t->nworkers == n, "tree did not start: %s", line);
+}
+
+/* Reap what comes to us; true when `pid` no longer exists at all (not
+ * even as a zombie) within `seconds`. */
+static bool gone(pid_t pid, double seconds)
+{
+	double end = now() + seconds;
+	do {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		usleep(10000);
+	} while (now() < end);
+	return false;
+}
+
+static bool alive(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+static void tree_all_gone(struct tree *t)
+{
+	cr_assert(gone(t->monitor, 10), "the monitor is left behind");
+	cr_assert(gone(t->main, 10), "the program is left behind");
+	cr_assert(gone(t->rerun, 10), "the rerun process is left behind");
+	for (int i = 0; i < t->nworkers; i++)
+		cr_assert(gone(t->workers[i], 10), "worker %d is left behind", t->workers[i]);
+	fclose(t->from);
+}
+
+Test(proc, killing_a_worker_then_the_program_then_the_rest_leaves_nothing)
+{
+	struct tree t;
+	tree_start(&t, 3);
+	cr_assert(kill(t.workers[0], SIGKILL) == 0);
+	cr_assert(gone(t.workers[0], 10), "the killed worker was not reaped");
+	cr_assert(alive(t.monitor) && alive(t.main));
+	/* The program's main process dies: the monitor serves on while
+	 * program processes remain. */
+	cr_assert(kill(t.main, SIGKILL) == 0);
+	cr_assert(gone(t.main, 10));
+	usleep(100000);
+	cr_assert(alive(t.monitor), "the monitor left while workers still need it");
+	cr_assert(alive(t.workers[1]) && alive(t.workers[2]) && alive(t.rerun),
+		  "a worker lost its monitor");
+	cr_assert(kill(t.workers[1], SIGKILL) == 0);
+	cr_assert(kill(t.workers[2], SIGKILL) == 0);
+	usleep(100000);
+	cr_assert(alive(t.monitor), "the monitor left while the rerun process needs it");
+	cr_assert(kill(t.rerun, SIGKILL) == 0);
+	tree_all_gone(&t);
+}
+
+Test(proc, killing_the_monitor_leaves_nothing)
+{
+	struct tree t;
+	tree_start(&t, 3);
+	cr_assert(kill(t.monitor, SIGKILL) == 0);
+	/* Every program process finds its monitor gone (EPIPE) and ends. */
+	tree_all_gone(&t);
+}
+
+Test(proc, killing_a_monitored_rerun_leaves_no_zombie)
+{
+	struct tree t;
+	tree_start(&t, 1);
+	cr_assert(kill(t.rerun, SIGKILL) == 0);
+	/* The monitor is its parent: gone means reaped by the monitor. */
+	cr_assert(gone(t.rerun, 10), "the monitor did not reap its child");
+	cr_assert(alive(t.monitor));
+	cr_assert(kill(t.workers[0], SIGKILL) == 0);
+	cr_assert(kill(t.main, SIGKILL) == 0);
+	tree_all_gone(&t);
+}
+
+Test(proc, killing_the_program_with_no_other_process_ends_the_monitor)
+{
+	struct tree t;
+	tree_start(&t, 1);
+	cr_assert(kill(t.workers[0], SIGKILL) == 0);
+	cr_assert(kill(t.rerun, SIGKILL) == 0);
+	cr_assert(gone(t.workers[0], 10) && gone(t.rerun, 10));
+	cr_assert(alive(t.monitor));
+	cr_assert(kill(t.main, SIGTERM) == 0);
+	tree_all_gone(&t);
+}
