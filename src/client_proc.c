@@ -119,10 +119,59 @@ pid_t priv_fork(void)
 	return pid;
 }
 
+/* daemon(3) for both halves: the monitor detaches first (its first
+ * process exits), then this process forks, with priv_fork so that the child
+ * keeps the monitor, waits until the monitor knows the child, and exits. */
 int priv_daemon(int nochdir, int noclose)
 {
-	errno = ENOSYS;
-	return -1;
+	unsigned char msg[64];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_DAEMON, 0);
+	wire_put_int(&w, nochdir);
+	wire_put_int(&w, noclose);
+	size_t size = wire_writer_finish(&w);
+	if (client_call(msg, size, NULL, 0, NULL) < 0)
+		return -1;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = priv_fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid > 0) {
+		char c;
+		close(p[1]);
+		/* The child writes once its hello was answered. */
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+	if (write(p[1], "", 1) < 0) {
+		/* the parent is gone already: nothing waits */
+	}
+	close(p[1]);
+	if (setsid() < 0)
+		return -1;
+	if (!nochdir && chdir("/") < 0)
+		return -1;
+	if (!noclose) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0)
+			return -1;
+		if (dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+		    dup2(null, STDERR_FILENO) < 0) {
+			close(null);
+			return -1;
+		}
+		close(null);
+	}
+	return 0;
 }
 
 /* --- wait4 ------------------------------------------------------------------------ */

@@ -51,27 +51,50 @@ Test(stubs, argument_errors_are_those_of_the_system_calls)
 	cr_assert_eq(errno, EINVAL);
 }
 
-Test(stubs, later_calls_are_enosys)
+Test(stubs, process_calls_before_priv_init_fail_with_enotconn)
 {
 	errno = 0;
 	cr_assert_eq(priv_fork(), -1);
-	cr_assert_eq(errno, ENOSYS);
+	cr_assert_eq(errno, ENOTCONN);
 	errno = 0;
 	cr_assert_eq(priv_daemon(0, 0), -1);
-	cr_assert_eq(errno, ENOSYS);
+	cr_assert_eq(errno, ENOTCONN);
+	errno = 0;
 	cr_assert_eq(priv_wait4(-1, NULL, 0, NULL), -1);
+	cr_assert_eq(errno, ENOTCONN);
+	errno = 0;
 	cr_assert_eq(priv_execve("/bin/true", NULL, NULL, NULL, NULL), -1);
+	cr_assert_eq(errno, ENOTCONN);
+	errno = 0;
 	cr_assert_null(priv_popen_as("true", "r", "nobody"));
-	cr_assert_eq(priv_pclose(NULL), -1);
+	cr_assert_eq(errno, ENOTCONN);
+	errno = 0;
 	cr_assert_eq(priv_rerunas(NULL, NULL, "nobody", NULL, 0), -1);
+	cr_assert_eq(errno, ENOTCONN);
+	errno = 0;
 	cr_assert_eq(priv_respawn_as(NULL, NULL, "nobody", NULL), -1);
-	cr_assert_eq(errno, ENOSYS);
+	cr_assert_eq(errno, ENOTCONN);
+	/* A stream priv_popen_as did not open. */
+	errno = 0;
+	cr_assert_eq(priv_pclose(NULL), -1);
+	cr_assert_eq(errno, ECHILD);
+	errno = 0;
+	cr_assert_null(priv_popen_as("true", "x", "nobody"));
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_eq(priv_rerunas(NULL, NULL, "nobody", NULL, 2), -1);
+	cr_assert_eq(errno, EINVAL);
+}
+
+Test(stubs, later_calls_are_enosys)
+{
 	pam_handle_t *h = (pam_handle_t *)1;
 	cr_assert_eq(priv_pam_start("login", "nobody", NULL, &h), PAM_SYSTEM_ERR);
 	cr_assert_null(h);
 	cr_assert_eq(priv_pam_authenticate(NULL, 0), PAM_SYSTEM_ERR);
 	cr_assert_eq(priv_pam_end(NULL, 0), PAM_SYSTEM_ERR);
 	cr_assert_null(priv_pam_getenv(NULL, "X"));
+	errno = 0;
 	cr_assert_eq(priv_register_info_fn(NULL), -1);
 	cr_assert_eq(priv_invoke_cap_fn(0, NULL), -1);
 	cr_assert_eq(errno, ENOSYS);
