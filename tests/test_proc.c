@@ -393,6 +393,73 @@ Test(proc, a_hello_from_outside_the_tree_is_refused)
 	close(sv[0]);
 }
 
+static double now(void);
+
+/* --- priv_daemon -------------------------------------------------------------------- */
+
+/* A process whose command line names the test directory. */
+static pid_t tree_process(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+	while (d && (e = readdir(d)) && !found) {
+		char path[300], buf[4096];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < n; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[n] = '\0';
+		if (strstr(buf, dir) && strstr(buf, "proc_prog"))
+			found = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+Test(proc, daemon_detaches_monitor_and_program)
+{
+	cr_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+	granted_file("ok");
+	char *outfile = pmtest_write_file(dir, "daemon.out", "");
+	cr_assert(chmod(outfile, 0666) == 0);
+	policy("fork true\nopen_ro { @/ok }\n");
+	/* The first processes exit at once, as daemon(3)'s parent does. */
+	expect("daemon @/ok @/daemon.out", "");
+	char want[256];
+	snprintf(want, sizeof(want), "daemon OK sid own cwd / stdin open\n");
+	double end = now() + 10;
+	char got[256] = "";
+	while (now() < end) {
+		slurp("daemon.out", got, sizeof(got));
+		if (got[0])
+			break;
+		usleep(10000);
+	}
+	cr_assert_str_eq(got, want);
+	/* The daemon ends; its monitor follows; nothing is left. */
+	end = now() + 10;
+	while (tree_process() && now() < end) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		usleep(10000);
+	}
+	cr_assert_eq(tree_process(), 0, "a process of the daemon is left behind");
+	free(outfile);
+}
+
+Test(proc, daemon_needs_fork_true)
+{
+	policy("fork false\n");
+	expect("daemon @/ok @/daemon.out", "ERR EPERM\n");
+}
+
 /* --- killing any process of the tree ------------------------------------------------ */
 
 struct tree {

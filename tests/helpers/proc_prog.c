@@ -32,8 +32,8 @@
  *                             once the monitor is gone; prints "MAIN pid",
  *                             "WORKER pid" (and "RERUN pid") then does the
  *                             same as they do, reaping them
- *   daemon                    priv_daemon(0, 0), then priv_open of argv[3]
- *                             written to the file argv[4] */
+ *   daemon PATH OUT           priv_daemon(0, 0), then priv_open of PATH;
+ *                             writes "daemon OK sid own cwd / ..." to OUT */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -373,9 +373,13 @@ int main(int argc, char **argv)
 		}
 		FILE *out = fopen(argv[4], "we");
 		int rc = open_granted(argv[3]);
+		char cwd[64] = "";
+		if (!getcwd(cwd, sizeof(cwd)))
+			cwd[0] = '\0';
 		if (out) {
-			fprintf(out, "daemon %s sid %s\n", rc == 0 ? "OK" : "ERR",
-				getsid(0) == getpid() ? "own" : "other");
+			fprintf(out, "daemon %s sid %s cwd %s stdin %s\n", rc == 0 ? "OK" : "ERR",
+				getsid(0) == getpid() ? "own" : "other", cwd,
+				isatty(0) || fcntl(0, F_GETFD) < 0 ? "?" : "open");
 			fclose(out);
 		}
 	} else {
