@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "monitor.h"
+#include "proc.h"
 #include "resolve.h"
 #include "wire.h"
 
@@ -50,6 +51,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case WIRE_OP_CHANNEL:
 	case WIRE_OP_PAM_START:
+		break;
+	case WIRE_OP_FORK:
+	case WIRE_OP_HELLO:
+	case WIRE_OP_WAIT:
+	case WIRE_OP_RERUN:
+	case WIRE_OP_RESPAWN:
+	case WIRE_OP_EXECVE:
+	case WIRE_OP_POPEN:
+	case WIRE_OP_DAEMON:
+		/* Their fields are read by proc.c's strict decoder. */
+		proc_decode_request(&req);
+		if (w.len + req.payload_size <= w.cap) {
+			memcpy(w.buf + w.len, req.payload, req.payload_size);
+			w.len += req.payload_size;
+		}
 		break;
 	default:
 		__builtin_trap(); /* accepted an operation it does not know */

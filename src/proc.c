@@ -344,8 +344,12 @@ static size_t get_list(struct wire_reader *r, char **out)
 	return (size_t)count;
 }
 
-/* Decode the fields of `req` strictly; false on any mismatch. */
 static bool decode(const struct wire_request *req)
+{
+	return proc_decode_request(req);
+}
+
+bool proc_decode_request(const struct wire_request *req)
 {
 	struct wire_reader r = {.p = req->payload, .left = req->payload_size, .broken = false};
 	memset(&preq, 0, offsetof(struct proc_request, text));

@@ -9,6 +9,7 @@
 #ifndef PRIVMAN_PROC_H
 #define PRIVMAN_PROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -32,6 +33,10 @@ int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out);
 int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out);
+
+/* Decode the fields of a process request strictly: false on any mismatch
+ * (a protocol violation). Pure; used by the handlers and the fuzzer. */
+bool proc_decode_request(const struct wire_request *req);
 
 /* Read the first message of a pending channel (a forked child's hello),
  * with the credentials the kernel attached to it. */

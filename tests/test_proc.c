@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "testutil.h"
 #include "wire.h"
 
@@ -614,4 +615,82 @@ Test(proc, killing_the_program_with_no_other_process_ends_the_monitor)
 	cr_assert(alive(t.monitor));
 	cr_assert(kill(t.main, SIGTERM) == 0);
 	tree_all_gone(&t);
+}
+
+/* --- the fields of the process requests (no root needed) ------------------------------ */
+
+static unsigned char wbuf[WIRE_MAX_MESSAGE];
+
+static void put_cstr(struct wire_writer *w, const char *s, size_t n)
+{
+	wire_put_bytes(w, s, n);
+}
+
+/* Decode the message in `w` as a request, then its fields. */
+static bool fields_ok(struct wire_writer *w)
+{
+	struct wire_request req;
+	size_t n = wire_writer_finish(w);
+	cr_assert(n > 0);
+	const char *why;
+	cr_assert(wire_decode_request(wbuf, n, 0, &req, &why) == 0, "%s", why);
+	return proc_decode_request(&req);
+}
+
+static void rerun_start(struct wire_writer *w)
+{
+	uint64_t fn = 0x1000;
+	wire_writer_init(w, wbuf, sizeof(wbuf), WIRE_OP_RERUN, 1);
+	wire_put_bytes(w, &fn, sizeof(fn));
+	wire_put_int(w, 0);
+	put_cstr(w, "nobody", 7);
+	put_cstr(w, "", 1);
+}
+
+Test(proc_wire, a_good_rerun_request_decodes)
+{
+	struct wire_writer w;
+	rerun_start(&w);
+	wire_put_int(&w, 2);
+	put_cstr(&w, "a", 2);
+	put_cstr(&w, "", 1);
+	cr_assert(fields_ok(&w));
+}
+
+Test(proc_wire, malformed_fields_are_refused)
+{
+	struct wire_writer w;
+	rerun_start(&w); /* a string without its NUL */
+	wire_put_int(&w, 1);
+	put_cstr(&w, "ab", 2);
+	cr_assert_not(fields_ok(&w));
+	rerun_start(&w); /* a NUL inside a string */
+	wire_put_int(&w, 1);
+	put_cstr(&w, "a\0b", 4);
+	cr_assert_not(fields_ok(&w));
+	rerun_start(&w); /* fewer strings than counted */
+	wire_put_int(&w, 3);
+	put_cstr(&w, "a", 2);
+	cr_assert_not(fields_ok(&w));
+	rerun_start(&w); /* a negative count, and one too large */
+	wire_put_int(&w, -1);
+	cr_assert_not(fields_ok(&w));
+	rerun_start(&w);
+	wire_put_int(&w, 100000);
+	cr_assert_not(fields_ok(&w));
+	rerun_start(&w); /* bytes after the last field */
+	wire_put_int(&w, 0);
+	wire_put_int(&w, 0);
+	cr_assert_not(fields_ok(&w));
+	/* A field of the wrong type. */
+	wire_writer_init(&w, wbuf, sizeof(wbuf), WIRE_OP_WAIT, 1);
+	wire_put_int(&w, -1);
+	put_cstr(&w, "x", 2);
+	cr_assert_not(fields_ok(&w));
+	/* fork and hello carry nothing. */
+	wire_writer_init(&w, wbuf, sizeof(wbuf), WIRE_OP_FORK, 1);
+	wire_put_int(&w, 0);
+	cr_assert_not(fields_ok(&w));
+	wire_writer_init(&w, wbuf, sizeof(wbuf), WIRE_OP_HELLO, 1);
+	cr_assert(fields_ok(&w));
 }
