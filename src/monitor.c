@@ -726,6 +726,33 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 	return 0;
 }
 
+/* A monitor forked from this one (priv_respawn_as) serves only its own
+ * program: it forgets every channel and gets an epoll set of its own (the
+ * inherited one is shared with the parent monitor, so nothing may be
+ * removed from it here). */
+int monitor_restart(struct monitor *m)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -1;
+	close(m->epoll_fd);
+	m->epoll_fd = ep;
+	for (size_t i = 0; i < m->channel_count; i++) {
+		struct monitor_channel *c = &m->channels[i];
+		if (c->sock >= 0)
+			close(c->sock);
+		if (c->held_fd >= 0)
+			close(c->held_fd);
+		c->sock = c->held_fd = -1;
+		c->held_size = 0;
+		c->pending = false;
+		c->pid = 0;
+	}
+	m->channel_count = 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
+	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->signal_fd, &ev);
+}
+
 /* SIGHUP: read the policy again. The rules take effect at once; the security
  * scope was applied when the program started and cannot change now. */
 static void reload(struct monitor *m)

@@ -98,6 +98,10 @@ struct monitor_channel *monitor_channel_add(struct monitor *m, int sock, pid_t p
 /* Close every channel of `pid`. */
 void monitor_end_process(struct monitor *m, pid_t pid);
 
+/* In a monitor forked from this one: forget every channel and take an
+ * epoll set of its own. Returns 0 or -1 with errno. */
+int monitor_restart(struct monitor *m);
+
 /* Close every channel and leave the way a program with `status` left. */
 void monitor_finish(struct monitor *m, int status) __attribute__((noreturn));
 

@@ -920,6 +920,9 @@ static void run_fnptr(uint64_t fnptr)
 	}
 }
 
+static void __attribute__((noreturn)) become_program(const struct target *t, int sock, int cwd,
+						     int mask);
+
 int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out)
 {
@@ -939,14 +942,8 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 		return -errno;
 	int cwd, mask;
 	pid_t pid = start(m, c, &cwd, &mask);
-	if (pid == 0) {
-		int keep[2] = {sv[1], cwd};
-		close_monitor_fds(true, keep, 2);
-		become(&t, mask, cwd, 0);
-		client_attach(sv[1]);
-		run_fnptr(preq.fnptr);
-		init_return_to_program();
-	}
+	if (pid == 0)
+		become_program(&t, sv[1], cwd, mask);
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
@@ -983,12 +980,99 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	return MONITOR_DEFERRED;
 }
 
+/* In a new process forked from the monitor: become the program that
+ * falls out of priv_init as the target, on `sock`. Never returns. */
+static void __attribute__((noreturn)) become_program(const struct target *t, int sock, int cwd,
+						     int mask)
+{
+	int keep[2] = {sock, cwd};
+	close_monitor_fds(true, keep, 2);
+	become(t, mask, cwd, 0);
+	client_attach(sock);
+	run_fnptr(preq.fnptr);
+	init_return_to_program();
+}
+
+/* Forget the processes of the monitor this one was forked from. */
+static void forget_all(struct monitor *m)
+{
+	struct proc_table *t = m->proc;
+	for (size_t i = 0; t && i < t->count; i++) {
+		if (t->entries[i].pidfd >= 0)
+			close(t->entries[i].pidfd); /* not in our epoll set */
+		memset(&t->entries[i], 0, sizeof(t->entries[i]));
+	}
+	if (t) {
+		t->count = 0;
+		memset(t->waiters, 0, sizeof(t->waiters));
+		t->program_gone = false;
+		t->program_status = 0;
+		t->program_is_child = true;
+	}
+}
+
+/* Like a rerun, but the monitor duplicates itself: the new monitor serves
+ * only the new program, the caller keeps this one and gets the new
+ * monitor's pid, which priv_wait4 reports with the new program's status. */
 int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 			const struct wire_request *req, int *fds, int *fd_out)
 {
+	struct target t;
 	if (!decode(req))
 		return MONITOR_VIOLATION;
-	return -ENOSYS;
+	if (preq.flags != 0)
+		return -EINVAL;
+	struct proc_table *pt = table(m);
+	if (!pt)
+		return -ENOMEM;
+	int rc = allow_run_as(m, c, "respawn_as", preq.user, preq.chroot, NULL, &t);
+	if (rc < 0)
+		return rc;
+	int mask = resolve_umask(c->pid);
+	int cwd = resolve_cwd(c->pid);
+	audit_flush(&m->audit);
+	pid_t monitor = fork();
+	if (monitor < 0) {
+		rc = -errno;
+		if (cwd >= 0)
+			close(cwd);
+		return rc;
+	}
+	if (monitor > 0) {
+		if (cwd >= 0)
+			close(cwd);
+		if (!entry_add(pt, monitor, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
+			kill(monitor, SIGKILL);
+			return -ENOMEM;
+		}
+		return monitor;
+	}
+
+	/* The new monitor. */
+	pam_monitor_forget(m);
+	int sv[2];
+	if (monitor_restart(m) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		syslog(LOG_ERR, "respawn_as: the new monitor cannot start: %m");
+		_exit(70);
+	}
+	forget_all(m);
+	explicit_bzero(m->buf, sizeof(m->buf));
+	pid_t pid = fork();
+	if (pid < 0) {
+		syslog(LOG_ERR, "respawn_as: fork: %m");
+		_exit(70);
+	}
+	if (pid == 0)
+		become_program(&t, sv[1], cwd, mask);
+	close(sv[1]);
+	if (cwd >= 0)
+		close(cwd);
+	m->program = pid;
+	if (!monitor_channel_add(m, sv[0], pid)) {
+		kill(pid, SIGKILL);
+		_exit(70);
+	}
+	monitor_run(m);
 }
 
 /* execve and popen: a program run as the target, with no channel. */

@@ -223,6 +223,22 @@ Test(proc, wait4_with_nothing_to_wait_for)
 	expect("waitnone", "ERR ECHILD\n");
 }
 
+/* --- priv_respawn_as ----------------------------------------------------------------- */
+
+Test(proc, respawn_as_gives_the_new_program_a_monitor_of_its_own)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect("respawnwait pmtestpa 9", "user pmtestpa\nwaited same exit 9\nstill served\n");
+}
+
+Test(proc, respawn_as_a_user_outside_run_as_is_refused)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect_rc("respawnwait pmtestpb 9", 1, "ERR EPERM\n");
+	policy("run_as { pmtestpa }\n");
+	expect_rc("respawnwait pmtestpa 9", 1, "ERR EPERM\n");
+}
+
 /* --- priv_popen_as ------------------------------------------------------------- */
 
 Test(proc, popen_as_another_user)

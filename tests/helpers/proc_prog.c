@@ -12,6 +12,10 @@
  *   rerunwait USER STATUS     rerun as USER, monitored; the new run prints
  *                             "user NAME" and exits STATUS; the caller
  *                             prints "waited same|other exit N"
+ *   respawnwait USER STATUS   priv_respawn_as USER; the new run prints
+ *                             "user NAME" and exits STATUS; the caller
+ *                             waits for the new monitor: "waited same exit
+ *                             N", then "still served"
  *   popen USER COMMAND        priv_popen_as(COMMAND, "r"): "popen OUTPUT",
  *                             then "status N" from priv_pclose
  *   popenw USER COMMAND TEXT  priv_popen_as(COMMAND, "w"), writes TEXT
@@ -273,6 +277,25 @@ int main(int argc, char **argv)
 		}
 		printf("waited %s exit %d\n", got == pid ? "same" : "other",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "respawnwait") == 0 && argc == 5) {
+		char *args[] = {"exit", argv[4], NULL};
+		int pid = priv_respawn_as(rerun_entry, args, argv[3], NULL);
+		if (pid < 0) {
+			err();
+			return 1;
+		}
+		int status = -1;
+		pid_t got = priv_wait4(pid, &status, 0, NULL);
+		if (got < 0) {
+			err();
+			return 1;
+		}
+		printf("waited %s exit %d\n", got == pid ? "same" : "other",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		/* This process keeps its own monitor. */
+		printf("still %s\n", priv_wait4(-1, NULL, WNOHANG, NULL) < 0 && errno == ECHILD
+					      ? "served"
+					      : "broken");
 	} else if (strcmp(cmd, "popen") == 0 && argc == 5) {
 		FILE *f = priv_popen_as(argv[4], "r", dash_null(argv[3]));
 		if (!f) {
