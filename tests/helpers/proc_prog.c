@@ -105,14 +105,18 @@ static int continue_rerun(void)
 	if (strcmp(rerun_args[0], "chain") == 0 && rerun_args[1]) {
 		char *next = rerun_args[1];
 		rerun_args[1] = "chain"; /* the users after `next` follow it */
-		if (priv_rerunas(rerun_entry, rerun_args + 1, next, NULL, 0) < 0) {
+		int rc = priv_rerunas(rerun_entry, rerun_args + 1, next, NULL, 0);
+		if (rc < 0)
 			err();
-			return 1;
-		}
-		return 0; /* flags 0: the old process exits */
+		free(next);
+		return rc < 0 ? 1 : 0; /* flags 0: the old process exits */
 	}
-	if (strcmp(rerun_args[0], "exit") == 0)
-		return atoi(rerun_args[1]);
+	if (strcmp(rerun_args[0], "exit") == 0) {
+		/* _exit: in a jail there is no /proc for LeakSanitizer to read
+		 * at exit (make asan). */
+		fflush(NULL);
+		_exit(atoi(rerun_args[1]));
+	}
 	if (strcmp(rerun_args[0], "loop") == 0) {
 		for (;;) {
 			if (open_granted(rerun_args[1]) == -1 && errno == EPIPE)
