@@ -208,6 +208,45 @@ Test(proc, a_chroot_is_checked_when_asked_for)
 	expect_rc("rerunchroot pmtestpa @/jail/", 1, "ERR EINVAL\n");
 }
 
+/* The jail changes after the policy was loaded: the request finds it. */
+static void chroot_changed_after_load(const char *change)
+{
+	make_jail("jail");
+	policy("allow_rerun true\nrun { user { pmtestpa } chroot @/jail }\n");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && PRIVMAN_CONF_DIR=%s PROC_PROG_WAIT_FOR=%s/go timeout -s KILL 60 %s t "
+		 "rerunchroot pmtestpa %s/jail >%s/out 2>%s/err </dev/null & "
+		 "sleep 0.3; %s; touch %s/go; wait $!",
+		 dir, dir, dir, helper(), dir, dir, dir, change, dir);
+	int rc = system(cmd);
+	slurp("out", out, sizeof(out));
+	slurp("err", err, sizeof(err));
+	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "status %d: %s %s", rc, out, err);
+	cr_assert_str_eq(out, "ERR EPERM\n", "after %s\nstderr: %s", change, err);
+}
+
+Test(proc, a_chroot_writable_by_others_when_asked_for_is_refused)
+{
+	char change[600];
+	snprintf(change, sizeof(change), "chmod 0775 %s/jail", dir);
+	chroot_changed_after_load(change);
+}
+
+Test(proc, a_chroot_not_owned_by_root_when_asked_for_is_refused)
+{
+	char change[600];
+	snprintf(change, sizeof(change), "chown pmtestpb %s/jail", dir);
+	chroot_changed_after_load(change);
+}
+
+Test(proc, a_chroot_gone_when_asked_for_is_refused)
+{
+	char change[600];
+	snprintf(change, sizeof(change), "rm -rf %s/jail", dir);
+	chroot_changed_after_load(change);
+}
+
 /* --- priv_wait4 ----------------------------------------------------------------- */
 
 Test(proc, wait4_of_a_monitored_rerun_returns_its_status)
@@ -220,7 +259,7 @@ Test(proc, wait4_of_a_monitored_rerun_returns_its_status)
 Test(proc, wait4_with_nothing_to_wait_for)
 {
 	policy("allow_rerun true\n");
-	expect("waitnone", "ERR ECHILD\n");
+	expect("waitnone", "ERR ECHILD\nERR EINVAL\nERR EINVAL\nERR ECHILD\n");
 }
 
 /* --- priv_respawn_as ----------------------------------------------------------------- */
@@ -388,16 +427,30 @@ Test(proc, a_hello_from_outside_the_tree_is_refused)
 
 	unsigned char buf[WIRE_MAX_MESSAGE + 1];
 	int fds[WIRE_MAX_FDS], nfds = 0;
-	cr_assert(wire_recv(sv[0], buf, sizeof(buf), fds, &nfds, 0) > 0);
-	cr_assert_eq(nfds, 1);
+	int chan[2];
+	for (int i = 0; i < 2; i++) {
+		cr_assert(wire_recv(sv[0], buf, sizeof(buf), fds, &nfds, 0) > 0);
+		cr_assert_eq(nfds, 1);
+		chan[i] = fds[0];
+	}
 	unsigned char msg[64];
 	struct wire_writer w;
 	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_HELLO, 1);
 	size_t size = wire_writer_finish(&w);
-	cr_assert(wire_send(fds[0], msg, size, NULL, 0, 0) == 0);
+	cr_assert(wire_send(chan[0], msg, size, NULL, 0, 0) == 0);
 	/* No answer: the channel is closed. */
-	ssize_t n = wire_recv(fds[0], buf, sizeof(buf), fds + 0, &nfds, 0);
+	ssize_t n = wire_recv(chan[0], buf, sizeof(buf), fds, &nfds, 0);
 	cr_assert(n <= 0, "the monitor answered a hello from outside the tree");
+	/* A first message that is not a hello ends a fork channel too. */
+	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_WAIT, 2);
+	wire_put_int(&w, -1);
+	wire_put_int(&w, 1);
+	size = wire_writer_finish(&w);
+	cr_assert(wire_send(chan[1], msg, size, NULL, 0, 0) == 0);
+	n = wire_recv(chan[1], buf, sizeof(buf), fds, &nfds, 0);
+	cr_assert(n <= 0, "the monitor served a fork channel before its hello");
+	close(chan[0]);
+	close(chan[1]);
 
 	cr_assert(write(in[1], "go\n", 3) == 3);
 	cr_assert(fgets(line, sizeof(line), from));

@@ -4,6 +4,9 @@
  *
  *   proc_prog APPNAME COMMAND ARGS...
  *
+ * With PROC_PROG_WAIT_FOR=FILE in the environment, the command waits after
+ * priv_init until FILE exists.
+ *
  *   whoami                    "user NAME"
  *   rerun USER...             rerun as each USER in turn (flags 0); every
  *                             run prints "user NAME" (and "ROOT" when the
@@ -21,10 +24,12 @@
  *   popenw USER COMMAND TEXT  priv_popen_as(COMMAND, "w"), writes TEXT
  *   execve USER CHROOT PROGRAM ARG...  (USER or CHROOT "-" for NULL)
  *                             "exit N" from priv_wait4
- *   forkfd                    asks for a fork channel and passes it on fd 3
+ *   forkfd                    asks for two fork channels and passes them on fd 3
  *                             ("given"), then after a line on stdin says
  *                             whether its own channel still works
- *   waitnone                  priv_wait4(-1): "ERR ECHILD"
+ *   waitnone                  priv_wait4(-1): "ERR ECHILD", then with
+ *                             WUNTRACED and of pid 0 (EINVAL), then of
+ *                             itself (ECHILD)
  *   fork                      priv_fork; the child exits 0: "forked"
  *   forkopen PATH             the child priv_opens PATH: "child OK LINE"
  *   workers N PATH            N priv_fork workers at once, each priv_opens
@@ -247,6 +252,10 @@ int main(int argc, char **argv)
 	priv_init(appname);
 	if (rerun_args)
 		return continue_rerun();
+	/* A test changes the world between priv_init and the request. */
+	const char *wait_for = getenv("PROC_PROG_WAIT_FOR");
+	for (int i = 0; wait_for && *wait_for && i < 1000 && access(wait_for, F_OK) < 0; i++)
+		usleep(10000);
 
 	const char *cmd = argv[2];
 	if (strcmp(cmd, "whoami") == 0) {
@@ -343,14 +352,17 @@ int main(int argc, char **argv)
 		struct wire_writer w;
 		wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_FORK, 0);
 		size_t size = wire_writer_finish(&w);
-		int sock = -1;
-		if (client_call(msg, size, NULL, 0, &sock) < 0) {
-			err();
-			return 0;
-		}
-		if (wire_send(3, msg, size, &sock, 1, 0) < 0) {
-			err();
-			return 1;
+		for (int i = 0; i < 2; i++) {
+			int sock = -1;
+			if (client_call(msg, size, NULL, 0, &sock) < 0) {
+				err();
+				return 0;
+			}
+			if (wire_send(3, msg, size, &sock, 1, 0) < 0) {
+				err();
+				return 1;
+			}
+			close(sock);
 		}
 		printf("given\n");
 		fflush(stdout);
@@ -363,6 +375,12 @@ int main(int argc, char **argv)
 					     : "broken");
 	} else if (strcmp(cmd, "waitnone") == 0) {
 		if (priv_wait4(-1, NULL, 0, NULL) < 0)
+			err();
+		if (priv_wait4(-1, NULL, WUNTRACED, NULL) < 0)
+			err();
+		if (priv_wait4(0, NULL, 0, NULL) < 0)
+			err();
+		if (priv_wait4(getpid(), NULL, WNOHANG, NULL) < 0)
 			err();
 	} else if (strcmp(cmd, "fork") == 0) {
 		pid_t pid = priv_fork();
