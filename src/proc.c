@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,7 +44,7 @@
 
 #define PROC_MAX_ARGS 512
 #define PROC_MAX_WAITERS 256
-#define PROC_MAX_PENDING_PER_PARENT 64
+#define PROC_MAX_PENDING_PER_PARENT MONITOR_MAX_CHANNELS_PER_PROCESS
 #define PROC_MAX_ANCESTRY 256
 
 enum proc_flags {
@@ -84,9 +85,22 @@ struct proc_table {
 
 /* --- the book ---------------------------------------------------------------- */
 
+/* Each program process costs the monitor two fds (its channel and a
+ * pidfd): a pre-forking server with hundreds of workers needs more than the
+ * usual soft limit of 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
 static struct proc_table *table(struct monitor *m)
 {
 	if (!m->proc) {
+		raise_fd_limit();
 		m->proc = calloc(1, sizeof(*m->proc));
 		if (!m->proc)
 			return NULL;
