@@ -46,6 +46,9 @@
 #define PROC_MAX_WAITERS 256
 #define PROC_MAX_PENDING_PER_PARENT MONITOR_MAX_CHANNELS_PER_PROCESS
 #define PROC_MAX_ANCESTRY 256
+/* Processes the monitor started for one requester and that it has not
+ * waited for: the monitor forks as root, so no RLIMIT_NPROC bounds them. */
+#define PROC_MAX_STARTED 256
 
 enum proc_flags {
 	PROC_CHILD = 1 << 0,     /* our child: reaped on SIGCHLD */
@@ -903,10 +906,22 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 	diag_free(&d);
 }
 
+static bool too_many_started(struct monitor *m, pid_t requester)
+{
+	size_t n = 0;
+	for (size_t i = 0; m->proc && i < m->proc->count; i++)
+		if (m->proc->entries[i].pid && m->proc->entries[i].requester == requester &&
+		    (m->proc->entries[i].flags & PROC_MONITORED))
+			n++;
+	return n >= PROC_MAX_STARTED;
+}
+
 /* Fork a process that becomes the target; returns its pid in the monitor
  * (0 in the new process) or -errno. */
 static pid_t start(struct monitor *m, struct monitor_channel *c, int *cwd, int *mask)
 {
+	if (too_many_started(m, c->pid))
+		return -EAGAIN;
 	*mask = resolve_umask(c->pid);
 	*cwd = resolve_cwd(c->pid);
 	audit_flush(&m->audit);
@@ -1042,6 +1057,8 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	int rc = allow_run_as(m, c, "respawn_as", preq.user, preq.chroot, NULL, &t);
 	if (rc < 0)
 		return rc;
+	if (too_many_started(m, c->pid))
+		return -EAGAIN;
 	int mask = resolve_umask(c->pid);
 	int cwd = resolve_cwd(c->pid);
 	audit_flush(&m->audit);

@@ -290,6 +290,12 @@ Test(proc, popen_as_another_user)
 	expect("popenw pmtestpa 'read x; test \"$x\" = hello' bye", "status 1\n");
 }
 
+Test(proc, processes_started_and_never_waited_for_are_bounded)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa }\n");
+	expect("popenmany pmtestpa 300", "opened 256 then EAGAIN\n");
+}
+
 Test(proc, popen_as_a_user_outside_run_as_is_refused)
 {
 	policy("allow_rerun true\nrun_as { pmtestpa }\n");

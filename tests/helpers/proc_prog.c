@@ -21,6 +21,8 @@
  *                             N", then "still served"
  *   popen USER COMMAND        priv_popen_as(COMMAND, "r"): "popen OUTPUT",
  *                             then "status N" from priv_pclose
+ *   popenmany USER N          N priv_popen_as never closed: "opened N", or
+ *                             "opened K then ERRNO"
  *   popenw USER COMMAND TEXT  priv_popen_as(COMMAND, "w"), writes TEXT
  *   execve USER CHROOT PROGRAM ARG...  (USER or CHROOT "-" for NULL)
  *                             "exit N" from priv_wait4
@@ -322,6 +324,14 @@ int main(int argc, char **argv)
 		printf("popen %s\n", line);
 		int status = priv_pclose(f);
 		printf("status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "popenmany") == 0 && argc == 5) {
+		int n = 0, max = atoi(argv[4]);
+		while (n < max && priv_popen_as("exit 0", "r", argv[3]))
+			n++;
+		printf("opened %d", n);
+		if (n < max)
+			printf(" then %s", strerrorname_np(errno));
+		printf("\n");
 	} else if (strcmp(cmd, "popenw") == 0 && argc == 6) {
 		FILE *f = priv_popen_as(argv[4], "w", argv[3]);
 		if (!f) {
