@@ -331,7 +331,7 @@ static void queue_decision(struct audit *a, const char *op, const char *object, 
 
 static void emit(struct audit *a, const char *op, const char *object, int flags, pid_t pid,
 		 bool allow, const char *directive, const char *rule, const struct origin *at,
-		 const char *reason, int result)
+		 const char *reason, int result, int denial_errno)
 {
 	const char *verdict = allow ? "allow" : "deny";
 
@@ -351,7 +351,9 @@ static void emit(struct audit *a, const char *op, const char *object, int flags,
 			(int)pid, verdict, directive ? directive : "",
 			audit_json_escape(rule, erule, sizeof(erule)),
 			at ? audit_json_escape(where, ewhere, sizeof(ewhere)) : "",
-			audit_json_escape(reason, ereason, sizeof(ereason)), result);
+			audit_json_escape(reason, ereason, sizeof(ereason)),
+			/* The errno the program sees: the policy's for a refusal. */
+			!allow && result == 0 ? denial_errno : result);
 		if (len > 0)
 			queue_json(a, line, len < (int)sizeof(line) ? (size_t)len : sizeof(line) - 1);
 	}
@@ -364,13 +366,13 @@ void audit_decision(struct audit *a, const char *op, const char *object, int fla
 		    const struct policy_decision *d, int result)
 {
 	emit(a, op, object, flags, pid, d->allow, d->directive, d->rule, d->origin, d->reason,
-	     result);
+	     result, d->error);
 }
 
 void audit_refusal(struct audit *a, const char *op, const char *object, pid_t pid, int error,
 		   const char *reason)
 {
-	emit(a, op, object, 0, pid, false, NULL, NULL, NULL, reason, error);
+	emit(a, op, object, 0, pid, false, NULL, NULL, NULL, reason, error, error);
 }
 
 void audit_protocol(struct audit *a, pid_t pid, const char *why)

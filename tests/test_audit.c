@@ -109,6 +109,8 @@ Test(audit, allowed_requests_wait_for_a_flush_refusals_do_not)
 	const char *second = strstr(j, "\"object\":\"/etc/shadow\"");
 	cr_assert(first && second && first < second, "%s", j);
 	cr_assert(strstr(j, "\"origin\":\"/etc/privman.d/app:3:9\""), "%s", j);
+	/* Each line carries the errno the program saw: none, then EACCES. */
+	cr_assert(strstr(first, "\"errno\":0}") && strstr(second, "\"errno\":13}"), "%s", j);
 }
 
 Test(audit, a_full_queue_is_written_without_waiting)
