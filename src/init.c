@@ -161,6 +161,16 @@ void priv_init(const char *appname)
 		init_fail("sigprocmask: %s", strerror(errno));
 	fflush(NULL); /* nothing buffered is written twice */
 
+	/* The monitor learns of the program's end through SIGCHLD: an ignored
+	 * SIGCHLD (or SA_NOCLDWAIT) would reap it unseen. Set before the fork,
+	 * while no child can have signalled: setting SIG_DFL discards a pending
+	 * SIGCHLD. The program gets its own disposition back. */
+	struct sigaction dfl, old_chld;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &dfl, &old_chld) < 0)
+		init_fail("sigaction: %s", strerror(errno));
+
 	pid_t pid = fork();
 	if (pid < 0)
 		init_fail("fork: %s", strerror(errno));
@@ -170,6 +180,7 @@ void priv_init(const char *appname)
 		close(sv[0]);
 		if (audit_fd >= 0)
 			close(audit_fd);
+		sigaction(SIGCHLD, &old_chld, NULL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		struct diag d;
 		diag_init(&d);
@@ -189,13 +200,7 @@ void priv_init(const char *appname)
 	 * the program says (SO_PEERCRED of a socketpair names its creator). */
 	close(sv[1]);
 	signal(SIGPIPE, SIG_IGN);
-	/* The monitor learns of the program's end through SIGCHLD: an ignored
-	 * SIGCHLD (or SA_NOCLDWAIT) would reap it unseen. And timers the
-	 * program set before priv_init belong to the program, not to us. */
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &dfl, NULL);
+	/* Timers the program set before priv_init belong to the program. */
 	struct itimerval off;
 	memset(&off, 0, sizeof(off));
 	setitimer(ITIMER_REAL, &off, NULL);

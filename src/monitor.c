@@ -806,19 +806,25 @@ void monitor_finish(struct monitor *m, int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+/* Reap every child that ended; when the program did, leave as it left. */
+static void reap(struct monitor *m)
+{
+	int status;
+	pid_t pid;
+	struct rusage usage;
+	/* proc.c knows which child was the program, and whether other
+	 * program processes still need the monitor. */
+	while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0)
+		proc_reaped(m, pid, status, &usage);
+}
+
 static void handle_signals(struct monitor *m)
 {
 	struct signalfd_siginfo si;
 	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		int sig = (int)si.ssi_signo;
 		if (sig == SIGCHLD) {
-			int status;
-			pid_t pid;
-			struct rusage usage;
-			/* proc.c knows which child was the program, and whether
-			 * other program processes still need the monitor. */
-			while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0)
-				proc_reaped(m, pid, status, &usage);
+			reap(m);
 			continue;
 		}
 		/* A signal from the terminal reached the program already (same
@@ -833,6 +839,9 @@ static void handle_signals(struct monitor *m)
 void monitor_run(struct monitor *m)
 {
 	struct epoll_event events[16];
+	/* Signals are blocked and read from the signalfd; a program that ended
+	 * before it existed is still pending there, but look once anyway. */
+	reap(m);
 	for (;;) {
 		int n = epoll_wait(m->epoll_fd, events, 16, audit_flush_due_ms(&m->audit));
 		if (n == 0 || audit_flush_due_ms(&m->audit) == 0)
