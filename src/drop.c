@@ -58,6 +58,7 @@ struct drop_plan {
 	uint64_t inheritable;
 	uint64_t ambient;
 	uint64_t bounding;
+	uint64_t bounding_before; /* the bounding set when the plan was made */
 
 	gid_t *groups; /* the scope's supplementary groups, sorted, unique */
 	size_t group_count;
@@ -236,11 +237,11 @@ static uint64_t current_bounding(int last_cap)
 	return mask;
 }
 
-static uint64_t current_ambient(int last_cap)
+static uint64_t current_ambient(int last_cap, uint64_t candidates)
 {
 	uint64_t mask = 0;
 	for (int cap = 0; cap <= last_cap; cap++)
-		if (cap_get_ambient((cap_value_t)cap) == 1)
+		if ((candidates & bit(cap)) && cap_get_ambient((cap_value_t)cap) == 1)
 			mask |= bit(cap);
 	return mask;
 }
@@ -272,7 +273,7 @@ static int plan_capabilities(struct drop_plan *plan, struct diag *d)
 	uint64_t asked = s->cap_effective | s->cap_permitted | s->cap_inheritable;
 	uint64_t known = plan->last_cap >= DROP_MASK_BITS - 1 ? UINT64_MAX
 							      : bit(plan->last_cap + 1) - 1;
-	uint64_t bounding = current_bounding(plan->last_cap);
+	uint64_t bounding = plan->bounding_before;
 	int failed = 0;
 	char name[64];
 
@@ -410,7 +411,7 @@ static int plan_privilege(struct drop_plan *plan, struct diag *d)
 		need |= bit(CAP_SETUID);
 
 	uint64_t secbits_now = (uint64_t)cap_get_secbits();
-	bool bounding_done = (current_bounding(plan->last_cap) & ~plan->bounding) == 0 &&
+	bool bounding_done = (plan->bounding_before & ~plan->bounding) == 0 &&
 			     (secbits_now & DROP_SECUREBITS) == DROP_SECUREBITS;
 	plan->change_bounding = !plan->keep_root && !bounding_done;
 	if (plan->change_bounding && euid != 0 && !(eff & bit(CAP_SETPCAP))) {
@@ -478,6 +479,7 @@ static int plan_make(struct drop_plan *plan, const struct policy_security *s, un
 		diag_error(d, NULL, "cannot tell this kernel's last capability");
 		return -1;
 	}
+	plan->bounding_before = current_bounding(plan->last_cap);
 
 	if (s->gid_count) {
 		plan->groups = calloc(s->gid_count, sizeof(*plan->groups));
@@ -577,7 +579,9 @@ static void step_bounding(struct drop_plan *plan, struct diag *d)
 		return;
 	}
 	for (int cap = 0; cap <= plan->last_cap; cap++) {
-		if (plan->bounding & bit(cap))
+		/* One prctl per capability still there: a drop is on the path
+		 * of every priv_init and rerun. */
+		if ((plan->bounding & bit(cap)) || !(plan->bounding_before & bit(cap)))
 			continue;
 		if (cap_drop_bound((cap_value_t)cap) != 0) {
 			char name[64];
@@ -780,7 +784,9 @@ static void step_verify(struct drop_plan *plan, struct diag *d)
 		verify_mask("effective", eff, plan->effective);
 		verify_mask("permitted", prm, plan->permitted);
 		verify_mask("inheritable", inh, plan->inheritable);
-		verify_mask("ambient", current_ambient(plan->last_cap), plan->ambient);
+		/* The kernel keeps ambient within permitted and inheritable:
+		 * only those capabilities can be ambient. */
+		verify_mask("ambient", current_ambient(plan->last_cap, prm & inh), plan->ambient);
 	}
 	if (plan->change_bounding) {
 		verify_mask("bounding", current_bounding(plan->last_cap), plan->bounding);
