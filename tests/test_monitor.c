@@ -437,6 +437,18 @@ Test(monitor, exit_status_is_the_programs)
 	cr_assert_eq(run("uid"), 0);
 }
 
+/* A program that ends at once, before the monitor is even set up: its
+ * SIGCHLD must not be lost (a hang here ends in the suite's timeout). */
+Test(monitor, a_program_that_ends_at_once_ends_its_monitor, .timeout = 60)
+{
+	policy("open_ro { /etc/hostname }\n");
+	for (int i = 0; i < 100; i++) {
+		int rc = pmtest_sh("PRIVMAN_CONF_DIR=%s timeout -s KILL 5 %s t quit 3 >/dev/null 2>&1", dir,
+				   helper());
+		cr_assert_eq(rc, 3, "run %d: status %d (137: the monitor hung and was killed)", i, rc);
+	}
+}
+
 Test(monitor, an_ignored_sigchld_or_a_pending_alarm_does_not_upset_the_monitor)
 {
 	policy("open_ro { /etc/hostname }\n");

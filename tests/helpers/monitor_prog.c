@@ -13,7 +13,8 @@
  *   unlink PATH
  *   bind4 ADDR PORT | bind6 ADDR PORT | bindfile
  *   direct PATH             open(2) without the monitor (proves the drop)
- *   chdir DIR | uid | caps | fds | sleep MS | exit STATUS
+ *   chdir DIR | uid | caps | fds | sleep MS | exit STATUS (priv_exit)
+ *   quit STATUS             exit(3) at once, without a word to the monitor
  *   loop N PATH             priv_open N times, print "<ok> <matching> <other>"
  *                           where matching counts opens whose first line is
  *                           the word "granted"
@@ -261,6 +262,8 @@ int main(int argc, char **argv)
 			printf("fds %d\n", count_fds());
 		} else if (strcmp(cmd, "sleep") == 0) {
 			usleep((useconds_t)atoi(argv[++i]) * 1000);
+		} else if (strcmp(cmd, "quit") == 0) {
+			exit(atoi(argv[++i]));
 		} else if (strcmp(cmd, "exit") == 0) {
 			priv_exit(atoi(argv[++i]));
 		} else if (strcmp(cmd, "loop") == 0) {
