@@ -82,6 +82,9 @@ static void setup(void)
 	free(pmtest_write_file(dir, "open", text));
 	free(text);
 	free(pmtest_write_file(dir, "off", "auth false\nauth_allow_rerun true\n"));
+	free(pmtest_write_file(dir, "rerun", "auth true\nauth_allow_rerun true\nallow_rerun true\n"));
+	free(pmtest_write_file(dir, "norerun",
+			       "auth true\nauth_allow_rerun false\nallow_rerun true\n"));
 }
 
 static void teardown(void)
@@ -446,6 +449,34 @@ Test(pam, authenticated_user_recorded_for_that_user_only)
 	AUTOFREE char *audit3 = read_audit();
 	cr_assert_eq(count_of(audit3, a), 1, "recorded once:\n%s", audit3);
 	assert_lacks(audit3, b);
+}
+
+Test(pam, auth_allow_rerun_then_a_rerun_as_that_user_only)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char as_a[64];
+	snprintf(as_a, sizeof(as_a), "rerun-as %u %u\n", (unsigned)getpwnam(USER_A)->pw_uid,
+		 (unsigned)getpwnam(USER_A)->pw_uid);
+
+	/* Nobody authenticated yet: refused. */
+	const char *out = RUN("rerun", "rerun", USER_A);
+	assert_has(out, "rerun -1 EPERM");
+	/* A passes authenticate and account: a rerun as A, and only as A. */
+	out = RUN("rerun", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct", "end",
+		  "rerun", USER_A, "rerun", USER_B, "rerun", "root");
+	assert_has(out, "acct PAM_SUCCESS");
+	assert_has(out, as_a);
+	assert_has(out, "rerun 0 42\nrerun -1 EPERM\nrerun -1 EPERM\n");
+	/* A wrong password adds no one. */
+	out = RUN("rerun", "start", SERVICE, USER_A, "answer", "wrong", "auth", "acct", "end",
+		  "rerun", USER_A);
+	assert_has(out, "auth PAM_AUTH_ERR");
+	assert_has(out, "rerun -1 EPERM");
+	/* Without auth_allow_rerun, passing PAM adds no one. */
+	out = RUN("norerun", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct", "end",
+		  "rerun", USER_A);
+	assert_has(out, "acct PAM_SUCCESS");
+	assert_has(out, "rerun -1 EPERM");
 }
 
 /* --- handles ----------------------------------------------------------------------------- */

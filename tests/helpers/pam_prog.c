@@ -33,6 +33,10 @@
  *                           "opened FIRSTLINE" then "auth CODE" (or "conv-timeout")
  *   reentrant               the next conversation calls priv_pam_authenticate on
  *                           its own handle                 "reentrant CODE ERRNO"
+ *   rerun USER              priv_rerunas(USER, monitored) and priv_wait4; the new
+ *                           process prints "rerun-as UID" and exits 42
+ *                                                          "rerun 0 STATUS" or
+ *                                                          "rerun -1 ERRNO"
  *   Every conversation prints "conv N" and then "msg STYLE TEXT" per message. */
 #include <dirent.h>
 #include <errno.h>
@@ -93,6 +97,17 @@ static const char *code_name(int code)
 	if (code >= 0 && code < (int)(sizeof(names) / sizeof(names[0])) && names[code])
 		return names[code];
 	return "PAM_?";
+}
+
+static volatile int rerun_started;
+
+/* Runs in the new process, after it has become the target user. */
+static void rerun_as_user(char *const *arg)
+{
+	(void)arg;
+	printf("rerun-as %u %u\n", (unsigned)getuid(), (unsigned)geteuid());
+	fflush(stdout);
+	_exit(42);
 }
 
 static const char *errno_name(int e)
@@ -326,6 +341,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	priv_init(argv[1]);
+	if (rerun_started)
+		return 0; /* never reached: rerun_as_user ends the new process */
 	pid_t monitor = getppid();
 
 	for (int i = 2; i < argc; i++) {
@@ -438,6 +455,19 @@ int main(int argc, char **argv)
 				n = count_workers(monitor);
 			}
 			printf("workers %d\n", n);
+		} else if (strcmp(cmd, "rerun") == 0 && a1) {
+			char *const args[] = { NULL };
+			rerun_started = 1;
+			pid_t pid = priv_rerunas(rerun_as_user, args, a1, NULL,
+						 PRIV_RR_OLD_SLAVE_MONITORED);
+			int status = 0;
+			if (pid < 0)
+				printf("rerun -1 %s\n", errno_name(errno));
+			else if (priv_wait4(pid, &status, 0, NULL) != pid)
+				printf("rerun wait4 %s\n", errno_name(errno));
+			else
+				printf("rerun 0 %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			i++;
 		} else if (strcmp(cmd, "concurrent") == 0 && i + 4 < argc) {
 			concurrent(argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]);
 			i += 4;
