@@ -111,7 +111,7 @@ $(BUILD)/examples/%: examples/%.c $(STLIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
 
-$(BUILD)/bench/%: bench/%.c $(STLIB)
+$(BUILD)/bench/%: bench/%.c $(STLIB) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
 

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "privman.h"
 
 #define USER "pmtestbench"
@@ -33,31 +34,6 @@
 #define SERVICE_UNIX "pmtest-bench-unix"
 #define SERVICE_PERMIT "pmtest-bench-permit"
 #define PERMIT_ROUNDS 2000
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void __attribute__((noreturn)) die(const char *what)
-{
-	fprintf(stderr, "bench_pam: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static int conversation(int count, const struct pam_message **msg, struct pam_response **resp,
 			void *data)

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "privman.h"
 
 #define BATCHES 15
@@ -29,31 +30,6 @@
 
 static char dir[64];
 static char file[128];
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void __attribute__((noreturn)) die(const char *what)
-{
-	fprintf(stderr, "bench_proc: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 /* The new process of a rerun ends at once: what is measured is the monitor
  * forking it, the drop, the channel, and the wait. */

@@ -465,25 +465,6 @@ int priv_pam_end(pam_handle_t *pamh, int pam_status)
 	return status;
 }
 
-static bool string_item(int type)
-{
-	switch (type) {
-	case PAM_SERVICE:
-	case PAM_USER:
-	case PAM_TTY:
-	case PAM_RHOST:
-	case PAM_RUSER:
-	case PAM_USER_PROMPT:
-	case PAM_XDISPLAY:
-	case PAM_AUTHTOK_TYPE:
-	case PAM_AUTHTOK:
-	case PAM_OLDAUTHTOK:
-		return true;
-	default:
-		return false;
-	}
-}
-
 int priv_pam_set_item(pam_handle_t *pamh, int item_type, const void *item)
 {
 	struct privman_pam *h = acquire(pamh, "priv_pam_set_item");
@@ -499,7 +480,7 @@ int priv_pam_set_item(pam_handle_t *pamh, int item_type, const void *item)
 			status = PAM_PERM_DENIED;
 			errno = EINVAL;
 		}
-	} else if (!string_item(item_type)) {
+	} else if (!pam_wire_string_item(item_type)) {
 		/* PAM_FAIL_DELAY is a function pointer and PAM_XAUTHDATA holds
 		 * pointers: neither can cross to the worker. */
 		status = PAM_BAD_ITEM;
@@ -541,11 +522,11 @@ int priv_pam_get_item(pam_handle_t *pamh, int item_type, const void **item)
 		status = PAM_SUCCESS;
 	} else if (item_type == PAM_FAIL_DELAY) {
 		status = PAM_SUCCESS; /* never set: see priv_pam_set_item */
-	} else if (!string_item(item_type) || item_type == PAM_AUTHTOK ||
+	} else if (!pam_wire_string_item(item_type) || item_type == PAM_AUTHTOK ||
 		   item_type == PAM_OLDAUTHTOK) {
 		/* Secrets stay with the worker. */
 		status = PAM_BAD_ITEM;
-		errno = string_item(item_type) ? EPERM : EINVAL;
+		errno = pam_wire_string_item(item_type) ? EPERM : EINVAL;
 	} else {
 		struct wire_writer w;
 		char *value = NULL;

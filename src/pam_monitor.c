@@ -362,25 +362,6 @@ static const char *item_text(struct worker *w, int type)
 	return v;
 }
 
-static bool string_item(int type)
-{
-	switch (type) {
-	case PAM_SERVICE:
-	case PAM_USER:
-	case PAM_TTY:
-	case PAM_RHOST:
-	case PAM_RUSER:
-	case PAM_USER_PROMPT:
-	case PAM_XDISPLAY:
-	case PAM_AUTHTOK_TYPE:
-	case PAM_AUTHTOK:
-	case PAM_OLDAUTHTOK:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool secret_item(int type)
 {
 	return type == PAM_AUTHTOK || type == PAM_OLDAUTHTOK;
@@ -539,7 +520,7 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 			explicit_bzero(text, sizeof(text));
 			break;
 		}
-		if (!string_item(type) || (n < 0 && (type == PAM_SERVICE))) {
+		if (!pam_wire_string_item(type) || (n < 0 && (type == PAM_SERVICE))) {
 			status = PAM_BAD_ITEM;
 		} else {
 			status = pam_set_item(w->pamh, type, n >= 0 ? text : NULL);
@@ -558,7 +539,7 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 		int type = wire_get_int(&r);
 		if (!wire_reader_done(&r))
 			break;
-		if (!string_item(type) || secret_item(type)) {
+		if (!pam_wire_string_item(type) || secret_item(type)) {
 			status = PAM_BAD_ITEM;
 			audit_event(w->audit, LOG_NOTICE, "pam_get_item %d pid=%d: refused", type,
 				    (int)w->program);

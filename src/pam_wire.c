@@ -209,3 +209,22 @@ out:
 	pam_wire_free_answer(resp, count);
 	return rc;
 }
+
+bool pam_wire_string_item(int type)
+{
+	switch (type) {
+	case PAM_SERVICE:
+	case PAM_USER:
+	case PAM_TTY:
+	case PAM_RHOST:
+	case PAM_RUSER:
+	case PAM_USER_PROMPT:
+	case PAM_XDISPLAY:
+	case PAM_AUTHTOK_TYPE:
+	case PAM_AUTHTOK:
+	case PAM_OLDAUTHTOK:
+		return true;
+	default:
+		return false;
+	}
+}

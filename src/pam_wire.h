@@ -96,6 +96,10 @@ size_t pam_wire_encode_answer(void *buf, size_t cap, uint32_t id, int status, in
 int pam_wire_decode_answer(const void *msg, size_t size, uint32_t id, int count, int *status,
 			   struct pam_response **resp);
 
+/* The PAM items that are strings, the only ones that cross the wire. The
+ * program and the worker must agree on this list. */
+bool pam_wire_string_item(int type);
+
 /* Wipe and free an answer array. */
 void pam_wire_free_answer(struct pam_response *resp, int count);
 
