@@ -419,3 +419,20 @@ Test(files, untrusted_policy_file_is_refused_by_root)
 	diag_free(&d);
 	pmtest_rmtree(dir);
 }
+
+Test(files, oversized_policy_file_is_refused)
+{
+	AUTOFREE char *dir = pmtest_tmpdir();
+	char path[256];
+	snprintf(path, sizeof(path), "%s/big.conf", dir);
+	FILE *f = fopen(path, "we");
+	cr_assert_not_null(f);
+	for (int i = 0; i < CONF_MAX_FILE_SIZE / 16 + 1; i++)
+		fputs("# padding line\n\n", f);
+	fclose(f);
+	struct diag d;
+	cr_assert_null(parse_file(path, &d));
+	cr_assert_diag(&d, "is larger than 1048576 bytes");
+	diag_free(&d);
+	pmtest_rmtree(dir);
+}
