@@ -57,12 +57,28 @@ struct source {
 	unsigned depth;
 };
 
+/* The scalars one file, or one scope, has set so far: a second value for
+ * one of them there is refused, as the original Privman refused a second
+ * chroot or unpriv_user. A later file (another -c, an include) may still
+ * replace a value. */
+struct scalar_seen {
+	int directive;
+	struct origin at;
+};
+
+struct scalars_seen {
+	const char *where; /* "file", "'security' scope", "'run' scope" */
+	struct scalar_seen *seen;
+	size_t count;
+};
+
 struct parser {
 	struct policy *policy;
 	struct diag *diag;
 	unsigned flags;
 	struct source *src;
 	struct token token; /* the current token */
+	struct scalars_seen *scalars; /* of the file or scope being read */
 };
 
 static bool is_word_char(int c)
@@ -219,6 +235,15 @@ static int lex_word(struct parser *ps, struct token *t)
 		advance(s);
 	}
 	size_t n = s->pos - start;
+	if (peek_char(s, 0) == '#') {
+		/* The original Privman read "/var/run/a#b" as one path; ending
+		 * the word here would grant "/var/run/a" instead. */
+		struct origin at = here(s);
+		diag_error(ps->diag, &at,
+			   "'#' inside a value; quote the value (\"...\") if '#' belongs to it, "
+			   "or put a space before '#' to start a comment");
+		return -1;
+	}
 	if (n > CONF_MAX_TOKEN) {
 		diag_error(ps->diag, &t->at, "value longer than %d bytes", CONF_MAX_TOKEN);
 		return -1;
@@ -694,6 +719,33 @@ static int parse_list(struct parser *ps, const struct schema_entry *entry,
 	return 0;
 }
 
+/* Remember that the current file or scope sets `entry`; refuse a second
+ * value, naming both places. */
+static int scalar_once(struct parser *ps, const struct schema_entry *entry)
+{
+	struct scalars_seen *s = ps->scalars;
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < s->count; i++) {
+		if (s->seen[i].directive != (int)entry->directive)
+			continue;
+		char first[512];
+		diag_error(ps->diag, &ps->token.at,
+			   "'%s' is given a second time in this %s (first at %s); give it once "
+			   "(a later policy file may replace it)",
+			   entry->name, s->where,
+			   origin_format(&s->seen[i].at, first, sizeof(first)));
+		return -1;
+	}
+	struct scalar_seen *grown = realloc(s->seen, (s->count + 1) * sizeof(*grown));
+	if (!grown)
+		return oom(ps);
+	s->seen = grown;
+	s->seen[s->count++] = (struct scalar_seen){ .directive = (int)entry->directive,
+						    .at = ps->token.at };
+	return 0;
+}
+
 static int parse_scalar(struct parser *ps, const struct schema_entry *entry,
 			struct scope_target *scope)
 {
@@ -703,6 +755,8 @@ static int parse_scalar(struct parser *ps, const struct schema_entry *entry,
 			 entry->kind == KIND_BOOL ? " (true or false)" : "");
 		return expected(ps, what);
 	}
+	if (scalar_once(ps, entry) < 0)
+		return -1;
 	if (store_scalar(ps, scope, entry->directive, entry->kind) < 0)
 		return -1;
 	next_token(ps);
@@ -721,18 +775,28 @@ static int parse_scope_body(struct parser *ps, const struct schema_entry *entry,
 	if (ps->token.kind != TOKEN_OPEN_BRACE)
 		return expected(ps, what);
 	struct origin opened = ps->token.at;
+	char where[64];
+	snprintf(where, sizeof(where), "'%s' scope", entry->name);
+	struct scalars_seen scalars = { .where = where };
+	struct scalars_seen *outer = ps->scalars;
+	ps->scalars = &scalars;
+	int rc = -1;
 	next_token(ps);
 	while (ps->token.kind != TOKEN_CLOSE_BRACE) {
 		if (ps->token.kind == TOKEN_EOF) {
 			diag_error(ps->diag, &opened,
 				   "'%s' scope opened here is never closed with '}'", entry->name);
-			return -1;
+			goto out;
 		}
 		if (parse_statement(ps, schema, scope) < 0)
-			return -1;
+			goto out;
 	}
 	next_token(ps);
-	return 0;
+	rc = 0;
+out:
+	ps->scalars = outer;
+	free(scalars.seen);
+	return rc;
 }
 
 static int parse_scope(struct parser *ps, const struct schema_entry *entry)
@@ -957,7 +1021,10 @@ static int parse_statement(struct parser *ps, const struct schema_entry *schema,
 static int parse_source(struct parser *ps, struct source *src)
 {
 	struct source *outer = ps->src;
+	struct scalars_seen scalars = { .where = "file" };
+	struct scalars_seen *outer_scalars = ps->scalars;
 	ps->src = src;
+	ps->scalars = &scalars;
 	int rc = 0;
 	if (memchr(src->text, '\0', src->len)) {
 		size_t at = (size_t)((const char *)memchr(src->text, '\0', src->len) - src->text);
@@ -986,6 +1053,8 @@ static int parse_source(struct parser *ps, struct source *src)
 out:
 	token_clear(&ps->token);
 	ps->src = outer;
+	ps->scalars = outer_scalars;
+	free(scalars.seen);
 	return rc;
 }
 

@@ -298,7 +298,10 @@ static const char *parse_port(const char *text, bool *any, uint16_t *port)
 			return "is not a port number (1-65535)";
 		int value = atoi(text);
 		if (value == 0)
-			return "names port 0; a program binds an ephemeral port itself";
+			/* The original Privman read port 0 as any port; say
+			 * so rather than guess which was meant. */
+			return "names port 0: for any port write * (the original Privman "
+			       "read 0 so); a program binds an ephemeral port without a rule";
 		*port = (uint16_t)value;
 		return NULL;
 	}

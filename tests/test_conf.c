@@ -436,3 +436,109 @@ Test(files, oversized_policy_file_is_refused)
 	diag_free(&d);
 	pmtest_rmtree(dir);
 }
+
+/* --- policy files written for the original Privman ---------------------- */
+
+/* The original read "/var/run/a#b" as one path; a comment starting there
+ * would grant "/var/run/a" instead, without a word. */
+Test(original, hash_inside_an_unquoted_value_is_refused)
+{
+	cr_assert_syntax_error("open_ro /var/run/a#b\n",
+			       "test.conf:1:19: error: '#' inside a value; quote the value");
+	cr_assert_syntax_error("open_rw {\n /etc/motd\n /var/run/x#1 }\n",
+			       "test.conf:3:12: error: '#' inside a value");
+	cr_assert_syntax_error("unlink /tmp/a#\n", "test.conf:1:14: error: '#' inside a value");
+	cr_assert_syntax_error("fork true# on\n", "test.conf:1:10: error: '#' inside a value");
+	cr_assert_syntax_error("chroot /jail#x\n", "test.conf:1:13: error: '#' inside a value");
+
+	/* Quoted, '#' belongs to the path; after a blank it starts a comment. */
+	struct diag d;
+	struct policy *p = parse_text("open_ro { \"/var/run/a#b\" /var/run/c #d\n /e }\n"
+				      "open_ro /f\t# tab\n",
+				      &d);
+	cr_assert_not_null(p);
+	cr_assert_eq(p->open_ro.count, 4);
+	cr_assert_str_eq(p->open_ro.rules[0].path, "/var/run/a#b");
+	cr_assert_str_eq(p->open_ro.rules[1].path, "/var/run/c");
+	cr_assert_str_eq(p->open_ro.rules[2].path, "/e");
+	cr_assert_str_eq(p->open_ro.rules[3].path, "/f");
+	policy_free(p);
+	diag_free(&d);
+}
+
+/* The original refused a second chroot or unpriv_user ("Duplicate jail
+ * entries"); within one file a second value of any scalar is an error that
+ * names both places. */
+Test(original, second_scalar_in_one_file_is_refused)
+{
+	cr_assert_syntax_error("chroot /var/empty\nopen_ro /a\nchroot /srv/jail\n",
+			       "test.conf:3:8: error: 'chroot' is given a second time in this file "
+			       "(first at test.conf:1:8)");
+	cr_assert_syntax_error("unpriv_user nobody\nUnpriv_User = daemon\n",
+			       "test.conf:2:15: error: 'unpriv_user' is given a second time in this "
+			       "file (first at test.conf:1:13)");
+	cr_assert_syntax_error("fork true\nfork false\n",
+			       "test.conf:2:6: error: 'fork' is given a second time in this file");
+	cr_assert_syntax_error("security {\n user nobody\n group nogroup\n user daemon\n}\n",
+			       "test.conf:4:7: error: 'user' is given a second time in this "
+			       "'security' scope (first at test.conf:2:7)");
+	cr_assert_syntax_error("run { program /bin/true program /bin/false }\n",
+			       "test.conf:1:33: error: 'program' is given a second time in this "
+			       "'run' scope (first at test.conf:1:15)");
+
+	/* Separate scopes are separate: a later one replaces an earlier one. */
+	struct diag d;
+	struct policy *p = parse_text("security { user nobody }\nsecurity { user daemon }\n"
+				      "run { chroot /a }\nrun { chroot /b }\n",
+				      &d);
+	cr_assert_not_null(p);
+	cr_assert_str_eq(p->security.user.text, "daemon");
+	policy_free(p);
+	diag_free(&d);
+}
+
+Test(original, later_file_still_replaces_a_scalar)
+{
+	AUTOFREE char *dir = pmtest_tmpdir();
+	AUTOFREE char *base = pmtest_write_file(dir, "base.conf", "chroot /a\nunpriv_user nobody\n"
+								  "include inc.conf\n");
+	free(pmtest_write_file(dir, "inc.conf", "chroot /b\n"));
+	AUTOFREE char *local = pmtest_write_file(dir, "local.conf", "chroot /c\n");
+	const char *paths[] = { base, local };
+	struct diag d;
+	diag_init(&d);
+	struct policy *p = conf_load_files(paths, 2, &d);
+	cr_assert_not_null(p);
+	cr_assert_str_eq(p->chroot.text, "/c");
+	cr_assert_str_eq(p->chroot.origin.file, local);
+	policy_free(p);
+	diag_free(&d);
+
+	/* The same file twice (an include between) is still the same file. */
+	AUTOFREE char *twice = pmtest_write_file(dir, "twice.conf", "chroot /a\ninclude inc.conf\n"
+								    "chroot /c\n");
+	cr_assert_null(parse_file(twice, &d));
+	char message[512];
+	snprintf(message, sizeof(message),
+		 "twice.conf:3:8: error: 'chroot' is given a second time in this file (first at "
+		 "%s:1:8)",
+		 twice);
+	cr_assert_diag(&d, message);
+	diag_free(&d);
+	pmtest_rmtree(dir);
+}
+
+/* The original read "bind 0" as any port. Refused, saying what to write,
+ * rather than read as a grant of every port. */
+Test(original, bind_zero_is_refused_saying_to_write_star)
+{
+	static const char *const zeros[] = { "bind 0\n", "bind 00\n", "bind { 25 *:0 }\n",
+					     "bind 127.0.0.1:0\n", "bind [::1]:0\n" };
+	for (size_t i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++)
+		cr_assert_refused(zeros[i], "names port 0: for any port write *");
+	struct diag d;
+	struct policy *p = load_text("bind *\n", &d);
+	cr_assert_not_null(p);
+	policy_free(p);
+	diag_free(&d);
+}
