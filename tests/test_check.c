@@ -205,3 +205,79 @@ Test(check, bad_requests_are_usage_errors)
 		cr_assert_neq(r->err[0], '\0');
 	}
 }
+
+/* The usage line puts the options after APP: GNU getopt permutation, and
+ * the same when POSIXLY_CORRECT is set. */
+Test(check, options_may_follow_the_application)
+{
+	free(write_policy("pmtestcpapp", "bind 25\nopen_ro /etc/motd\n"));
+	setenv("PRIVMAN_CONF_DIR", policy_dir, 1);
+	static const char *const forms[] = {
+		"check pmtestcpapp -q -r 'bind 25'",
+		"check pmtestcpapp -r 'bind 25' -q",
+		"check -q pmtestcpapp --request='bind 25'",
+		"check -r 'bind 25' -- pmtestcpapp -q",
+	};
+	for (int posix = 0; posix < 2; posix++) {
+		if (posix)
+			setenv("POSIXLY_CORRECT", "1", 1);
+		for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+			struct run *r = privman(forms[i]);
+			if (i == 3) { /* after "--" everything is an operand */
+				cr_assert_eq(r->status, 2, "%s", forms[i]);
+				cr_assert(strstr(r->err, "unexpected argument '-q'"), "%s", r->err);
+				continue;
+			}
+			cr_assert_eq(r->status, 0, "%s: %s", forms[i], r->err);
+			cr_assert(strstr(r->out, "bind 25: ALLOW"), "%s: %s", forms[i], r->out);
+			cr_assert_null(strstr(r->out, "effective policy"), "%s: -q", forms[i]);
+		}
+	}
+	unsetenv("POSIXLY_CORRECT");
+	struct run *r = privman("check pmtestcpapp -r 'bind 26'");
+	cr_assert_eq(r->status, 3);
+	r = privman("check pmtestcpapp pmtestcpapp -q");
+	cr_assert_eq(r->status, 2);
+	cr_assert(strstr(r->err, "unexpected argument 'pmtestcpapp'"), "%s", r->err);
+
+	/* Files are read in the order written, APP among them. */
+	AUTOFREE char *later = write_policy("later.conf", "fork false\n");
+	free(write_policy("pmtestcpfork", "fork true\n"));
+	char args[512];
+	snprintf(args, sizeof(args), "check pmtestcpfork -c %s -q -r fork", later);
+	r = privman(args);
+	cr_assert_eq(r->status, 3, "%s", r->out);
+	snprintf(args, sizeof(args), "check -c %s pmtestcpfork -q -r fork", later);
+	r = privman(args);
+	cr_assert_eq(r->status, 0, "%s", r->out);
+	unsetenv("PRIVMAN_CONF_DIR");
+}
+
+/* --compat notes each dir/ * rule: one level here, any depth in the original. */
+Test(check, compat_notes_one_level_star_rules)
+{
+	AUTOFREE char *path = write_policy("compat.conf", "open_ro { /var/spool/* /etc/** /etc/motd }\n"
+							  "unlink \"/srv/my files/*\"\nbind 25\n");
+	char args[512];
+	snprintf(args, sizeof(args), "check -q --compat -c %s", path);
+	struct run *r = privman(args);
+	cr_assert_eq(r->status, 0, "%s", r->err);
+	char note[512];
+	snprintf(note, sizeof(note),
+		 "%s:1:11: note: open_ro /var/spool/* matches entries directly in /var/spool only; "
+		 "the original Privman matched any depth below it: write /var/spool/** for that",
+		 path);
+	cr_assert(strstr(r->err, note), "%s", r->err);
+	snprintf(note, sizeof(note), "%s:2:8: note: unlink /srv/my files/* matches", path);
+	cr_assert(strstr(r->err, note), "%s", r->err);
+	cr_assert_null(strstr(r->err, "/etc/**"), "%s", r->err);
+	cr_assert_null(strstr(r->err, "/etc/motd"), "%s", r->err);
+
+	snprintf(args, sizeof(args), "check -q -c %s", path);
+	r = privman(args);
+	cr_assert_eq(r->status, 0);
+	cr_assert_null(strstr(r->err, "note:"), "notes only when asked: %s", r->err);
+
+	r = privman("check --help");
+	cr_assert(strstr(r->out, "--compat"));
+}

@@ -22,12 +22,12 @@ enum { EXIT_DENY = 3 };
 static void check_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: privman check [-c FILE]... [APP] [-r REQUEST]... [-q]\n"
+		"Usage: privman check [-c FILE]... [APP] [-r REQUEST]... [-q] [--compat]\n"
 		"\n"
 		"Validate policy files and print the effective policy, each entry with the\n"
 		"file:line:column it came from. Files are read in order: lists accumulate,\n"
-		"a scalar given again replaces the earlier one, a later `security` scope\n"
-		"replaces an earlier one whole.\n"
+		"a scalar given again in a later file replaces the earlier one (twice in one\n"
+		"file is an error), a later `security` scope replaces an earlier one whole.\n"
 		"\n"
 		"  -c, --config FILE     read FILE (repeatable)\n"
 		"  APP                   read the policy of APP: %s/APP\n"
@@ -39,10 +39,13 @@ static void check_usage(FILE *out)
 		"                          run_as USER [chroot DIR] [program PATH]\n"
 		"                          auth | fork | rerun\n"
 		"  -q, --quiet           do not print the effective policy\n"
+		"      --compat          note each rule that the original Privman read\n"
+		"                        differently (a /dir/* rule matched any depth there)\n"
 		"  -h, --help            show this help\n"
 		"\n"
 		"Exit status: 0 valid (and every request allowed), 1 invalid policy,\n"
-		"2 usage error, 3 valid but a request is denied. See privman(1).\n",
+		"2 usage error, 3 valid but a request is denied. Options may follow APP.\n"
+		"See privman(1).\n",
 		privman_conf_dir());
 }
 
@@ -260,10 +263,57 @@ out:
 	return rc;
 }
 
+/* --compat: what the original Privman read differently. Its rule of a
+ * directory and a last element "*" matched any depth below the directory
+ * (it tried each parent of the path with "*" appended); ours matches one
+ * level, as its documentation said. */
+static void compat_notes(const struct policy *p, struct diag *d)
+{
+	const struct {
+		const char *name;
+		const struct path_rules *rules;
+	} lists[] = {
+		{ "open_ro", &p->open_ro },
+		{ "open_rw", &p->open_rw },
+		{ "open_ao", &p->open_ao },
+		{ "unlink", &p->unlink },
+	};
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		for (size_t i = 0; i < lists[l].rules->count; i++) {
+			const struct path_rule *r = &lists[l].rules->rules[i];
+			size_t n = strlen(r->path);
+			if (n < 2 || strcmp(r->path + n - 2, "/*") != 0)
+				continue;
+			/* The rule for the root's entries is in "/" itself. */
+			int dir_len = n == 2 ? 1 : (int)n - 2;
+			diag_note(d, &r->origin,
+				  "%s %s matches entries directly in %.*s only; the original "
+				  "Privman matched any depth below it: write %s* for that",
+				  lists[l].name, r->path, dir_len, r->path, r->path);
+		}
+	}
+}
+
+/* The policy file of application `app`; returns -1 after a message. */
+static int add_app(const char *app, char **path)
+{
+	if (strchr(app, '/') || app[0] == '.' || !app[0]) {
+		fprintf(stderr, "privman check: '%s' is not an application name; use -c FILE "
+				"for a file\n",
+			app);
+		return -1;
+	}
+	if (asprintf(path, "%s/%s", privman_conf_dir(), app) < 0)
+		return -1;
+	return 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
+	enum { OPT_COMPAT = 256 };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "compat", no_argument, NULL, OPT_COMPAT },
 		{ "request", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -272,15 +322,29 @@ int cmd_check(int argc, char **argv)
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	const char **requests = calloc((size_t)argc + 1, sizeof(*requests));
 	char *app_path = NULL;
+	const char *app = NULL;
 	size_t file_count = 0, request_count = 0;
-	bool quiet = false;
+	bool quiet = false, compat = false;
 	int rc = EXIT_USAGE;
 	if (!files || !requests)
 		goto out;
 
+	/* '-': operands come back in order as option 1, so that options may
+	 * follow APP whatever POSIXLY_CORRECT says. */
 	int c;
-	while ((c = getopt_long(argc, argv, "+c:r:qh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-c:r:qh", options, NULL)) != -1) {
 		switch (c) {
+		case 1: /* APP, read where it stands among the -c files */
+			if (app) {
+				fprintf(stderr, "privman check: unexpected argument '%s'\n", optarg);
+				check_usage(stderr);
+				goto out;
+			}
+			app = optarg;
+			if (add_app(app, &app_path) < 0)
+				goto out;
+			files[file_count++] = app_path;
+			break;
 		case 'c':
 			files[file_count++] = optarg;
 			break;
@@ -289,6 +353,9 @@ int cmd_check(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case OPT_COMPAT:
+			compat = true;
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -299,15 +366,9 @@ int cmd_check(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind < argc) {
-		const char *app = argv[optind++];
-		if (strchr(app, '/') || app[0] == '.' || !app[0]) {
-			fprintf(stderr, "privman check: '%s' is not an application name; use -c FILE "
-					"for a file\n",
-				app);
-			goto out;
-		}
-		if (asprintf(&app_path, "%s/%s", privman_conf_dir(), app) < 0)
+	if (optind < argc && !app) { /* after "--" */
+		app = argv[optind++];
+		if (add_app(app, &app_path) < 0)
 			goto out;
 		files[file_count++] = app_path;
 	}
@@ -325,6 +386,8 @@ int cmd_check(int argc, char **argv)
 	struct diag d;
 	diag_init(&d);
 	struct policy *p = conf_load_files(files, file_count, &d);
+	if (p && compat)
+		compat_notes(p, &d);
 	if (p && policy_validate(p, &d) < 0) {
 		policy_free(p);
 		p = NULL;

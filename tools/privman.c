@@ -12,7 +12,7 @@ static void usage(FILE *out)
 		"Usage: privman COMMAND [OPTION]...\n"
 		"\n"
 		"Commands:\n"
-		"  check [-c FILE]... [APP] [--request REQUEST]\n"
+		"  check [-c FILE]... [APP] [-r REQUEST]... [-q] [--compat]\n"
 		"                     validate a policy, print it normalised, explain a request\n"
 		"  run [-c FILE]... [-u USER] [-g GROUP] [-G G1,G2] [--chroot DIR]\n"
 		"      [--caps TEXT] [--privileges TEXT] [--no-new-privs] [--dry-run]\n"
