@@ -805,6 +805,32 @@ Test(run, usage_errors)
 	pmdrop_child_free(&c);
 }
 
+/* Unlike `privman check`, run does not permute: from COMMAND on, every word
+ * is COMMAND's, also without "--" and also when it looks like one of ours
+ * (a permuting getopt would read -c and -u here and refuse the scope). */
+Test(run, words_after_the_command_are_the_commands)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *bare[] = {privman, "run", "-u", "nobody", "/bin/echo", "-c",
+			      "/nonexistent", "-u", "root", "--dry-run", "--", "x", NULL};
+	const char *dashed[] = {privman, "run", "-u", "nobody", "--", "/bin/echo", "-c",
+				"/nonexistent", "-u", "root", "--dry-run", "--", "x", NULL};
+	const char *const *forms[] = {bare, dashed};
+	for (int posix = 0; posix < 2; posix++) {
+		if (posix)
+			setenv("POSIXLY_CORRECT", "1", 1);
+		for (size_t i = 0; i < 2; i++) {
+			struct pmdrop_child c = run_argv(forms[i], NULL);
+			cr_expect_eq(pmdrop_exit_status(&c), 0, "form %zu: status %d: %s", i,
+				     c.status, c.err);
+			cr_expect_str_eq(c.out, "-c /nonexistent -u root --dry-run -- x\n",
+					 "form %zu", i);
+			pmdrop_child_free(&c);
+		}
+	}
+	unsetenv("POSIXLY_CORRECT");
+}
+
 Test(run, help_names_every_option)
 {
 	const char *help[] = {privman, "run", "--help", NULL};
