@@ -207,6 +207,34 @@ Test(evil, a_flood_of_identical_refusals_is_summarized_in_the_audit)
 	cr_assert_eq(lines + suppressed, 20000, "%d written + %ld counted", lines, suppressed);
 }
 
+/* Paths with newlines, escapes, quotes and bytes that are not UTF-8: each
+ * request is one well-formed JSON line (no raw control byte, no byte above
+ * 0x7e, an object from start to end). */
+Test(evil, program_chosen_paths_cannot_forge_audit_lines)
+{
+	int rc = evil("nasty %s", dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "refused 18\n");
+	const char *audit = audit_text();
+	int lines = 0, requests = 0;
+	for (const char *s = audit; *s; lines++) {
+		const char *end = strchr(s, '\n');
+		cr_assert(end, "every line ends");
+		cr_assert(strncmp(s, "{\"time\":", 8) == 0 && end[-1] == '}', "line %d: %.*s", lines,
+			  (int)(end - s), s);
+		for (const char *p = s; p < end; p++)
+			cr_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+				  "line %d: byte 0x%02x", lines, (unsigned char)*p);
+		if (strncmp(s, "{\"time\":", 8) == 0 &&
+		    (memmem(s, (size_t)(end - s), "\"op\":\"open\"", 11) ||
+		     memmem(s, (size_t)(end - s), "\"op\":\"unlink\"", 13)))
+			requests++;
+		s = end + 1;
+	}
+	cr_assert_eq(requests, 18, "%s", audit);
+	cr_assert_eq(count(audit, "\"decision\":\"allow\""), 0, "%s", audit);
+}
+
 static struct policy *load(const char *text)
 {
 	struct diag d;

@@ -241,6 +241,27 @@ static int lie(int n, const char *good)
 	return 0;
 }
 
+/* Paths that would forge audit lines if copied raw, under DIR: each is
+ * refused (or not found), and each refusal must be one audit line. */
+static void nasty_paths(const char *dir)
+{
+	static const char *const tails[] = {
+		"a\n<85>Dec  1 00:00:00 host t[1]: open /etc/shadow flags=0x0 pid=1: allow",
+		"a\rb", "\033[2K\033[1G", "quo\"te\",\"decision\":\"allow", "back\\slash",
+		"bad\xff\xfe\xc3", "\xe2\x80\xae", "\xc2\x9b", "\x01\x7f",
+	};
+	char path[PATH_MAX];
+	int refused = 0;
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, tails[i]);
+		if (priv_open(path, O_RDONLY) < 0)
+			refused++;
+		if (priv_unlink(path) < 0)
+			refused++;
+	}
+	printf("refused %d\n", refused);
+}
+
 /* Send raw bytes with one fd, and wait for the answer. */
 static void send_and_await(const void *msg, size_t size, int nfds, int fd);
 
@@ -449,6 +470,8 @@ int main(int argc, char **argv)
 		flood(atol(argv[3]), argv[4]);
 	else if (strcmp(mode, "semantic") == 0 && argc == 5)
 		semantic(argv[3], argv[4]);
+	else if (strcmp(mode, "nasty") == 0 && argc == 4)
+		nasty_paths(argv[3]);
 	else if (strcmp(mode, "selfpair") == 0 && argc == 4)
 		return selfpair(argv[3]) < 0 ? 3 : 0;
 	else
