@@ -26,6 +26,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "kill_one.h"
 #include "pam_monitor.h"
 #include "proc.h"
 #include "resolve.h"
@@ -865,7 +866,7 @@ static void handle_signals(struct monitor *m)
 		/* A signal from the terminal reached the program already (same
 		 * process group); one sent to the monitor by a process did not. */
 		if (si.ssi_code != SI_KERNEL)
-			kill(m->program, sig);
+			kill_one(m->program, sig);
 		if (sig == SIGHUP)
 			reload(m);
 	}
@@ -885,7 +886,7 @@ void monitor_run(struct monitor *m)
 			if (errno == EINTR)
 				continue;
 			syslog(LOG_CRIT, "monitor: epoll_wait: %m; ending the program");
-			kill(m->program, SIGKILL);
+			kill_one(m->program, SIGKILL);
 			_exit(70);
 		}
 		for (int i = 0; i < n; i++) {

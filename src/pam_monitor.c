@@ -24,6 +24,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "kill_one.h"
 #include "pam_wire.h"
 
 _Static_assert(PAM_MONITOR_TAG > MONITOR_MAX_CHANNELS, "report tags above channel indices");
@@ -115,7 +116,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 			wire_close_fds(fds, nfds);
 			audit_event(&m->audit, LOG_ERR, "pam: worker %d sent a malformed report",
 				    (int)s->pid);
-			kill(s->pid, SIGKILL);
+			kill_one(s->pid, SIGKILL);
 			slot_end(m, s);
 			return;
 		}
@@ -123,7 +124,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 		/* The worker waits for this before the program hears of its
 		 * success: from then on the monitor knows the user. */
 		if (wire_send(s->report, buf, (size_t)n, NULL, 0, MSG_DONTWAIT) < 0) {
-			kill(s->pid, SIGKILL);
+			kill_one(s->pid, SIGKILL);
 			slot_end(m, s);
 			return;
 		}
@@ -244,7 +245,7 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_TAG + index};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
 		int e = errno;
-		kill(pid, SIGKILL);
+		kill_one(pid, SIGKILL);
 		close(chan[1]);
 		close(sv[0]);
 		return -e;
