@@ -157,6 +157,8 @@ static size_t text_escape(const unsigned char *p, char *out, size_t cap, bool qu
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
+	if (cap == 0)
+		return 0;
 	while (*p) {
 		char esc[4];
 		const char *from = esc;
