@@ -1,5 +1,6 @@
 # privman: one non-recursive Makefile. `make` builds into $(BUILD)/.
-#   make                 library (shared + static) and the `privman` command
+#   make                 library (shared + static; both export only the API of
+#                        include/privman.h) and the `privman` command
 #   make check           install missing packages, build, run every test
 #   make demo            install missing packages, build, run the demo
 #   make asan            the whole test suite under ASan + UBSan (in build-asan/)
@@ -51,7 +52,13 @@ MAN_PAGES   = $(sort $(wildcard man/*.[1-8]))
 
 SHLIB       = $(BUILD)/libprivman.so.$(VERSION)
 STLIB       = $(BUILD)/libprivman.a
+# Every object as it is, for what links the library's internals (tests,
+# the privman command): never installed.
+INTLIB      = $(BUILD)/libprivman-internal.a
 PROGRAM     = $(BUILD)/privman
+# The exported API: exactly the functions of include/privman.h.
+SYMBOL_MAP  = src/libprivman.map
+HIJACK_BIN  = $(BUILD)/tests/hijack/hijack-shared $(BUILD)/tests/hijack/hijack-static
 
 FUZZ_TIME  ?= 60
 
@@ -82,30 +89,59 @@ $(BUILD)/obj/%.o: %.c $(wildcard src/*.h include/*.h tools/*.h tests/*.h) $(CONF
 	@mkdir -p $(dir $@)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(SHLIB): $(LIB_OBJ)
-	$(Q_LD)$(CC) -shared -Wl,-soname,libprivman.so.$(SOVERSION) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+# A program's own names must never replace the library's: only the API
+# (include/privman.h marks it) is visible outside the library.
+$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+
+# The shared library exports the API and nothing else, and binds its own
+# calls to itself.
+$(SHLIB): $(LIB_OBJ) $(SYMBOL_MAP)
+	$(Q_LD)$(CC) -shared -Wl,-soname,libprivman.so.$(SOVERSION) \
+	    -Wl,--version-script=$(SYMBOL_MAP) -Wl,-Bsymbolic $(ALL_LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
 	@ln -sf libprivman.so.$(VERSION) $(BUILD)/libprivman.so.$(SOVERSION)
 	@ln -sf libprivman.so.$(SOVERSION) $(BUILD)/libprivman.so
 
-$(STLIB): $(LIB_OBJ)
+# The static library is one object whose internal names are local: a
+# program linked with it may define any name but the API's.
+$(BUILD)/obj/libprivman.o: $(LIB_OBJ)
+	$(Q_LD)$(CC) -r -nostdlib -o $@.tmp $(LIB_OBJ)
+	@objcopy --localize-hidden $@.tmp $@
+	@rm -f $@.tmp
+
+$(STLIB): $(BUILD)/obj/libprivman.o
 	@rm -f $@
 	$(Q_LD)ar rcs $@ $^
 
-$(PROGRAM): $(TOOL_OBJ) $(STLIB)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(STLIB) $(LIBS)
+$(INTLIB): $(LIB_OBJ)
+	@rm -f $@
+	$(Q_LD)ar rcs $@ $^
+
+$(PROGRAM): $(TOOL_OBJ) $(INTLIB)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(INTLIB) $(LIBS)
 
 $(BUILD)/privman.pc: scripts/privman.pc.in Makefile $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
-$(BUILD)/tests/%: tests/%.c $(STLIB) $(wildcard tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(INTLIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lcriterion
+	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(INTLIB) $(LIBS) -lcriterion
 
-$(BUILD)/tests/helpers/%: tests/helpers/%.c $(STLIB)
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(INTLIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
+	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(INTLIB) $(LIBS) -lpthread
+
+# A program that defines the library's internal names, linked as a user
+# would link it: with the shared library, and with the static one.
+$(BUILD)/tests/hijack/hijack-shared: tests/hijack/hijack.c $(SHLIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -L$(BUILD) -lprivman \
+	    -Wl,-rpath,$(abspath $(BUILD))
+
+$(BUILD)/tests/hijack/hijack-static: tests/hijack/hijack.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(STLIB)
 	@mkdir -p $(dir $@)
@@ -115,7 +151,7 @@ $(BUILD)/bench/%: bench/%.c $(STLIB) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
 
-tests-built: all $(TEST_BIN) $(TESTHELP_BIN) $(EXAMPLE_BIN)
+tests-built: all $(TEST_BIN) $(TESTHELP_BIN) $(EXAMPLE_BIN) $(HIJACK_BIN)
 .PHONY: tests-built
 
 # Run every test binary; the last line sums them up.

@@ -21,6 +21,10 @@
 extern "C" {
 #endif
 
+/* The library exports these names and no other (it is built with hidden
+ * visibility and a version script): a program may define any other name. */
+#pragma GCC visibility push(default)
+
 void priv_init(const char *appname);
 int priv_open(const char *pathname, int flags, ...);
 FILE *priv_fopen(const char *pathname, const char *mode);
@@ -64,6 +68,8 @@ int priv_register_info_fn(char *(*fnptr)(char *const *));
 int priv_register_cap_fn(int (*fnptr)(char *const *));
 char *priv_invoke_info_fn(int handle, char *const args[]);
 int priv_invoke_cap_fn(int handle, char *const args[]);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

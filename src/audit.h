@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -25,6 +26,25 @@
 #define AUDIT_FLUSH_MS 100
 /* The longest a flush waits for a syslog daemon whose queue is full. */
 #define AUDIT_STALL_MS 1000
+
+/* Identical events from one process (same operation, object, verdict and
+ * reason, or the same event text) beyond AUDIT_RATE_BURST in a second are
+ * not written one by one: they are counted, and one line says how many were
+ * suppressed once the second is over (or when the monitor ends). The
+ * AUDIT_RATE_KEYS most recent kinds of event are tracked. */
+#define AUDIT_RATE_BURST 50
+#define AUDIT_RATE_WINDOW_MS 1000
+#define AUDIT_RATE_KEYS 32
+#define AUDIT_SAMPLE_MAX 200
+
+struct audit_rate {
+	uint64_t key;         /* 0: free */
+	long long start_ms;   /* start of this window */
+	unsigned long count;  /* events in this window */
+	unsigned long suppressed;
+	pid_t pid;
+	char sample[AUDIT_SAMPLE_MAX]; /* the event's syslog text, escaped */
+};
 
 struct audit {
 	int fd;       /* JSON lines file, or -1 */
@@ -45,6 +65,11 @@ struct audit {
 	char line[AUDIT_BATCH][AUDIT_LINE_MAX];
 	size_t json_len;
 	char json[AUDIT_JSON_MAX];
+
+	/* rate limit of repeated events */
+	unsigned generation; /* which process filled `rate` (a fork starts afresh) */
+	bool summarizing;
+	struct audit_rate rate[AUDIT_RATE_KEYS];
 };
 
 /* Set up: ident for syslog, no file, nothing queued. */
@@ -71,13 +96,30 @@ void audit_protocol(struct audit *a, pid_t pid, const char *why);
 void audit_event(struct audit *a, int priority, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Write everything queued. */
+/* Write everything queued, and the summary of every second of suppressed
+ * events that is over. */
 void audit_flush(struct audit *a);
+
+/* Write everything queued and every summary, over or not: the process is
+ * about to end. */
+void audit_finish(struct audit *a);
 
 /* Milliseconds until the queue must be flushed: -1 when it is empty. */
 int audit_flush_due_ms(const struct audit *a);
 
-/* Escape `s` as the inside of a JSON string into out; returns out. */
+/* Escape `s` as the inside of a JSON string into out; returns out. Each
+ * byte is one character: printable ASCII as is (with \" and \\), every
+ * other byte as \u00XX, so the bytes come back exactly and any string is
+ * valid JSON. Never cuts an escape in two. */
 const char *audit_json_escape(const char *s, char *out, size_t cap);
+
+/* Write `s`, a string the program chose, as one field of a syslog line:
+ * bare when it is made only of printable characters other than space, '"'
+ * and '\\'; otherwise between double quotes with \\, \", \n, \r, \t
+ * and \xHH for every other control character, DEL, byte that is not part
+ * of valid UTF-8, C1 control, line or paragraph separator and
+ * bidirectional control. The result is never more than cap - 1 bytes, never
+ * cuts an escape in two, and holds no byte below 0x20. Returns out. */
+const char *audit_text_escape(const char *s, char *out, size_t cap);
 
 #endif

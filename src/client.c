@@ -280,9 +280,7 @@ static void own_setup(void)
 	if (gettid() == getpid())
 		return;
 	pthread_once(&own_key_once, own_make_key);
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return;
+	/* The monitor makes the socketpair and sends us our end. */
 	unsigned char msg[64];
 	struct wire_writer w;
 	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_CHANNEL, 0);
@@ -290,16 +288,19 @@ static void own_setup(void)
 	pthread_mutex_lock(&channel.lock);
 	bool room = own_count < MAX_OWN_CHANNELS;
 	pthread_mutex_unlock(&channel.lock);
-	if (!room || main_call(msg, size, &sv[1], 1, NULL, NULL, 0, NULL) < 0) {
-		close(sv[0]);
-		close(sv[1]);
+	int sock = -1;
+	if (!room || main_call(msg, size, NULL, 0, &sock, NULL, 0, NULL) < 0 || sock < 0)
+		return;
+	pthread_mutex_lock(&channel.lock);
+	room = own_count < MAX_OWN_CHANNELS;
+	if (room)
+		own_registry[own_count++] = sock;
+	pthread_mutex_unlock(&channel.lock);
+	if (!room) {
+		close(sock);
 		return;
 	}
-	close(sv[1]);
-	pthread_mutex_lock(&channel.lock);
-	own_registry[own_count++] = sv[0];
-	pthread_mutex_unlock(&channel.lock);
-	own.sock = sv[0];
+	own.sock = sock;
 	pthread_setspecific(own_key, &own);
 }
 

@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "client.h"
 #include "drop.h"
+#include "kill_one.h"
 #include "monitor.h"
 #include "policy.h"
 #include "privman.h"
@@ -219,7 +220,7 @@ void priv_init(const char *appname)
 	struct monitor *m = &the_monitor;
 	if (sfd < 0 || monitor_init(m, ident, policy, path, audit_fd, pid, sv[0], sfd) < 0) {
 		syslog(LOG_CRIT, "monitor: cannot start: %m; ending the program");
-		kill(pid, SIGKILL);
+		kill_one(pid, SIGKILL);
 		_exit(INIT_FAILED);
 	}
 	if (setjmp(return_to_program))

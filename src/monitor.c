@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "kill_one.h"
 #include "pam_monitor.h"
 #include "proc.h"
 #include "resolve.h"
@@ -56,8 +58,8 @@ static const struct dispatch {
 	{WIRE_OP_UNLINK, "unlink", 0, handle_unlink},
 	{WIRE_OP_BIND, "bind", 0, handle_bind},
 	{WIRE_OP_EXIT, "nothing", 0, handle_exit},
-	{WIRE_OP_CHANNEL, "nothing", 0, handle_channel},
-	{WIRE_OP_PAM_START, "auth", 0, pam_monitor_start},
+	{WIRE_OP_CHANNEL, "nothing", 1, handle_channel},
+	{WIRE_OP_PAM_START, "auth", 1, pam_monitor_start},
 	{WIRE_OP_FORK, "fork", 1, proc_handle_fork},
 	{WIRE_OP_HELLO, "a channel from fork", 0, proc_handle_hello},
 	{WIRE_OP_WAIT, "nothing: its own children", 0, proc_handle_wait},
@@ -390,6 +392,34 @@ static void format_address(const struct sockaddr_storage *ss, char *out, size_t 
 	}
 }
 
+/* True when `fd` is an open file the monitor held before the request
+ * brought it: one of its channels, its audit or syslog socket, a PAM
+ * worker's report socket, its epoll or signal fd. The program never gets
+ * any of these, but acting on one would turn the monitor against itself,
+ * so every fd is compared with every other one the monitor has open. */
+static bool monitor_holds(int fd)
+{
+	struct stat st, other;
+	if (fstat(fd, &st) < 0)
+		return true; /* refuse what cannot be checked */
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return true;
+	bool held = false;
+	struct dirent *e;
+	while (!held && (e = readdir(d)) != NULL) {
+		char *end;
+		long n = strtol(e->d_name, &end, 10);
+		if (*end || end == e->d_name || n == fd || n == dirfd(d))
+			continue;
+		if (fstat((int)n, &other) == 0 && other.st_dev == st.st_dev &&
+		    other.st_ino == st.st_ino)
+			held = true;
+	}
+	closedir(d);
+	return held;
+}
+
 static int handle_bind(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		       int *fds, int *fd_out)
 {
@@ -405,6 +435,11 @@ static int handle_bind(struct monitor *m, struct monitor_channel *c, const struc
 	if (fstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		audit_refusal(&m->audit, "bind", object, c->pid, ENOTSOCK, "not a socket");
 		return -ENOTSOCK;
+	}
+	if (monitor_holds(sock)) {
+		audit_refusal(&m->audit, "bind", object, c->pid, EBADF,
+			      "a socket of the monitor's own");
+		return -EBADF;
 	}
 	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
 		return -errno;
@@ -456,25 +491,26 @@ static int handle_exit(struct monitor *m, struct monitor_channel *c, const struc
 static int channel_add(struct monitor *m, int sock, pid_t pid);
 
 /* One more channel for the same process, so that its threads need not queue
- * behind one socket. The socket must be a SOCK_SEQPACKET AF_UNIX socket; it
- * speaks for the process the request came from. */
+ * behind one socket. The monitor makes the socketpair itself and hands the
+ * program one end: a channel is never a socket the program chose, so it can
+ * never be a socket whose peer is the monitor itself (both ends of one pair
+ * sent as two channels answer each other for ever), another process, or
+ * one of the monitor's own sockets. */
 static int handle_channel(struct monitor *m, struct monitor_channel *c,
 			  const struct wire_request *req, int *fds, int *fd_out)
 {
-	int type = 0, domain = 0;
-	socklen_t len = sizeof(type);
-	if (getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
-		return -EINVAL;
-	len = sizeof(domain);
-	if (getsockopt(fds[0], SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
-		return -EINVAL;
-	int flags = fcntl(fds[0], F_GETFD);
-	if (flags < 0 || fcntl(fds[0], F_SETFD, flags | FD_CLOEXEC) < 0)
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	int rc = channel_add(m, fds[0], c->pid);
-	if (rc < 0)
+	int rc = channel_add(m, sv[0], c->pid);
+	if (rc < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		audit_refusal(&m->audit, "channel", "-", c->pid, -rc,
+			      "no room for another channel");
 		return rc;
-	fds[0] = -1; /* the channel owns it now */
+	}
+	*fd_out = sv[1];
 	return 0;
 }
 
@@ -789,7 +825,7 @@ void monitor_finish(struct monitor *m, int status)
 {
 	for (size_t i = 0; i < m->channel_count; i++)
 		channel_close(m, &m->channels[i]);
-	audit_flush(&m->audit);
+	audit_finish(&m->audit);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		/* The program already dumped any core worth having. */
@@ -830,7 +866,7 @@ static void handle_signals(struct monitor *m)
 		/* A signal from the terminal reached the program already (same
 		 * process group); one sent to the monitor by a process did not. */
 		if (si.ssi_code != SI_KERNEL)
-			kill(m->program, sig);
+			kill_one(m->program, sig);
 		if (sig == SIGHUP)
 			reload(m);
 	}
@@ -850,7 +886,7 @@ void monitor_run(struct monitor *m)
 			if (errno == EINTR)
 				continue;
 			syslog(LOG_CRIT, "monitor: epoll_wait: %m; ending the program");
-			kill(m->program, SIGKILL);
+			kill_one(m->program, SIGKILL);
 			_exit(70);
 		}
 		for (int i = 0; i < n; i++) {

@@ -1,8 +1,8 @@
 /* The priv_pam_* calls: the program's side of a PAM transaction.
  *
- * priv_pam_start opens a channel of the transaction's own (a socketpair
- * whose other end goes to the monitor, which hands it to a root PAM worker)
- * and returns a pointer to a handle of this file; the monitor never sees
+ * priv_pam_start gets a channel of the transaction's own (one end of a
+ * socketpair the monitor made; a root PAM worker holds the other end) and
+ * returns a pointer to a handle of this file; the monitor never sees
  * that pointer, only the transaction id it chose. Every later call sends
  * one request on that channel and answers the worker's conversation
  * messages with the program's conversation function until the reply comes.
@@ -355,28 +355,27 @@ int priv_pam_start(const char *service, const char *user, const struct pam_conv 
 
 	unsigned char msg[64];
 	struct wire_writer w;
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return PAM_SYSTEM_ERR;
+	int sock = -1;
+	/* The monitor makes the transaction's socketpair and sends our end. */
 	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_PAM_START, 0);
 	size_t size = wire_writer_finish(&w);
-	int id = client_call(msg, size, &sv[1], 1, NULL);
+	int id = client_call(msg, size, NULL, 0, &sock);
 	int e = errno;
-	close(sv[1]);
-	if (id < 0) {
-		close(sv[0]);
-		errno = e;
+	if (id < 0 || sock < 0) {
+		if (sock >= 0)
+			close(sock);
+		errno = id < 0 ? e : EPROTO;
 		/* The policy's `auth` refused: as a service that may not be used. */
-		return e == EPERM ? PAM_PERM_DENIED : PAM_SYSTEM_ERR;
+		return id < 0 && e == EPERM ? PAM_PERM_DENIED : PAM_SYSTEM_ERR;
 	}
 
 	struct privman_pam *h = handle_new();
 	if (!h) {
-		close(sv[0]);
+		close(sock);
 		errno = ENOMEM;
 		return PAM_BUF_ERR;
 	}
-	h->sock = sv[0];
+	h->sock = sock;
 	h->id = (uint32_t)id;
 	h->conv = *conv;
 

@@ -24,6 +24,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "kill_one.h"
 #include "pam_wire.h"
 
 _Static_assert(PAM_MONITOR_TAG > MONITOR_MAX_CHANNELS, "report tags above channel indices");
@@ -115,7 +116,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 			wire_close_fds(fds, nfds);
 			audit_event(&m->audit, LOG_ERR, "pam: worker %d sent a malformed report",
 				    (int)s->pid);
-			kill(s->pid, SIGKILL);
+			kill_one(s->pid, SIGKILL);
 			slot_end(m, s);
 			return;
 		}
@@ -123,7 +124,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 		/* The worker waits for this before the program hears of its
 		 * success: from then on the monitor knows the user. */
 		if (wire_send(s->report, buf, (size_t)n, NULL, 0, MSG_DONTWAIT) < 0) {
-			kill(s->pid, SIGKILL);
+			kill_one(s->pid, SIGKILL);
 			slot_end(m, s);
 			return;
 		}
@@ -176,16 +177,6 @@ void pam_monitor_forget(struct monitor *m)
 static void __attribute__((noreturn))
 worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program, pid_t monitor);
 
-static bool seqpacket_unix(int fd)
-{
-	int type = 0, domain = 0;
-	socklen_t len = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
-		return false;
-	len = sizeof(domain);
-	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
-}
-
 int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		      int *fds, int *fd_out)
 {
@@ -197,11 +188,6 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	if (!d.allow) {
 		audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
 		return -EPERM;
-	}
-	if (!seqpacket_unix(fds[0])) {
-		audit_refusal(&m->audit, "pam_start", "pam", c->pid, EINVAL,
-			      "the transaction channel is not an AF_UNIX SOCK_SEQPACKET socket");
-		return -EINVAL;
 	}
 	struct pam_monitor *p = state(m);
 	if (!p)
@@ -224,9 +210,17 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 		return -EAGAIN;
 	}
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	/* The transaction's channel is a socketpair the monitor makes: the
+	 * root worker never speaks on a socket the program chose. */
+	int chan[2], sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
 		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		int e = errno;
+		close(chan[0]);
+		close(chan[1]);
+		return -e;
+	}
 	uint32_t id = p->last_id = p->last_id >= INT32_MAX ? 1 : p->last_id + 1;
 	audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
 	/* Nothing queued may be written twice, by the monitor and the worker. */
@@ -236,19 +230,23 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
+		close(chan[0]);
+		close(chan[1]);
 		close(sv[0]);
 		close(sv[1]);
 		return -e;
 	}
 	if (pid == 0)
-		worker_main(m, fds[0], sv[1], id, c->pid, monitor);
+		worker_main(m, chan[0], sv[1], id, c->pid, monitor);
+	close(chan[0]);
 	close(sv[1]);
 
 	size_t index = (size_t)(slot - p->workers);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_TAG + index};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
 		int e = errno;
-		kill(pid, SIGKILL);
+		kill_one(pid, SIGKILL);
+		close(chan[1]);
 		close(sv[0]);
 		return -e;
 	}
@@ -256,7 +254,8 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	slot->program = c->pid;
 	slot->report = sv[0];
 	slot->id = id;
-	/* fds[0] is closed by the caller: only the worker holds the channel. */
+	/* Only the worker and the program hold the channel. */
+	*fd_out = chan[1];
 	return (int)id;
 }
 
@@ -290,7 +289,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_stat
 	explicit_bzero(w->in, sizeof(w->in));
 	explicit_bzero(w->out, sizeof(w->out));
 	free(w->authenticated);
-	audit_flush(w->audit);
+	audit_finish(w->audit);
 	_exit(0);
 }
 

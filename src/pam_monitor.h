@@ -1,6 +1,7 @@
-/* PAM on the monitor's side. priv_pam_start sends the monitor one end of a
- * fresh socketpair (WIRE_OP_PAM_START); once the policy's `auth` grants it,
- * the monitor forks a PAM worker that owns that channel and the
+/* PAM on the monitor's side. priv_pam_start asks the monitor for a
+ * transaction (WIRE_OP_PAM_START); once the policy's `auth` grants it, the
+ * monitor makes a socketpair, returns one end to the program and forks a
+ * PAM worker that owns the other end and the
  * pam_handle_t for the whole transaction: every pam_* call and the
  * conversation run there, as root, and a conversation that waits on the
  * program stalls only that worker, never the monitor.
@@ -35,9 +36,9 @@ static inline int pam_monitor_owns_tag(uint64_t tag)
 }
 
 /* The WIRE_OP_PAM_START handler (monitor.c's dispatch table). Returns the
- * transaction's id (>= 0), or -EPERM when `auth` refuses, -EAGAIN when the
- * process has too many transactions in flight, -EINVAL for a socket of the
- * wrong kind, or another -errno. */
+ * transaction's id (>= 0) with the program's end of its channel in *fd_out,
+ * or -EPERM when `auth` refuses, -EAGAIN when the process has too many
+ * transactions in flight, or another -errno. */
 int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		      int *fds, int *fd_out);
 

@@ -30,6 +30,7 @@
 #include "client.h"
 #include "diag.h"
 #include "drop.h"
+#include "kill_one.h"
 #include "pam_monitor.h"
 #include "policy.h"
 #include "privman.h"
@@ -984,7 +985,7 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 					 c->pid);
 	if (!e || !monitor_channel_add(m, sv[0], pid)) {
 		close(sv[0]);
-		kill(pid, SIGKILL); /* reaped on SIGCHLD */
+		kill_one(pid, SIGKILL); /* reaped on SIGCHLD */
 		if (e)
 			e->flags &= ~(unsigned)(PROC_PROGRAM | PROC_MONITORED);
 		return -ENOMEM;
@@ -1073,7 +1074,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		if (cwd >= 0)
 			close(cwd);
 		if (!entry_add(pt, monitor, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
-			kill(monitor, SIGKILL);
+			kill_one(monitor, SIGKILL);
 			return -ENOMEM;
 		}
 		return monitor;
@@ -1100,7 +1101,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		close(cwd);
 	m->program = pid;
 	if (!monitor_channel_add(m, sv[0], pid)) {
-		kill(pid, SIGKILL);
+		kill_one(pid, SIGKILL);
 		_exit(70);
 	}
 	monitor_run(m);
@@ -1131,7 +1132,7 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 	if (pid < 0)
 		return pid;
 	if (!entry_add(pt, pid, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
-		kill(pid, SIGKILL);
+		kill_one(pid, SIGKILL);
 		return -ENOMEM;
 	}
 	return pid;

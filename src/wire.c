@@ -178,10 +178,10 @@ int wire_request_fds(uint32_t op)
 	case WIRE_OP_OPEN:
 	case WIRE_OP_UNLINK:
 	case WIRE_OP_EXIT:
-		return 0;
-	case WIRE_OP_BIND:
 	case WIRE_OP_CHANNEL:
 	case WIRE_OP_PAM_START:
+		return 0;
+	case WIRE_OP_BIND:
 		return 1;
 	case WIRE_OP_FORK:
 	case WIRE_OP_HELLO:
@@ -201,7 +201,16 @@ int wire_reply_fds(uint32_t op, int32_t status)
 {
 	if (status < 0)
 		return 0;
-	return op == WIRE_OP_OPEN || op == WIRE_OP_FORK || op == WIRE_OP_POPEN ? 1 : 0;
+	switch (op) {
+	case WIRE_OP_OPEN:
+	case WIRE_OP_CHANNEL:
+	case WIRE_OP_PAM_START:
+	case WIRE_OP_FORK:
+	case WIRE_OP_POPEN:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static int fail(const char **why, const char *reason)
@@ -252,7 +261,7 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 		break;
 	case WIRE_OP_CHANNEL:
 	case WIRE_OP_PAM_START:
-		break; /* no fields: the fd is the request */
+		break; /* no fields: the monitor makes the socket and returns it */
 	case WIRE_OP_FORK:
 	case WIRE_OP_HELLO:
 	case WIRE_OP_WAIT:

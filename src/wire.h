@@ -26,8 +26,9 @@ enum wire_op {
 	WIRE_OP_UNLINK = 2, /* path                     -> status */
 	WIRE_OP_BIND = 3,   /* sockaddr + socket fd     -> status */
 	WIRE_OP_EXIT = 4,   /* status                   -> status */
-	WIRE_OP_CHANNEL = 5, /* a SOCK_SEQPACKET socket  -> status: one more
-				channel for the same process (one per thread) */
+	WIRE_OP_CHANNEL = 5, /*                         -> status, fd: one more
+				channel for the same process (one per thread),
+				a socketpair the monitor made */
 	/* Processes (proc.c). Strings travel as BYTES with their NUL; lists as
 	 * an INT count and that many strings. */
 	WIRE_OP_FORK = 32,    /*                          -> status, fd: the
@@ -40,8 +41,9 @@ enum wire_op {
 	WIRE_OP_EXECVE = 37,  /* program, user, chroot, argv, envp -> pid */
 	WIRE_OP_POPEN = 38,   /* command, type, user      -> pid, fd */
 	WIRE_OP_DAEMON = 39,  /* nochdir, noclose         -> status */
-	WIRE_OP_PAM_START = 48, /* a SOCK_SEQPACKET socket -> status: the id of a
-				   PAM transaction served on that socket
+	WIRE_OP_PAM_START = 48, /*                      -> status, fd: the id of a
+				   PAM transaction, served on the socket that
+				   comes with the reply (made by the monitor)
 				   (49-63: pam_wire.h, on that socket only) */
 	WIRE_OP_COUNT
 };

@@ -55,7 +55,7 @@ static const char *next_line(void)
 
 static const char *json(void)
 {
-	static char buf[8192];
+	static char buf[1 << 17];
 	char p[128];
 	snprintf(p, sizeof(p), "%s/audit.json", dir);
 	FILE *f = fopen(p, "re");
@@ -157,4 +157,208 @@ Test(audit, no_syslog_daemon_costs_one_attempt_a_second)
 	audit_decision(&a, "open", "/y", 0, 1, &no, 0);
 	cr_assert_eq(a.log_retry_ms, retry, "no second connect within the second");
 	cr_assert(strstr(json(), "\"object\":\"/y\""), "the file still gets every line");
+}
+
+/* --- program-chosen bytes --------------------------------------------------------- */
+
+/* One JSON string at *p (no raw control or non-ASCII byte, known escapes). */
+static bool json_string(const char **p)
+{
+	const char *s = *p;
+	if (*s++ != '"')
+		return false;
+	while (*s && *s != '"') {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c >= 0x7f)
+			return false;
+		if (c == '\\') {
+			s++;
+			if (*s == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!strchr("0123456789abcdef", s[i]) || !s[i])
+						return false;
+				s += 4;
+			} else if (!*s || !strchr("\"\\/bfnrt", *s)) {
+				return false;
+			}
+		}
+		s++;
+	}
+	if (*s != '"')
+		return false;
+	*p = s + 1;
+	return true;
+}
+
+/* One line of the JSON file: a flat object of strings and numbers, then
+ * the newline. Returns the next line, or NULL when malformed. */
+static const char *json_line(const char *s)
+{
+	if (*s++ != '{')
+		return NULL;
+	for (bool first = true; *s != '}'; first = false) {
+		if (!first && *s++ != ',')
+			return NULL;
+		if (!json_string(&s) || *s++ != ':')
+			return NULL;
+		if (*s == '"') {
+			if (!json_string(&s))
+				return NULL;
+		} else {
+			size_t n = strspn(s, "-+.0123456789eE");
+			if (!n)
+				return NULL;
+			s += n;
+		}
+	}
+	return s[1] == '\n' ? s + 2 : NULL;
+}
+
+static int json_lines_well_formed(const char *text)
+{
+	int lines = 0;
+	for (const char *s = text; *s; lines++) {
+		s = json_line(s);
+		if (!s)
+			return -1;
+	}
+	return lines;
+}
+
+/* A syslog datagram: no byte below 0x20, no DEL, valid UTF-8. */
+static bool one_clean_line(const char *l)
+{
+	for (const unsigned char *p = (const unsigned char *)l; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p >= 0x80) {
+			size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 ? 2 : 0;
+			if (!n)
+				return false;
+			for (size_t i = 1; i < n; i++)
+				if ((p[i] & 0xc0) != 0x80)
+					return false;
+			p += n - 1;
+		}
+	}
+	return true;
+}
+
+static const char *const nasty[] = {
+	"/srv/a\nb Dec  1 00:00:00 host app[1]: open /etc/shadow flags=0x0 pid=1: allow by open_ro",
+	"/srv/a\rb",
+	"/srv/\033[2K\033[1Gforged",
+	"/srv/quo\"te",
+	"/srv/back\\slash",
+	"/srv/bad\xff\xfe utf8 \xc3",
+	"/srv/with space",
+	"/srv/caf\xc3\xa9",
+	"/srv/rlo\xe2\x80\xae",
+	"/srv/c1\xc2\x9b" "31m",
+	"/srv/nul\x01\x7f",
+	"",
+};
+
+/* What each one becomes in a syslog line. */
+static const char *const nasty_syslog[] = {
+	"\"/srv/a\\nb Dec  1 00:00:00 host app[1]: open /etc/shadow flags=0x0 pid=1: allow by "
+	"open_ro\"",
+	"\"/srv/a\\rb\"",
+	"\"/srv/\\x1b[2K\\x1b[1Gforged\"",
+	"\"/srv/quo\\\"te\"",
+	"\"/srv/back\\\\slash\"",
+	"\"/srv/bad\\xff\\xfe utf8 \\xc3\"",
+	"\"/srv/with space\"",
+	"\"/srv/caf\xc3\xa9\"",
+	"\"/srv/rlo\\xe2\\x80\\xae\"",
+	"\"/srv/c1\\xc2\\x9b31m\"",
+	"\"/srv/nul\\x01\\x7f\"",
+	"\"\"",
+};
+
+Test(audit, program_chosen_bytes_make_one_well_formed_line_per_event_in_each_sink)
+{
+	size_t count = sizeof(nasty) / sizeof(nasty[0]);
+	struct policy_decision no = decision(false);
+	for (size_t i = 0; i < count; i++) {
+		/* The policy's reason names the path too. */
+		snprintf(no.reason, sizeof(no.reason), "no rule matches %s", nasty[i]);
+		audit_decision(&a, "open", nasty[i], 0, 42, &no, 0);
+		const char *l = next_line();
+		cr_assert(l[0], "event %zu written", i);
+		cr_assert(one_clean_line(l), "event %zu: %s", i, l);
+		char want[512];
+		snprintf(want, sizeof(want), "]: open %s flags=0x0 pid=42: deny", nasty_syslog[i]);
+		cr_assert(strstr(l, want), "event %zu: expected %s in\n%s", i, want, l);
+		cr_assert_str_eq(next_line(), "", "one datagram per event");
+	}
+	/* A long path of newlines: cut, never in the middle of an escape. */
+	char longpath[4096];
+	memset(longpath, '\n', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	audit_decision(&a, "open", longpath, 0, 42, &no, 0);
+	const char *l = next_line();
+	cr_assert(one_clean_line(l) && strstr(l, "\\n\\n\\n"), "%s", l);
+	cr_assert_str_eq(next_line(), "");
+
+	audit_event(&a, LOG_NOTICE, "pam: %s passed", "user\nDec  1 forged: line");
+	l = next_line();
+	cr_assert(one_clean_line(l) && strstr(l, "pam: user\\nDec  1 forged: line passed"), "%s", l);
+
+	const char *j = json();
+	cr_assert_eq(json_lines_well_formed(j), (int)count + 2, "%s", j);
+	/* Each byte comes back from the JSON: \n as \u000a, 0xff as \u00ff. */
+	cr_assert(strstr(j, "\"object\":\"/srv/a\\u000ab Dec"), "%s", j);
+	cr_assert(strstr(j, "\"object\":\"/srv/bad\\u00ff\\u00fe utf8 \\u00c3\""), "%s", j);
+	cr_assert(strstr(j, "\"object\":\"/srv/quo\\\"te\""), "%s", j);
+}
+
+Test(audit, the_program_name_cannot_break_the_syslog_tag)
+{
+	audit_init(&a, "app\n<13>Dec  1 00:00:00 host su[1]: ok");
+	snprintf(a.log_path, sizeof(a.log_path), "%s/log", dir);
+	struct policy_decision no = decision(false);
+	audit_decision(&a, "open", "/x", 0, 1, &no, 0);
+	const char *l = next_line();
+	cr_assert(one_clean_line(l), "%s", l);
+	cr_assert(strstr(l, " app\\x0a<13>Dec\\x20") && !strstr(l, "su[1]"), "%s", l);
+}
+
+Test(audit, text_escape_quotes_only_what_needs_it)
+{
+	char out[64];
+	cr_assert_str_eq(audit_text_escape("/etc/hostname", out, sizeof(out)), "/etc/hostname");
+	cr_assert_str_eq(audit_text_escape("a b", out, sizeof(out)), "\"a b\"");
+	cr_assert_str_eq(audit_text_escape(NULL, out, sizeof(out)), "\"\"");
+	char small[8];
+	cr_assert_str_eq(audit_text_escape("\n\n\n\n", small, sizeof(small)), "\"\\n\\n\"",
+			 "never half an escape");
+	cr_assert_str_eq(audit_text_escape("abcdefghij", small, sizeof(small)), "abcdefg");
+}
+
+Test(audit, identical_events_beyond_the_burst_are_counted_then_summarized)
+{
+	struct policy_decision no = decision(false);
+	int lines = 0;
+	for (int i = 0; i < AUDIT_RATE_BURST + 500; i++) {
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		while (next_line()[0]) /* as a syslog daemon would */
+			lines++;
+	}
+	/* Another process, or another object, is another kind of event. */
+	audit_decision(&a, "open", "/etc/shadow", 0, 8, &no, 0);
+	audit_decision(&a, "open", "/etc/gshadow", 0, 7, &no, 0);
+	while (next_line()[0])
+		lines++;
+	cr_assert_eq(lines, AUDIT_RATE_BURST + 2);
+	audit_finish(&a);
+	const char *l = next_line();
+	cr_assert(strstr(l, "500 similar events from pid 7 suppressed") &&
+			  strstr(l, "open /etc/shadow flags=0x0 pid=7: deny"),
+		  "%s", l);
+	cr_assert_str_eq(next_line(), "");
+	const char *j = json();
+	cr_assert(strstr(j, "\"op\":\"suppressed\",\"pid\":7,\"count\":500,"), "%s", j);
+	cr_assert_eq(json_lines_well_formed(j), AUDIT_RATE_BURST + 3);
 }

@@ -3,12 +3,16 @@
  * refuses is ever granted, the monitor never crashes, and a malformed
  * message ends the session. As root. */
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "monitor.h"
 #include "testutil.h"
 
 static char *dir;
@@ -74,7 +78,7 @@ static void secret_untouched(void)
 
 TestSuite(evil, .init = setup, .fini = teardown, .timeout = 120);
 
-#define LIES 15
+#define LIES 18
 
 Test(evil, every_malformed_message_ends_the_session)
 {
@@ -112,8 +116,8 @@ Test(evil, well_formed_lies_are_refused_and_the_session_goes_on)
 			 "status -88\n"  /* a pipe is not a socket */
 			 "status -97\n"  /* a unix socket */
 			 "status -22\n"  /* an address of two bytes */
-			 "status -22\n"  /* a channel that is a pipe */
-			 "status -22\n"  /* a channel that is a stream socket */
+			 "status 0 fd\n" /* a channel: the monitor makes it */
+			 "status -97\n"  /* bind: the program's end of its channel */
 			 "status 0 fd\n" /* the same id twice: both answered */
 			 "status 0 fd\n"
 			 "ALIVE\n");
@@ -139,4 +143,154 @@ Test(evil, a_flood_is_served_in_order_without_blocking_the_monitor)
 	rc = evil("flood 20000 %s/secret", dir);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert_str_eq(out, "flood 20000 0 0\n");
+}
+
+/* The whole audit file. */
+static const char *audit_text(void)
+{
+	static char audit[1 << 20];
+	char p[256];
+	snprintf(p, sizeof(p), "%s/audit.json", dir);
+	FILE *f = fopen(p, "re");
+	size_t n = f ? fread(audit, 1, sizeof(audit) - 1, f) : 0;
+	audit[n] = '\0';
+	if (f)
+		fclose(f);
+	return audit;
+}
+
+static int count(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *s = text; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+/* Both ends of one socketpair sent as two channels, with an EXIT request
+ * queued on one: a monitor that took them answered itself for ever (100%
+ * CPU, a hundred thousand audit lines a second). A channel is now a
+ * socketpair the monitor makes; a socket from the program ends the
+ * session, the monitor serves the program's other processes, and the
+ * audit holds a handful of lines. */
+Test(evil, both_ends_of_one_pair_as_channels_are_refused)
+{
+	char policy[512];
+	snprintf(policy, sizeof(policy), "open_ro { %s/granted }\nfork true\n", dir);
+	free(pmtest_write_file(dir, "t", policy));
+	int rc = evil("selfpair %s/granted", dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "ENDED\nsend EPIPE\nchild: ALIVE\n", "%s", out);
+	const char *audit = audit_text();
+	cr_assert_eq(count(audit, "\"op\":\"protocol\""), 1, "%s", audit);
+	cr_assert(count(audit, "\n") < 20, "a bounded audit: %d lines", count(audit, "\n"));
+}
+
+/* A flood of identical refusals: beyond AUDIT_RATE_BURST a second they are
+ * counted, not written, and the counts are written: nothing is lost. */
+Test(evil, a_flood_of_identical_refusals_is_summarized_in_the_audit)
+{
+	int rc = evil("flood 20000 %s/secret", dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "flood 20000 0 0\n");
+	const char *audit = audit_text();
+	int lines = count(audit, "\"decision\":\"deny\"");
+	long suppressed = 0;
+	for (const char *s = audit; (s = strstr(s, "\"op\":\"suppressed\"")); s++) {
+		const char *c = strstr(s, "\"count\":");
+		cr_assert(c);
+		suppressed += atol(c + 8);
+		cr_assert(strstr(s, "secret") && strstr(s, "secret") < strchr(s, '\n'),
+			  "the summary shows what was suppressed");
+	}
+	cr_assert(lines < 1000, "%d refusals written one by one", lines);
+	cr_assert_eq(lines + suppressed, 20000, "%d written + %ld counted", lines, suppressed);
+}
+
+/* Paths with newlines, escapes, quotes and bytes that are not UTF-8: each
+ * request is one well-formed JSON line (no raw control byte, no byte above
+ * 0x7e, an object from start to end). */
+Test(evil, program_chosen_paths_cannot_forge_audit_lines)
+{
+	int rc = evil("nasty %s", dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "refused 18\n");
+	const char *audit = audit_text();
+	int lines = 0, requests = 0;
+	for (const char *s = audit; *s; lines++) {
+		const char *end = strchr(s, '\n');
+		cr_assert(end, "every line ends");
+		cr_assert(strncmp(s, "{\"time\":", 8) == 0 && end[-1] == '}', "line %d: %.*s", lines,
+			  (int)(end - s), s);
+		for (const char *p = s; p < end; p++)
+			cr_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+				  "line %d: byte 0x%02x", lines, (unsigned char)*p);
+		if (strncmp(s, "{\"time\":", 8) == 0 &&
+		    (memmem(s, (size_t)(end - s), "\"op\":\"open\"", 11) ||
+		     memmem(s, (size_t)(end - s), "\"op\":\"unlink\"", 13)))
+			requests++;
+		s = end + 1;
+	}
+	cr_assert_eq(requests, 18, "%s", audit);
+	cr_assert_eq(count(audit, "\"decision\":\"allow\""), 0, "%s", audit);
+}
+
+static struct policy *load(const char *text)
+{
+	struct diag d;
+	diag_init(&d);
+	struct policy *p = conf_load_buffer("test.conf", text, strlen(text), &d);
+	cr_assert(p && policy_validate(p, &d) == 0);
+	diag_free(&d);
+	return p;
+}
+
+/* A bind request whose socket is one the monitor already holds (here the
+ * monitor is this process, and the socket is one of its own) is refused,
+ * even where the policy grants the address. */
+Test(evil_fds, bind_of_a_socket_the_monitor_holds_is_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	static struct monitor m;
+	int sv[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	sigset_t set;
+	sigemptyset(&set);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	cr_assert(sfd >= 0);
+	cr_assert(monitor_init(&m, "test_monitor_evil", load("bind { 127.0.0.1:785 }\n"), NULL, -1,
+			       getpid(), sv[0], sfd) == 0);
+	snprintf(m.audit.log_path, sizeof(m.audit.log_path), "/nonexistent/log");
+
+	int own = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(own >= 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(785)};
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct wire_writer w;
+	wire_writer_init(&w, m.buf, sizeof(m.buf), WIRE_OP_BIND, 1);
+	wire_put_bytes(&w, &sin, sizeof(sin));
+	size_t size = wire_writer_finish(&w);
+	int fds[1] = {dup(own)};
+	cr_assert_eq(monitor_handle_message(&m, &m.channels[0], size, fds, 1), 0);
+	unsigned char reply[256];
+	int in[1], nin = 0;
+	ssize_t n = wire_recv(sv[1], reply, sizeof(reply), in, &nin, 0);
+	struct wire_header h;
+	struct wire_reader r;
+	cr_assert(n > 0 && wire_open_message(reply, (size_t)n, &h, &r) == 0);
+	cr_assert_eq(wire_get_int(&r), -EBADF, "the monitor's own socket is never bound");
+	struct sockaddr_in bound;
+	socklen_t len = sizeof(bound);
+	cr_assert(getsockname(own, (struct sockaddr *)&bound, &len) == 0);
+	cr_assert_eq(bound.sin_port, 0, "still unbound");
+
+	/* A socket only the program holds (here: only the request) is bound. */
+	wire_writer_init(&w, m.buf, sizeof(m.buf), WIRE_OP_BIND, 2);
+	wire_put_bytes(&w, &sin, sizeof(sin));
+	size = wire_writer_finish(&w);
+	fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(monitor_handle_message(&m, &m.channels[0], size, fds, 1), 0);
+	n = wire_recv(sv[1], reply, sizeof(reply), in, &nin, 0);
+	cr_assert(n > 0 && wire_open_message(reply, (size_t)n, &h, &r) == 0);
+	cr_assert_eq(wire_get_int(&r), 0);
 }

@@ -120,17 +120,21 @@ Test(pam_monitor, refused_without_auth)
 	cr_assert_eq(start(&id), -EPERM, "auth is off unless granted");
 }
 
-Test(pam_monitor, wrong_socket_refused)
+Test(pam_monitor, the_channel_is_a_socketpair_the_monitor_made)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth true\n");
-	int sv[2];
-	cr_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	struct wire_request req = {.op = WIRE_OP_PAM_START};
-	int fds[1] = {sv[1]}, fd_out = -1;
-	cr_assert_eq(pam_monitor_start(&m, &c, &req, fds, &fd_out), -EINVAL);
-	close(sv[0]);
-	close(sv[1]);
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	cr_assert(getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) == 0);
+	len = sizeof(domain);
+	cr_assert(getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0);
+	cr_assert(type == SOCK_SEQPACKET && domain == AF_UNIX);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	close(sock);
 }
 
 Test(pam_monitor, slots_come_back_when_workers_end)

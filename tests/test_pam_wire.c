@@ -201,17 +201,20 @@ Test(pam_wire, texts)
 	cr_assert(r.broken);
 }
 
-Test(pam_wire, pam_start_is_a_monitor_request_with_one_socket)
+Test(pam_wire, pam_start_is_a_monitor_request_whose_reply_brings_the_socket)
 {
 	struct wire_writer w;
 	struct wire_request req;
 	const char *why = NULL;
 	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_PAM_START, 1);
 	size_t size = wire_writer_finish(&w);
-	cr_assert_eq(wire_decode_request(buf, size, 1, &req, &why), 0);
+	cr_assert_eq(wire_decode_request(buf, size, 0, &req, &why), 0);
 	cr_assert_eq(req.op, WIRE_OP_PAM_START);
 	cr_assert_str_eq(wire_op_name(WIRE_OP_PAM_START), "pam_start");
-	cr_assert_eq(wire_decode_request(buf, size, 0, &req, &why), -1, "no socket");
+	cr_assert_eq(wire_decode_request(buf, size, 1, &req, &why), -1,
+		     "a socket from the program is refused: the monitor makes it");
+	cr_assert_eq(wire_reply_fds(WIRE_OP_PAM_START, 3), 1);
+	cr_assert_eq(wire_reply_fds(WIRE_OP_PAM_START, -EPERM), 0);
 	/* the transaction's own operations never reach the monitor's decoder */
 	for (uint32_t op = PAM_WIRE_BEGIN; op <= PAM_WIRE_AUTHENTICATED; op++) {
 		wire_writer_init(&w, buf, sizeof(buf), op, 1);

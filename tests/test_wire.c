@@ -66,7 +66,11 @@ Test(wire, every_operation_round_trips)
 	cr_assert_eq(req.status, -5);
 
 	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_CHANNEL, 4);
-	cr_assert_eq(decode(wire_writer_finish(&w), 1, &why), 0, "%s", why);
+	cr_assert_eq(decode(wire_writer_finish(&w), 0, &why), 0, "%s", why);
+	/* A channel is a socketpair the monitor makes: a socket from the
+	 * program is a protocol violation. */
+	cr_assert_eq(decode(wire_writer_finish(&w), 1, &why), -1);
+	cr_assert_eq(wire_reply_fds(WIRE_OP_CHANNEL, 0), 1);
 }
 
 /* Each malformed message is refused with errno EPROTO and a reason. */

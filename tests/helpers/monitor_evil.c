@@ -9,6 +9,8 @@
  *   monitor_evil APPNAME flood COUNT PATH  COUNT open requests without reading
  *   monitor_evil APPNAME semantic GOOD BAD well-formed requests that lie about
  *                                          what they are
+ *   monitor_evil APPNAME selfpair GOOD     both ends of one socketpair sent as
+ *                                          channels (the policy grants fork)
  *
  * Every fd it receives is checked: "LEAK" is printed for any whose first
  * line is "secret". */
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -202,16 +205,116 @@ static int lie(int n, const char *good)
 	case 14: /* a reply-shaped message: op 0 */
 		set_u32(offsetof(struct wire_header, op), 0);
 		break;
+	case 15: /* a channel the program made (a pipe here) */
+	case 16: /* a channel the program made: a SEQPACKET socketpair's end */
+	case 17: { /* a PAM transaction's channel the program made */
+		struct wire_writer w;
+		wire_writer_init(&w, buf, sizeof(buf),
+				 n == 17 ? WIRE_OP_PAM_START : WIRE_OP_CHANNEL, 1);
+		size = wire_writer_finish(&w);
+		nfds = 1;
+		break;
+	}
 	default:
 		return -1;
 	}
-	int s = nfds ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+	int s = -1, other = -1;
+	if (n == 15 || n == 16) {
+		int pair[2];
+		if ((n == 15 ? pipe2(pair, O_CLOEXEC)
+			     : socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair)) < 0)
+			return -1;
+		s = pair[0];
+		other = pair[1];
+	} else if (nfds) {
+		s = socket(n == 17 ? AF_UNIX : AF_INET,
+			   (n == 17 ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	}
 	if (send_raw(buf, size, nfds, s) < 0)
 		printf("send %s\n", strerrorname_np(errno));
 	if (s >= 0)
 		close(s);
+	if (other >= 0)
+		close(other);
 	await_reply(2000);
 	normal_call(good);
+	return 0;
+}
+
+/* Paths that would forge audit lines if copied raw, under DIR: each is
+ * refused (or not found), and each refusal must be one audit line. */
+static void nasty_paths(const char *dir)
+{
+	static const char *const tails[] = {
+		"a\n<85>Dec  1 00:00:00 host t[1]: open /etc/shadow flags=0x0 pid=1: allow",
+		"a\rb", "\033[2K\033[1G", "quo\"te\",\"decision\":\"allow", "back\\slash",
+		"bad\xff\xfe\xc3", "\xe2\x80\xae", "\xc2\x9b", "\x01\x7f",
+	};
+	char path[PATH_MAX];
+	int refused = 0;
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, tails[i]);
+		if (priv_open(path, O_RDONLY) < 0)
+			refused++;
+		if (priv_unlink(path) < 0)
+			refused++;
+	}
+	printf("refused %d\n", refused);
+}
+
+/* Send raw bytes with one fd, and wait for the answer. */
+static void send_and_await(const void *msg, size_t size, int nfds, int fd);
+
+/* The attack that once made the monitor answer itself for ever: both ends
+ * of one socketpair sent as two channels, with an EXIT request already
+ * queued on one of them. Meanwhile a priv_fork child waits; once the attack
+ * is over it asks for GOOD: the monitor must still serve it. */
+static int selfpair(const char *good)
+{
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -1;
+	pid_t child = priv_fork();
+	if (child < 0) {
+		printf("priv_fork %s\n", strerrorname_np(errno));
+		return -1;
+	}
+	if (child == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		printf("child: ");
+		normal_call(good);
+		fflush(stdout);
+		_exit(0);
+	}
+	close(go[0]);
+
+	int pair[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		return -1;
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_EXIT, 77);
+	wire_put_int(&w, 0);
+	size_t size = wire_writer_finish(&w);
+	if (send(pair[0], buf, size, MSG_NOSIGNAL) != (ssize_t)size)
+		return -1;
+	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_CHANNEL, 1);
+	size = wire_writer_finish(&w);
+	send_and_await(buf, size, 1, pair[0]);
+	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_CHANNEL, 2);
+	size = wire_writer_finish(&w);
+	send_and_await(buf, size, 1, pair[1]);
+	close(pair[0]);
+	close(pair[1]);
+	/* Time for a monitor that answers itself to write its lines. */
+	usleep(300 * 1000);
+	if (write(go[1], "g", 1) != 1)
+		return -1;
+	int status;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		printf("child failed\n");
 	return 0;
 }
 
@@ -332,13 +435,14 @@ static void semantic(const char *good, const char *bad)
 	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_BIND, 8);
 	wire_put_bytes(&w, &sin, 2);
 	send_and_await(buf, wire_writer_finish(&w), 1, s4);
-	/* A channel that is a pipe, and one that is a stream socket. */
+	/* A channel: the monitor makes it and sends one end. */
 	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_CHANNEL, 9);
 	size = wire_writer_finish(&w);
-	send_and_await(buf, size, 1, p[1]);
-	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_CHANNEL, 10);
-	size = wire_writer_finish(&w);
-	send_and_await(buf, size, 1, su);
+	send_and_await(buf, size, 0, -1);
+	/* bind: the program's own end of its channel to the monitor. */
+	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_BIND, 10);
+	wire_put_bytes(&w, &sin, sizeof(sin));
+	send_and_await(buf, wire_writer_finish(&w), 1, sock);
 	/* The same request id twice: both answered, in order. */
 	size = open_msg(good, O_RDONLY, 11);
 	send_and_await(buf, size, 0, -1);
@@ -366,6 +470,10 @@ int main(int argc, char **argv)
 		flood(atol(argv[3]), argv[4]);
 	else if (strcmp(mode, "semantic") == 0 && argc == 5)
 		semantic(argv[3], argv[4]);
+	else if (strcmp(mode, "nasty") == 0 && argc == 4)
+		nasty_paths(argv[3]);
+	else if (strcmp(mode, "selfpair") == 0 && argc == 4)
+		return selfpair(argv[3]) < 0 ? 3 : 0;
 	else
 		return 2;
 	return leaks ? 1 : 0;
