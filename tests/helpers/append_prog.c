@@ -14,7 +14,10 @@
  *   burst PATH K N     K streams on PATH (K priv_opens), then 2K processes
  *                      (two per stream, plain fork) each writing N lines of
  *                      up to PIPE_BUF bytes, one write(2) per line
- *   last PATH TEXT     write TEXT and _exit(0) at once
+ *   last PATH K TEXT   K streams opened O_SYNC (the appender's writes are
+ *                      slow), each grown to 1 MiB (F_SETPIPE_SZ), 10^6 bytes
+ *                      of lines into each, TEXT into the last, and _exit(0)
+ *                      at once
  *   fopen PATH TEXT    priv_fopen(PATH, "a"), fputs, fclose
  *   create PATH TEXT   priv_open(PATH, O_WRONLY|O_APPEND|O_CREAT, 0666), write
  *   streams PATH N     N streams at once: prints "streams <ok> <first errno>";
@@ -324,8 +327,21 @@ int main(int argc, char **argv)
 			int k = atoi(argv[++i]);
 			burst(path, k, atoi(argv[++i]));
 		} else if (strcmp(cmd, "last") == 0) {
-			int fd = open_ao(argv[++i]);
+			const char *path = argv[++i];
+			int k = atoi(argv[++i]);
 			const char *text = argv[++i];
+			static char block[1000000];
+			for (size_t o = 0; o < sizeof(block); o += 100)
+				snprintf(block + o, 101, "%-99zu\n", o);
+			int fd = -1;
+			for (int s = 0; s < k; s++) {
+				fd = priv_open(path, O_WRONLY | O_APPEND | O_SYNC);
+				if (fd < 0)
+					_exit(4);
+				fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+				if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+					_exit(3);
+			}
 			if (write(fd, text, strlen(text)) < 0)
 				_exit(3);
 			_exit(0);
