@@ -359,6 +359,7 @@ static int sandbox(void)
 		SCMP_SYS(clock_gettime), SCMP_SYS(brk),		SCMP_SYS(munmap),
 		SCMP_SYS(madvise),	 SCMP_SYS(exit),	SCMP_SYS(exit_group),
 		SCMP_SYS(rt_sigreturn),	 SCMP_SYS(restart_syscall),
+		SCMP_SYS(sigaltstack), /* the sanitizers' runtime, on exit */
 	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)

@@ -283,10 +283,13 @@ Test(append, the_appender_holds_its_files_and_its_end_is_seen)
 	size_t n;
 	char *now = slurp("log", &n);
 	cr_assert(starts_with(now, n, text, osize));
-	cr_assert(starts_with(now + osize, n - osize, "before\n", 7), "%s", now + osize);
-	cr_assert(n >= osize + 13 && memcmp(now + n - 6, "after\n", 6) == 0);
-	for (size_t i = osize + 7; i < n - 6; i++)
-		cr_assert_eq(now[i], '\n');
+	/* "before" is lost when the appender was killed before it read it. */
+	size_t from = osize;
+	if (starts_with(now + osize, n - osize, "before\n", 7))
+		from += 7;
+	cr_assert(n >= from + 6 && memcmp(now + n - 6, "after\n", 6) == 0, "%s", now + osize);
+	for (size_t i = from; i < n - 6; i++)
+		cr_assert_eq(now[i], '\n', "%s", now + osize);
 	free(now);
 	char *audit = slurp("audit.json", NULL);
 	cr_assert(strstr(audit, "appender"), "its end is audited:\n%s", audit);

@@ -330,8 +330,9 @@ int main(int argc, char **argv)
 			const char *path = argv[++i];
 			int k = atoi(argv[++i]);
 			const char *text = argv[++i];
-			static char block[1000000];
-			for (size_t o = 0; o < sizeof(block); o += 100)
+			enum { BLOCK = 1000000 };
+			static char block[BLOCK + 1]; /* and snprintf's NUL */
+			for (size_t o = 0; o < BLOCK; o += 100)
 				snprintf(block + o, 101, "%-99zu\n", o);
 			int fd = -1;
 			for (int s = 0; s < k; s++) {
@@ -339,7 +340,7 @@ int main(int argc, char **argv)
 				if (fd < 0)
 					_exit(4);
 				fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-				if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+				if (write(fd, block, BLOCK) != BLOCK)
 					_exit(3);
 			}
 			if (write(fd, text, strlen(text)) < 0)
