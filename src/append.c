@@ -10,11 +10,14 @@
  * everything from each pipe to the end of its file.
  *
  * The appender holds only its socket to the monitor, the pipes and the
- * files it was sent. It runs as nobody, with no capability, no new
- * privileges, not dumpable (so that no process of nobody, the program
- * included, can ptrace it or take its fds through /proc or pidfd_getfd),
- * and under a seccomp filter that allows reading, writing and closing the
- * fds it has, receiving more, and little else. It never blocks the
+ * files it was sent. It runs as the program's user (nobody when that is
+ * root), with no capability, no new privileges, not dumpable (so that no
+ * process of that user, the program included, can ptrace it or take its
+ * fds through /proc or pidfd_getfd), and under a seccomp filter that
+ * allows reading, writing and closing the fds it has, receiving more, and
+ * little else. The program may kill or stop it: its own writes then fail
+ * or wait, and nothing already written is touched. A process of any other
+ * user (but root) cannot, as it could if the appender ran as nobody. It never blocks the
  * monitor: the monitor hands it fds with MSG_DONTWAIT, and a disk that is
  * slow stalls the appender, not the monitor.
  *
@@ -394,14 +397,20 @@ static size_t pipe_max_size(void)
 	return v > APPEND_MAX_BUFFER ? APPEND_MAX_BUFFER : v;
 }
 
-static void become_nobody(void)
+/* Become `uid` and `gid` (nobody for uid 0) with no supplementary group,
+ * no capability and no chroot, for good. */
+static void drop_to(uid_t uid, gid_t gid)
 {
 	struct policy_security s;
 	memset(&s, 0, sizeof(s));
-	struct passwd *pw = getpwnam("nobody");
-	s.uid = pw ? pw->pw_uid : 65534;
-	s.gid = pw ? pw->pw_gid : 65534;
-	s.resolved = true; /* no group, no capability, no chroot */
+	s.uid = uid;
+	s.gid = gid;
+	if (uid == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		s.uid = pw ? pw->pw_uid : 65534;
+		s.gid = pw ? pw->pw_gid : 65534;
+	}
+	s.resolved = true;
 	struct diag d;
 	diag_init(&d);
 	if (drop_apply(&s, DROP_NO_NEW_PRIVS, &d) < 0) {
@@ -414,7 +423,7 @@ static void become_nobody(void)
 
 /* In the new process: keep `sock` (as fd 3) and nothing else of the
  * monitor, drop everything, serve. Never returns. */
-static void __attribute__((noreturn)) appender_main(int sock, size_t max)
+static void __attribute__((noreturn)) appender_main(int sock, size_t max, uid_t uid, gid_t gid)
 {
 	prctl(PR_SET_NAME, "privman-append");
 	if (sock != 3 && dup3(sock, 3, O_CLOEXEC) < 0)
@@ -451,7 +460,7 @@ static void __attribute__((noreturn)) appender_main(int sock, size_t max)
 		_exit(70);
 	for (size_t i = 0; i < max; i++)
 		ap.streams[i].in = ap.streams[i].out = -1;
-	become_nobody();
+	drop_to(uid, gid);
 	if (prctl(PR_SET_DUMPABLE, 0) < 0 || sandbox() < 0)
 		_exit(DROP_FATAL_STATUS);
 
@@ -520,9 +529,14 @@ static int start(struct monitor *m, struct append *a)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
 		return -errno;
 	size_t max = stream_limit();
+	/* The program's own user: a process of another user cannot signal
+	 * it, and the program gains nothing it did not have (see the top). */
+	const struct policy_security *scope = &m->policy->security;
+	uid_t uid = scope->resolved ? scope->uid : 0;
+	gid_t gid = scope->resolved ? scope->gid : 0;
 	pid_t pid = fork();
 	if (pid == 0)
-		appender_main(sv[1], max);
+		appender_main(sv[1], max, uid, gid);
 	int e = errno;
 	close(sv[1]);
 	if (pid < 0) {

@@ -295,3 +295,25 @@ Test(append, the_appender_holds_its_files_and_its_end_is_seen)
 	cr_assert(strstr(audit, "appender"), "its end is audited:\n%s", audit);
 	free(audit);
 }
+
+/* The appender runs as the program's user, not as a user that other
+ * programs share: only the program (and root) can signal it. */
+Test(append, the_appender_runs_as_the_programs_user)
+{
+	pmtest_user_ensure("pmtestao1");
+	struct passwd *pw = getpwnam("pmtestao1");
+	cr_assert(pw);
+	uid_t uid = pw->pw_uid;
+	gid_t gid = pw->pw_gid;
+	size_t osize;
+	original(&osize);
+	char text[512];
+	snprintf(text, sizeof(text), "open_ao { %s/log }\nsecurity { user pmtestao1 }\n", dir);
+	free(pmtest_write_file(dir, "t", text));
+	run_ok("appuid @/log");
+	char want[128];
+	snprintf(want, sizeof(want), "appender uid %u gid %u\nprogram uid %u\n", (unsigned)uid,
+		 (unsigned)gid, (unsigned)uid);
+	cr_assert_str_eq(out, want, "%s", err);
+	pmtest_user_remove("pmtestao1");
+}

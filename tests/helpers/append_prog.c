@@ -22,6 +22,8 @@
  *   create PATH TEXT   priv_open(PATH, O_WRONLY|O_APPEND|O_CREAT, 0666), write
  *   streams PATH N     N streams at once: prints "streams <ok> <first errno>";
  *                      then closes 8 and retries (up to 5 s): "again OK"
+ *   appuid PATH        priv_open, then print "appender uid U gid G" of the
+ *                      appender and "program uid U"
  *   appender PATH      priv_open, write "before\n"; find the appender, try
  *                      /proc/PID/fd and pidfd_getfd on it, kill it; print
  *                      each result; then write until EPIPE; priv_open again
@@ -366,6 +368,22 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "streams") == 0) {
 			const char *path = argv[++i];
 			streams(path, atoi(argv[++i]));
+		} else if (strcmp(cmd, "appuid") == 0) {
+			int fd = open_ao(argv[++i]);
+			pid_t app = find_appender();
+			char p[64], line[256];
+			snprintf(p, sizeof(p), "/proc/%d/status", (int)app);
+			FILE *f = app > 0 ? fopen(p, "re") : NULL;
+			unsigned uid = 0, gid = 0;
+			while (f && fgets(line, sizeof(line), f)) {
+				sscanf(line, "Uid: %u", &uid);
+				sscanf(line, "Gid: %u", &gid);
+			}
+			if (f)
+				fclose(f);
+			printf("appender uid %u gid %u\nprogram uid %u\n", uid, gid,
+			       (unsigned)getuid());
+			close(fd);
 		} else if (strcmp(cmd, "appender") == 0) {
 			appender(argv[++i]);
 		} else {
