@@ -317,3 +317,31 @@ Test(append, the_appender_runs_as_the_programs_user)
 	cr_assert_str_eq(out, want, "%s", err);
 	pmtest_user_remove("pmtestao1");
 }
+
+/* After priv_daemon the monitor that serves on is a child of the one that
+ * started the appender: the streams go on, new ones too, and what the
+ * daemon wrote is in the file when it has left. */
+Test(append, streams_survive_priv_daemon)
+{
+	size_t osize;
+	original(&osize);
+	char text[512];
+	snprintf(text, sizeof(text), "open_ao { %s/log }\nfork true\n", dir);
+	free(pmtest_write_file(dir, "t", text));
+	run_ok("daemon @/log");
+	/* The daemon goes on after the helper's first process left. */
+	char *now = NULL;
+	size_t n = 0;
+	for (int tries = 0; tries < 300; tries++) {
+		free(now);
+		now = slurp("log", &n);
+		if (n >= osize + 17)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(n, osize + 17, "%s\n%s", now + osize, err);
+	cr_assert(starts_with(now + osize, n - osize, "before\n", 7), "%s", now + osize);
+	cr_assert(memmem(now + osize, n - osize, "after\n", 6), "%s", now + osize);
+	cr_assert(memmem(now + osize, n - osize, "new\n", 4), "%s", now + osize);
+	free(now);
+}

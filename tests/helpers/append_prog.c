@@ -22,6 +22,8 @@
  *   create PATH TEXT   priv_open(PATH, O_WRONLY|O_APPEND|O_CREAT, 0666), write
  *   streams PATH N     N streams at once: prints "streams <ok> <first errno>";
  *                      then closes 8 and retries (up to 5 s): "again OK"
+ *   daemon PATH        write "before\n" on a stream, priv_daemon(1, 1), write
+ *                      "after\n" on the same stream and "new\n" on a new one
  *   appuid PATH        priv_open, then print "appender uid U gid G" of the
  *                      appender and "program uid U"
  *   appender PATH      priv_open, write "before\n"; find the appender, try
@@ -368,6 +370,16 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "streams") == 0) {
 			const char *path = argv[++i];
 			streams(path, atoi(argv[++i]));
+		} else if (strcmp(cmd, "daemon") == 0) {
+			const char *path = argv[++i];
+			int fd = open_ao(path);
+			if (write(fd, "before\n", 7) != 7 || priv_daemon(1, 1) < 0)
+				_exit(3);
+			if (write(fd, "after\n", 6) != 6)
+				_exit(3);
+			int fd2 = open_ao(path);
+			if (write(fd2, "new\n", 4) != 4)
+				_exit(3);
 		} else if (strcmp(cmd, "appuid") == 0) {
 			int fd = open_ao(argv[++i]);
 			pid_t app = find_appender();
