@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -344,4 +345,31 @@ Test(append, streams_survive_priv_daemon)
 	cr_assert(memmem(now + osize, n - osize, "after\n", 6), "%s", now + osize);
 	cr_assert(memmem(now + osize, n - osize, "new\n", 4), "%s", now + osize);
 	free(now);
+}
+
+/* The file refuses bytes (RLIMIT_FSIZE, as a full disk would): the
+ * program's writes on its pipe still succeed, the appender drops what the
+ * file refuses, and the monitor audits it. */
+Test(append, bytes_the_file_refuses_are_audited)
+{
+	size_t osize;
+	const char *text = original(&osize);
+	policy("log");
+	/* 64 KiB, far above what the audit file holds; inherited by the
+	 * monitor and the appender. */
+	struct rlimit limit = {64 * 1024, 64 * 1024};
+	cr_assert(setrlimit(RLIMIT_FSIZE, &limit) == 0);
+	int rc = run("fill @/log 200");
+	cr_assert_eq(rc, 0, "%s\n%s", out, err);
+	cr_assert_str_eq(out, "fill OK\n", "%s", err);
+	size_t n;
+	char *now = slurp("log", &n);
+	cr_assert(starts_with(now, n, text, osize));
+	cr_assert_eq(n, 64 * 1024, "the file stops at the limit: %zu", n);
+	free(now);
+	char *audit = slurp("audit.json", NULL);
+	cr_assert(strstr(audit, "\"op\":\"append\""), "%s", audit);
+	cr_assert(strstr(audit, "\"errno\":27"), "EFBIG is audited:\n%s", audit);
+	cr_assert(strstr(audit, "bytes written to the stream were dropped"), "%s", audit);
+	free(audit);
 }

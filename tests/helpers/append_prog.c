@@ -22,6 +22,7 @@
  *   create PATH TEXT   priv_open(PATH, O_WRONLY|O_APPEND|O_CREAT, 0666), write
  *   streams PATH N     N streams at once: prints "streams <ok> <first errno>";
  *                      then closes 8 and retries (up to 5 s): "again OK"
+ *   fill PATH KB       write KB lines of 1 KiB on one stream
  *   daemon PATH        write "before\n" on a stream, priv_daemon(1, 1), write
  *                      "after\n" on the same stream and "new\n" on a new one
  *   appuid PATH        priv_open, then print "appender uid U gid G" of the
@@ -370,6 +371,16 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "streams") == 0) {
 			const char *path = argv[++i];
 			streams(path, atoi(argv[++i]));
+		} else if (strcmp(cmd, "fill") == 0) {
+			int fd = open_ao(argv[++i]);
+			int kb = atoi(argv[++i]);
+			char line[1024];
+			memset(line, 'f', sizeof(line));
+			line[sizeof(line) - 1] = '\n';
+			for (int k = 0; k < kb; k++)
+				if (write(fd, line, sizeof(line)) != (ssize_t)sizeof(line))
+					_exit(3);
+			result("fill", close(fd));
 		} else if (strcmp(cmd, "daemon") == 0) {
 			const char *path = argv[++i];
 			int fd = open_ao(path);
