@@ -373,3 +373,28 @@ Test(append, bytes_the_file_refuses_are_audited)
 	cr_assert(strstr(audit, "bytes written to the stream were dropped"), "%s", audit);
 	free(audit);
 }
+
+/* A monitor made by priv_respawn_as forgets its parent's appender and
+ * starts its own; the parent's streams go on. */
+Test(append, a_respawned_monitor_has_its_own_appender)
+{
+	size_t osize;
+	original(&osize);
+	char text[512];
+	pmtest_user_ensure("pmtestao1");
+	snprintf(text, sizeof(text), "open_ao { %s/log }\nallow_rerun true\nrun_as pmtestao1\n",
+		 dir);
+	free(pmtest_write_file(dir, "t", text));
+	run_ok("respawn @/log pmtestao1");
+	cr_assert_str_eq(out, "respawn status 0\nback OK\n", "%s", err);
+	size_t n;
+	char *now = slurp("log", &n);
+	cr_assert_str_eq(now + osize, "parent\nchild\nback\n");
+	free(now);
+	char *audit = slurp("audit.json", NULL);
+	const char *first = strstr(audit, "appender started");
+	cr_assert(first && strstr(first + 1, "appender started"), "two appenders:\n%s", audit);
+	cr_assert(!strstr(audit, "append-only streams it served"), "none ended early:\n%s", audit);
+	free(audit);
+	pmtest_user_remove("pmtestao1");
+}

@@ -23,6 +23,9 @@
  *   streams PATH N     N streams at once: prints "streams <ok> <first errno>";
  *                      then closes 8 and retries (up to 5 s): "again OK"
  *   fill PATH KB       write KB lines of 1 KiB on one stream
+ *   respawn PATH USER  write "parent\n", priv_respawn_as USER: the new
+ *                      program writes "child\n" on a stream of its own
+ *                      monitor and exits; the parent waits, writes "back\n"
  *   daemon PATH        write "before\n" on a stream, priv_daemon(1, 1), write
  *                      "after\n" on the same stream and "new\n" on a new one
  *   appuid PATH        priv_open, then print "appender uid U gid G" of the
@@ -317,6 +320,15 @@ static void appender(const char *path)
 	close(fd);
 }
 
+/* In the respawned program: its own monitor, its own appender. */
+static void respawned(char *const *args)
+{
+	int fd = open_ao(args[0]);
+	if (write(fd, "child\n", 6) != 6)
+		_exit(3);
+	_exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -381,6 +393,20 @@ int main(int argc, char **argv)
 				if (write(fd, line, sizeof(line)) != (ssize_t)sizeof(line))
 					_exit(3);
 			result("fill", close(fd));
+		} else if (strcmp(cmd, "respawn") == 0) {
+			char *path = argv[++i];
+			const char *user = argv[++i];
+			int fd = open_ao(path);
+			if (write(fd, "parent\n", 7) != 7)
+				_exit(3);
+			char *args[] = {path, NULL};
+			pid_t pid = priv_respawn_as(respawned, args, user, NULL);
+			int status = -1;
+			if (pid < 0 || priv_wait4(pid, &status, 0, NULL) != pid)
+				printf("respawn ERR %s\n", ename(errno));
+			else
+				printf("respawn status %d\n", status);
+			result("back", write(fd, "back\n", 5));
 		} else if (strcmp(cmd, "daemon") == 0) {
 			const char *path = argv[++i];
 			int fd = open_ao(path);
