@@ -381,11 +381,11 @@ Test(append, a_respawned_monitor_has_its_own_appender)
 	size_t osize;
 	original(&osize);
 	char text[512];
-	pmtest_user_ensure("pmtestao1");
-	snprintf(text, sizeof(text), "open_ao { %s/log }\nallow_rerun true\nrun_as pmtestao1\n",
+	pmtest_user_ensure("pmtestao2");
+	snprintf(text, sizeof(text), "open_ao { %s/log }\nallow_rerun true\nrun_as pmtestao2\n",
 		 dir);
 	free(pmtest_write_file(dir, "t", text));
-	run_ok("respawn @/log pmtestao1");
+	run_ok("respawn @/log pmtestao2");
 	cr_assert_str_eq(out, "respawn status 0\nback OK\n", "%s", err);
 	size_t n;
 	char *now = slurp("log", &n);
@@ -396,5 +396,5 @@ Test(append, a_respawned_monitor_has_its_own_appender)
 	cr_assert(first && strstr(first + 1, "appender started"), "two appenders:\n%s", audit);
 	cr_assert(!strstr(audit, "append-only streams it served"), "none ended early:\n%s", audit);
 	free(audit);
-	pmtest_user_remove("pmtestao1");
+	pmtest_user_remove("pmtestao2");
 }
