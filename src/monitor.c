@@ -26,6 +26,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "append.h"
 #include "kill_one.h"
 #include "pam_monitor.h"
 #include "proc.h"
@@ -42,7 +43,7 @@
 typedef int handler_fn(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out);
 
-static handler_fn handle_open, handle_unlink, handle_bind, handle_exit, handle_channel;
+static handler_fn handle_open, open_object, handle_unlink, handle_bind, handle_exit, handle_channel;
 static int send_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
 		      int status, int fd_out, const void *fields, size_t fields_size);
 
@@ -220,7 +221,7 @@ static int create_in_parent(struct monitor *m, struct monitor_channel *c,
 	return fd;
 }
 
-static int handle_open(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+static int open_object(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		       int *fds, int *fd_out)
 {
 	int flags = req->flags;
@@ -311,6 +312,32 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 		return fd;
 	*fd_out = fd;
 	return 0;
+}
+
+/* An open that open_ao grants, and open_rw does not, never hands out the
+ * file: a program can clear O_APPEND (F_SETFL), ftruncate, pwrite or
+ * fallocate through any fd on it. It gets a pipe instead, whose bytes the
+ * appender copies to the end of the file (append.c). The open was decided
+ * and audited on the object; this decides only which kind of fd goes out,
+ * on the real path of the file opened (the file itself only where open_rw
+ * grants it). */
+static int handle_open(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		       int *fds, int *fd_out)
+{
+	int flags = req->flags;
+	int rc = open_object(m, c, req, fds, fd_out);
+	if (rc < 0 || *fd_out < 0 || (flags & O_ACCMODE) != O_WRONLY || !(flags & O_APPEND) ||
+	    (flags & (O_TRUNC | TMPFILE_BIT)))
+		return rc;
+	char real[PATH_MAX];
+	struct policy_decision d;
+	bool named = resolve_fd_path(*fd_out, real, sizeof(real)) >= 0;
+	if (named && decide_path(m, POLICY_OP_OPEN, real, flags, &d) == 0 && d.directive &&
+	    strcmp(d.directive, "open_rw") == 0)
+		return rc;
+	int fd = append_stream(m, *fd_out, flags, named ? real : req->path, c->pid);
+	*fd_out = fd < 0 ? -1 : fd;
+	return fd < 0 ? fd : rc;
 }
 
 /* --- unlink ---------------------------------------------------------------- */
@@ -750,6 +777,7 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 		return -1;
 	m->channel_count = 0;
 	m->pam = NULL;
+	m->append = NULL;
 
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) < 0)
@@ -768,6 +796,7 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
  * removed from it here). */
 int monitor_restart(struct monitor *m)
 {
+	append_forget(m);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -1;
@@ -825,6 +854,7 @@ void monitor_finish(struct monitor *m, int status)
 {
 	for (size_t i = 0; i < m->channel_count; i++)
 		channel_close(m, &m->channels[i]);
+	append_finish(m);
 	audit_finish(&m->audit);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
@@ -893,6 +923,8 @@ void monitor_run(struct monitor *m)
 			uint64_t tag = events[i].data.u64;
 			if (tag == SIGNAL_TAG)
 				handle_signals(m);
+			else if (tag == APPEND_TAG)
+				append_event(m);
 			else if (pam_monitor_owns_tag(tag))
 				pam_monitor_event(m, tag);
 			else if (tag >= MONITOR_PROC_TAG)

@@ -34,6 +34,7 @@ struct monitor_channel {
 	pid_t parent;
 };
 
+struct append; /* append.c */
 struct pam_monitor; /* pam_monitor.c */
 struct proc_table; /* proc.c: the processes the monitor knows of */
 
@@ -49,6 +50,7 @@ struct monitor {
 					     untouched slots cost no memory */
 	size_t channel_count;             /* slots in use or used before */
 	struct pam_monitor *pam;          /* PAM workers and authenticated users */
+	struct append *append;            /* the appender of open_ao streams */
 
 	unsigned char buf[WIRE_MAX_MESSAGE + 1];
 	struct wire_request request;
