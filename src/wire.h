@@ -43,6 +43,9 @@ enum wire_op {
 	WIRE_OP_PAM_START = 48, /* a SOCK_SEQPACKET socket -> status: the id of a
 				   PAM transaction served on that socket
 				   (49-63: pam_wire.h, on that socket only) */
+	WIRE_OP_CUSTOM = 64,  /* kind, handle, count, strings (custom.h) -> info:
+				 length and a pipe holding the string; cap:
+				 status, fd */
 	WIRE_OP_COUNT
 };
 
