@@ -38,6 +38,7 @@ static void check_usage(FILE *out)
 		"                          bind PORT | bind ADDRESS:PORT | bind [V6]:PORT\n"
 		"                          run_as USER [chroot DIR] [program PATH]\n"
 		"                          auth | fork | rerun\n"
+		"                          custom HANDLE\n"
 		"  -q, --quiet           do not print the effective policy\n"
 		"  -h, --help            show this help\n"
 		"\n"
