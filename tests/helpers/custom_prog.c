@@ -253,6 +253,13 @@ static void do_echo(int port)
 	close(s);
 }
 
+static void free_args(char **args)
+{
+	for (size_t i = 0; args && args[i]; i++)
+		free(args[i]);
+	free(args);
+}
+
 static char **make_args(int n, int bytes)
 {
 	char **args = calloc((size_t)n + 1, sizeof(char *));
@@ -277,6 +284,7 @@ static void raw(int32_t kind, int32_t handle, int32_t count, int n, int bytes)
 	for (int i = 0; i < n; i++)
 		wire_put_bytes(&w, args[i], (size_t)bytes + 1);
 	size_t size = wire_writer_finish(&w);
+	free_args(args);
 	if (!size) {
 		printf("does not fit\n");
 		return;
@@ -390,7 +398,9 @@ static void run(char **cmd, int n)
 	} else if (strcmp(cmd[0], "echo") == 0 && n == 2) {
 		do_echo(atoi(cmd[1]));
 	} else if (strcmp(cmd[0], "bigargs") == 0 && n == 3) {
-		print_info(priv_invoke_info_fn(0, make_args(atoi(cmd[1]), atoi(cmd[2]))));
+		char **args = make_args(atoi(cmd[1]), atoi(cmd[2]));
+		print_info(priv_invoke_info_fn(0, args));
+		free_args(args);
 	} else if (strcmp(cmd[0], "raw") == 0 && n == 3) {
 		raw(CUSTOM_INFO, 0, atoi(cmd[1]), atoi(cmd[1]), atoi(cmd[2]));
 	} else if (strcmp(cmd[0], "rawbad") == 0 && n == 3) {
