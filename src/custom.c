@@ -163,16 +163,34 @@ static void forget_inherited(struct monitor *m)
 	}
 }
 
-static struct slot *slot_take(const struct monitor_channel *c, int *err)
+static bool requester_there(const struct monitor *m, const struct slot *s)
+{
+	const struct monitor_channel *c = &m->channels[s->channel];
+	return s->channel < m->channel_count && c->sock >= 0 && c->sock == s->sock &&
+	       c->pid == s->requester;
+}
+
+static void finish(struct monitor *m, struct slot *s, int32_t status, int fd, const char *how);
+
+/* A free slot for a request from `c`, or NULL with *err EAGAIN. When every
+ * slot is taken, the invocations whose requester is gone make room: nobody
+ * waits for them. */
+static struct slot *slot_take(struct monitor *m, const struct monitor_channel *c, int *err)
 {
 	struct slot *free_slot = NULL;
 	int same = 0;
-	for (size_t i = 0; i < CUSTOM_MAX_INFLIGHT; i++) {
-		struct slot *s = &state.slots[i];
-		if (!s->pid)
-			free_slot = free_slot ? free_slot : s;
-		else if (s->requester == c->pid)
-			same++;
+	for (int pass = 0; pass < 2 && !free_slot; pass++) {
+		same = 0;
+		for (size_t i = 0; i < CUSTOM_MAX_INFLIGHT; i++) {
+			struct slot *s = &state.slots[i];
+			if (s->pid && pass == 1 && !requester_there(m, s))
+				finish(m, s, -ECANCELED, -1,
+				       "its requester is gone and the slot was needed; killed");
+			if (!s->pid)
+				free_slot = free_slot ? free_slot : s;
+			else if (s->requester == c->pid)
+				same++;
+		}
 	}
 	*err = !free_slot || same >= CUSTOM_MAX_PER_PROCESS ? EAGAIN : 0;
 	return *err ? NULL : free_slot;
@@ -356,7 +374,7 @@ int custom_handle(struct monitor *m, struct monitor_channel *c, const struct wir
 		return -EPERM;
 	}
 	int err;
-	struct slot *s = slot_take(c, &err);
+	struct slot *s = slot_take(m, c, &err);
 	if (!s) {
 		audit_refusal(&m->audit, op, object, c->pid, err,
 			      "too many custom functions running for this process or in all");
@@ -393,8 +411,7 @@ static void finish(struct monitor *m, struct slot *s, int32_t status, int fd, co
 
 	struct monitor_channel *c = &m->channels[s->channel];
 	uint32_t id = s->id;
-	bool there = s->channel < m->channel_count && c->sock == s->sock && c->sock >= 0 &&
-		     c->pid == s->requester;
+	bool there = requester_there(m, s);
 	slot_free(m, s, true);
 	if (there)
 		monitor_reply(m, c, WIRE_OP_CUSTOM, id, status, fd, NULL, 0);

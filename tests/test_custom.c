@@ -485,6 +485,17 @@ Test(custom, a_process_has_at_most_four_functions_running)
 			"\"errno\":11");
 }
 
+Test(custom, functions_whose_requester_is_gone_make_room_when_the_monitor_is_full)
+{
+	policy("custom *\nfork true\n");
+	/* 8 processes start 4 functions that hang, and leave: every one of
+	 * the 32 slots is taken until the timeout, 10 s away. */
+	time_t t0 = time(NULL);
+	expect("orphans 8 5", HANDLES "info uid=0 argc=0 first=-\n");
+	cr_assert_leq(time(NULL) - t0, 5);
+	cr_assert_audit("its requester is gone and the slot was needed; killed\",\"errno\":125");
+}
+
 Test(custom, privman_check_explains_a_custom_request)
 {
 	policy("custom { 3 }\n");

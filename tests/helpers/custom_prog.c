@@ -25,6 +25,8 @@
  *                       then the thread's result
  *   hangmany N H        N threads invoke cap H at once; their results,
  *                       sorted
+ *   orphans N H         N priv_fork children each start 4 of cap H in
+ *                       threads and exit; then info 0
  *
  * The functions (handle: kind, what it does):
  *   0 info   "uid=U argc=N first=ARG0"
@@ -51,6 +53,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -370,6 +373,30 @@ static void hang_many(int n, int handle)
 		err_line(results[i]);
 }
 
+static void orphans(int n, int handle)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t pid = priv_fork();
+		if (pid < 0) {
+			err_line(errno);
+			return;
+		}
+		if (pid == 0) {
+			struct hang h[CUSTOM_MAX_PER_PROCESS];
+			for (int j = 0; j < CUSTOM_MAX_PER_PROCESS; j++) {
+				h[j].handle = handle;
+				pthread_create(&h[j].thread, NULL, hang_thread, &h[j]);
+			}
+			usleep(300 * 1000);
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
+	}
+	usleep(100 * 1000);
+	char *const none[] = {NULL};
+	print_info(priv_invoke_info_fn(0, none));
+}
+
 static void run(char **cmd, int n)
 {
 	if (n == 0)
@@ -407,6 +434,8 @@ static void run(char **cmd, int n)
 		raw(atoi(cmd[1]), 0, atoi(cmd[2]), 1, 1);
 	} else if (strcmp(cmd[0], "whilehang") == 0 && n == 2) {
 		while_hang(atoi(cmd[1]));
+	} else if (strcmp(cmd[0], "orphans") == 0 && n == 3) {
+		orphans(atoi(cmd[1]), atoi(cmd[2]));
 	} else if (strcmp(cmd[0], "hangmany") == 0 && n == 3) {
 		hang_many(atoi(cmd[1]), atoi(cmd[2]));
 	} else {
