@@ -204,9 +204,7 @@ int wire_reply_fds(uint32_t op, int32_t status)
 	if (status < 0)
 		return 0;
 	return op == WIRE_OP_OPEN || op == WIRE_OP_FORK || op == WIRE_OP_POPEN ||
-			       op == WIRE_OP_CUSTOM
-		       ? 1
-		       : 0;
+	       op == WIRE_OP_CUSTOM;
 }
 
 static int fail(const char **why, const char *reason)

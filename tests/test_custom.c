@@ -139,6 +139,11 @@ Test(custom_decode, a_vector_of_strings_with_their_nul)
 	cr_assert_eq(creq.bytes, 11);
 	cr_assert(decode(CUSTOM_INFO, -5, 0, 0, NULL, NULL), "no arguments; any handle decodes");
 	cr_assert_null(creq.argv[0]);
+	cr_assert_str_eq(wire_op_name(WIRE_OP_CUSTOM), "custom");
+	cr_assert_eq(wire_request_fds(WIRE_OP_CUSTOM), 0);
+	cr_assert_eq(wire_reply_fds(WIRE_OP_CUSTOM, 0), 1, "a pipe or the function's fd");
+	cr_assert_eq(wire_reply_fds(WIRE_OP_CUSTOM, 4096), 1);
+	cr_assert_eq(wire_reply_fds(WIRE_OP_CUSTOM, -EPERM), 0);
 }
 
 Test(custom_decode, lies_are_refused)
