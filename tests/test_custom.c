@@ -501,6 +501,18 @@ Test(custom, functions_whose_requester_is_gone_make_room_when_the_monitor_is_ful
 	cr_assert_audit("its requester is gone and the slot was needed; killed\",\"errno\":125");
 }
 
+Test(custom, a_monitor_made_by_respawn_forgets_the_invocations_it_inherited)
+{
+	pmtest_user_ensure("pmtestcu1");
+	policy("custom *\nfork true\nallow_rerun true\nrun_as pmtestcu1\n");
+	/* Every slot is taken by invocations whose requesters left, when the
+	 * monitor duplicates itself. The new one frees its copies of the slots
+	 * (their processes belong to the old monitor, which times them out);
+	 * it must not take them for its own, kill them and say so. */
+	expect("respawnfull pmtestcu1 5", HANDLES "new info uid=0 argc=1 first=new\nwaited exit 0\n");
+	cr_assert_null(strstr(audit, "slot was needed"), "%s", audit);
+}
+
 Test(custom, privman_check_explains_a_custom_request)
 {
 	policy("custom { 3 }\n");

@@ -27,6 +27,10 @@
  *                       sorted
  *   orphans N H         N priv_fork children each start 4 of cap H in
  *                       threads and exit; then info 0
+ *   respawnfull USER H  the same with 8 children, without the info 0: every
+ *                       slot of the monitor is taken; then priv_respawn_as
+ *                       USER, whose new program prints "new " and what info
+ *                       0 gives it; the caller prints "waited exit N"
  *
  * The functions (handle: kind, what it does):
  *   0 info   "uid=U argc=N first=ARG0"
@@ -373,7 +377,41 @@ static void hang_many(int n, int handle)
 		err_line(results[i]);
 }
 
+/* Set in the new program of a respawn. */
+static char **respawned;
+
+static void respawn_entry(char *const *arg)
+{
+	respawned = calloc(2, sizeof(char *));
+	respawned[0] = strdup(arg && arg[0] ? arg[0] : "-");
+}
+
+static void orphans_only(int n, int handle);
+
+static void respawn_full(const char *user, int handle)
+{
+	orphans_only(8, handle);
+	char *a[] = {"new", NULL};
+	pid_t pid = priv_respawn_as(respawn_entry, a, user, NULL);
+	if (pid < 0) {
+		err_line(errno);
+		return;
+	}
+	int st = 0;
+	if (priv_wait4(pid, &st, 0, NULL) != pid)
+		err_line(errno);
+	else
+		printf("waited exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
 static void orphans(int n, int handle)
+{
+	orphans_only(n, handle);
+	char *const none[] = {NULL};
+	print_info(priv_invoke_info_fn(0, none));
+}
+
+static void orphans_only(int n, int handle)
 {
 	for (int i = 0; i < n; i++) {
 		pid_t pid = priv_fork();
@@ -393,8 +431,6 @@ static void orphans(int n, int handle)
 		waitpid(pid, NULL, 0);
 	}
 	usleep(100 * 1000);
-	char *const none[] = {NULL};
-	print_info(priv_invoke_info_fn(0, none));
 }
 
 static void run(char **cmd, int n)
@@ -434,6 +470,8 @@ static void run(char **cmd, int n)
 		raw(atoi(cmd[1]), 0, atoi(cmd[2]), 1, 1);
 	} else if (strcmp(cmd[0], "whilehang") == 0 && n == 2) {
 		while_hang(atoi(cmd[1]));
+	} else if (strcmp(cmd[0], "respawnfull") == 0 && n == 3) {
+		respawn_full(cmd[1], atoi(cmd[2]));
 	} else if (strcmp(cmd[0], "orphans") == 0 && n == 3) {
 		orphans(atoi(cmd[1]), atoi(cmd[2]));
 	} else if (strcmp(cmd[0], "hangmany") == 0 && n == 3) {
@@ -468,6 +506,12 @@ int main(int argc, char **argv)
 		printf(" %d", h[i]);
 	printf("\n");
 	priv_init(argv[1]);
+	if (respawned) {
+		char *const args[] = {respawned[0], NULL};
+		printf("new ");
+		print_info(priv_invoke_info_fn(0, args));
+		return 0;
+	}
 	int start = 2;
 	for (int i = 2; i <= argc; i++) {
 		if (i == argc || strcmp(argv[i], "+") == 0) {
