@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "custom.h"
 #include "monitor.h"
 #include "proc.h"
 #include "resolve.h"
@@ -67,6 +68,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			w.len += req.payload_size;
 		}
 		break;
+	case WIRE_OP_CUSTOM: {
+		/* Re-encoded from what custom.c decoded: canonical too. */
+		static struct custom_request creq;
+		if (!custom_decode_request(&req, &creq)) {
+			memcpy(w.buf + w.len, req.payload, req.payload_size);
+			w.len += req.payload_size;
+			break;
+		}
+		wire_put_int(&w, creq.kind);
+		wire_put_int(&w, creq.handle);
+		wire_put_int(&w, creq.count);
+		for (int32_t i = 0; i < creq.count; i++)
+			wire_put_bytes(&w, creq.argv[i], strlen(creq.argv[i]) + 1);
+		if (creq.argv[creq.count] != NULL)
+			__builtin_trap();
+		break;
+	}
 	default:
 		__builtin_trap(); /* accepted an operation it does not know */
 	}

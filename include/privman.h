@@ -62,8 +62,10 @@ int priv_pam_putenv(pam_handle_t *pamh, const char *name_value);
 const char *priv_pam_getenv(pam_handle_t *pamh, const char *name);
 int priv_pam_fail_delay(pam_handle_t *pamh, unsigned int usec);
 
-/* "Custom" functions: registered before priv_init, invoked by handle
- * afterwards. */
+/* "Custom" functions: registered before priv_init (handles 0, 1, 2...),
+ * invoked by handle afterwards; each invocation runs as root in a process
+ * forked from the monitor, when the policy's `custom` names the handle. An
+ * info function's string is malloc'd for the caller. See priv_custom(3). */
 int priv_register_info_fn(char *(*fnptr)(char *const *));
 int priv_register_cap_fn(int (*fnptr)(char *const *));
 char *priv_invoke_info_fn(int handle, char *const args[]);

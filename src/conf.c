@@ -357,6 +357,8 @@ enum directive {
 	DIR_AUTH_ALLOW_RERUN,
 	DIR_FORK,
 	DIR_ALLOW_RERUN,
+	DIR_CUSTOM,
+	DIR_CUSTOM_TIMEOUT,
 	DIR_SECURITY,
 	DIR_RUN,
 	DIR_INCLUDE,
@@ -393,6 +395,8 @@ static const struct schema_entry top_schema[] = {
 	{ "auth_allow_rerun", DIR_AUTH_ALLOW_RERUN, KIND_BOOL },
 	{ "fork", DIR_FORK, KIND_BOOL },
 	{ "allow_rerun", DIR_ALLOW_RERUN, KIND_BOOL },
+	{ "custom", DIR_CUSTOM, KIND_LIST },
+	{ "custom_timeout", DIR_CUSTOM_TIMEOUT, KIND_SCALAR },
 	{ "security", DIR_SECURITY, KIND_SCOPE },
 	{ "run", DIR_RUN, KIND_SCOPE },
 	{ "include", DIR_INCLUDE, KIND_INCLUDE },
@@ -528,6 +532,20 @@ static int add_runas(struct parser *ps, struct runas_rules *rules)
 	return 0;
 }
 
+static int add_custom(struct parser *ps)
+{
+	struct custom_rules *rules = &ps->policy->custom;
+	struct custom_rule *grown = realloc(rules->rules, (rules->count + 1) * sizeof(*grown));
+	if (!grown)
+		return oom(ps);
+	rules->rules = grown;
+	struct custom_rule *r = &rules->rules[rules->count++];
+	memset(r, 0, sizeof(*r));
+	r->origin = ps->token.at;
+	r->text = take_text(ps);
+	return 0;
+}
+
 static int add_value(struct parser *ps, struct policy_value **list, size_t *count)
 {
 	struct policy_value *grown = realloc(*list, (*count + 1) * sizeof(*grown));
@@ -597,6 +615,8 @@ static int store_item(struct parser *ps, struct scope_target *scope, enum direct
 		return add_bind(ps);
 	case DIR_RUN_AS:
 		return add_runas(ps, &p->run_as);
+	case DIR_CUSTOM:
+		return add_custom(ps);
 	case RUN_USER:
 		return add_runas(ps, &scope->run->users);
 	case OPT_SUPPLEMENTAL_GROUPS:
@@ -633,6 +653,9 @@ static int store_scalar(struct parser *ps, struct scope_target *scope, enum dire
 		break;
 	case DIR_UNPRIV_USER:
 		set_value(ps, &p->unpriv_user);
+		break;
+	case DIR_CUSTOM_TIMEOUT:
+		set_value(ps, &p->custom_timeout);
 		break;
 	case OPT_USER:
 		set_value(ps, &scope->security->user);

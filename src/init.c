@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "client.h"
+#include "custom.h"
 #include "drop.h"
 #include "kill_one.h"
 #include "monitor.h"
@@ -124,6 +125,7 @@ void priv_init(const char *appname)
 	if (initialised)
 		init_fail("called a second time; the process is already split");
 	initialised = true;
+	custom_freeze(); /* the monitor's copy of the table is the one made so far */
 	proc_note_program_fds();
 	snprintf(ident, sizeof(ident), "%s", appname);
 	openlog(ident, LOG_PID, LOG_AUTHPRIV);

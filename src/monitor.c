@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "append.h"
+#include "custom.h"
 #include "kill_one.h"
 #include "pam_monitor.h"
 #include "proc.h"
@@ -69,6 +70,7 @@ static const struct dispatch {
 	{WIRE_OP_EXECVE, "allow_rerun, run_as or run", 0, proc_handle_execve},
 	{WIRE_OP_POPEN, "allow_rerun, run_as or run", 1, proc_handle_popen},
 	{WIRE_OP_DAEMON, "fork", 0, proc_handle_daemon},
+	{WIRE_OP_CUSTOM, "custom", 1, custom_handle},
 };
 
 static const struct dispatch *dispatch_find(uint32_t op)
@@ -927,6 +929,8 @@ void monitor_run(struct monitor *m)
 				append_event(m);
 			else if (pam_monitor_owns_tag(tag))
 				pam_monitor_event(m, tag);
+			else if (custom_owns_tag(tag))
+				custom_event(m, tag);
 			else if (tag >= MONITOR_PROC_TAG)
 				proc_event(m, tag - MONITOR_PROC_TAG);
 			else if (tag < m->channel_count)

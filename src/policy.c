@@ -158,6 +158,10 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->run.count; i++)
 		policy_run_rule_free(&p->run.rules[i]);
 	free(p->run.rules);
+	for (size_t i = 0; i < p->custom.count; i++)
+		free(p->custom.rules[i].text);
+	free(p->custom.rules);
+	value_free(&p->custom_timeout);
 	value_free(&p->unpriv_user);
 	value_free(&p->chroot);
 	policy_security_free(&p->security);
@@ -726,6 +730,59 @@ static int validate_run_rule(struct run_rule *r, struct diag *d)
 	return rc;
 }
 
+/* A number of 1 to `max` digits' worth, without sign, spaces or leading
+ * zeros (but "0"); -1 when it is not one or is above `max`. */
+static long parse_small_number(const char *text, long max)
+{
+	if (!text[0] || (text[0] == '0' && text[1]))
+		return -1;
+	long v = 0;
+	for (const char *c = text; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -1;
+		v = v * 10 + (*c - '0');
+		if (v > max)
+			return -1;
+	}
+	return v;
+}
+
+/* `custom { 0 1 }`, `custom *`, and `custom_timeout SECONDS`. */
+static int validate_custom(struct policy *p, struct diag *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < p->custom.count; i++) {
+		struct custom_rule *r = &p->custom.rules[i];
+		if (strcmp(r->text, "*") == 0) {
+			r->any = true;
+			continue;
+		}
+		long v = parse_small_number(r->text, POLICY_CUSTOM_HANDLES - 1);
+		if (v < 0) {
+			diag_error(d, &r->origin,
+				   "custom \"%s\" is neither the handle of a registered function "
+				   "(0 to %d, in the order the program registers them) nor '*'",
+				   r->text, POLICY_CUSTOM_HANDLES - 1);
+			rc = -1;
+			continue;
+		}
+		r->handle = (int32_t)v;
+	}
+	p->custom_timeout_s = 0;
+	if (p->custom_timeout.text) {
+		long v = parse_small_number(p->custom_timeout.text, POLICY_CUSTOM_TIMEOUT_MAX);
+		if (v < 1) {
+			diag_error(d, &p->custom_timeout.origin,
+				   "custom_timeout \"%s\" is not a number of seconds from 1 to %d",
+				   p->custom_timeout.text, POLICY_CUSTOM_TIMEOUT_MAX);
+			rc = -1;
+		} else {
+			p->custom_timeout_s = (unsigned)v;
+		}
+	}
+	return rc;
+}
+
 int policy_validate_syntax(struct policy *p, struct diag *d)
 {
 	int rc = 0;
@@ -746,6 +803,8 @@ int policy_validate_syntax(struct policy *p, struct diag *d)
 		}
 	}
 	if (validate_runas_rules(&p->run_as, "run_as", d) < 0)
+		rc = -1;
+	if (validate_custom(p, d) < 0)
 		rc = -1;
 	for (size_t i = 0; i < p->run.count; i++)
 		if (validate_run_rule(&p->run.rules[i], d) < 0)
@@ -804,6 +863,8 @@ const char *policy_op_name(enum policy_op op)
 		return "fork";
 	case POLICY_OP_RERUN:
 		return "rerun";
+	case POLICY_OP_CUSTOM:
+		return "custom";
 	}
 	return "unknown";
 }
@@ -1074,6 +1135,29 @@ static void decide_bool(const struct policy_bool *b, const char *directive,
 	}
 }
 
+/* Custom functions are refused unless `custom` names the handle, or is `*`
+ * (the original ran any of them with no check at all). */
+static void decide_custom(const struct policy *p, const struct policy_request *req,
+			  struct policy_decision *out)
+{
+	for (size_t i = 0; i < p->custom.count; i++) {
+		const struct custom_rule *r = &p->custom.rules[i];
+		if (r->any || r->handle == req->handle) {
+			snprintf(out->reason, sizeof(out->reason), "custom function %d is granted",
+				 (int)req->handle);
+			decided(out, true, 0, "custom", r->text, &r->origin);
+			return;
+		}
+	}
+	if (p->custom.count)
+		snprintf(out->reason, sizeof(out->reason), "no custom rule names function %d",
+			 (int)req->handle);
+	else
+		snprintf(out->reason, sizeof(out->reason),
+			 "custom functions are refused unless the policy names them (custom)");
+	decided(out, false, EPERM, NULL, NULL, NULL);
+}
+
 void policy_decide(const struct policy *p, const struct policy_request *req,
 		   struct policy_decision *out)
 {
@@ -1105,6 +1189,9 @@ void policy_decide(const struct policy *p, const struct policy_request *req,
 		return;
 	case POLICY_OP_RERUN:
 		decide_bool(&p->allow_rerun, "allow_rerun", out);
+		return;
+	case POLICY_OP_CUSTOM:
+		decide_custom(p, req, out);
 		return;
 	}
 	snprintf(out->reason, sizeof(out->reason), "unknown operation");
@@ -1228,6 +1315,21 @@ void policy_dump(const struct policy *p, FILE *out)
 	dump_bool(out, "auth_allow_rerun", &p->auth_allow_rerun);
 	dump_bool(out, "fork", &p->fork);
 	dump_bool(out, "allow_rerun", &p->allow_rerun);
+	for (size_t i = 0; i < p->custom.count; i++) {
+		const struct custom_rule *r = &p->custom.rules[i];
+		int n = put_entry(out, "", "custom", r->text, false);
+		if (r->any)
+			n += fprintf(out, " (every registered function)");
+		put_origin(out, &r->origin, 40 - n);
+	}
+	if (p->custom.count || p->custom_timeout.text) {
+		int n = fprintf(out, "custom_timeout %u",
+				p->custom_timeout_s ? p->custom_timeout_s
+						    : POLICY_CUSTOM_TIMEOUT_DEFAULT);
+		if (!p->custom_timeout.text)
+			n += fprintf(out, " (default)");
+		put_origin(out, p->custom_timeout.text ? &p->custom_timeout.origin : NULL, 40 - n);
+	}
 
 	const struct policy_security *s = &p->security;
 	fprintf(out, "security {");

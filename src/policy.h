@@ -83,6 +83,24 @@ struct run_rules {
 	size_t count;
 };
 
+/* One `custom` entry: a handle of a function the program registered with
+ * priv_register_info_fn or priv_register_cap_fn, or `*` for every one. */
+#define POLICY_CUSTOM_HANDLES 256 /* handles 0-255 (custom.h) */
+#define POLICY_CUSTOM_TIMEOUT_MAX 3600 /* seconds */
+#define POLICY_CUSTOM_TIMEOUT_DEFAULT 10
+
+struct custom_rule {
+	char *text; /* as written */
+	bool any;
+	int32_t handle;
+	struct origin origin;
+};
+
+struct custom_rules {
+	struct custom_rule *rules;
+	size_t count;
+};
+
 struct policy_bool {
 	bool value;
 	bool set;
@@ -130,6 +148,10 @@ struct policy {
 	struct policy_bool auth_allow_rerun;
 	struct policy_bool fork;
 	struct policy_bool allow_rerun;
+
+	struct custom_rules custom;
+	struct policy_value custom_timeout; /* seconds, as written */
+	unsigned custom_timeout_s;          /* 0: not set (the default applies) */
 
 	struct policy_value unpriv_user; /* top-level `unpriv_user` */
 	struct policy_value chroot;      /* top-level `chroot` */
@@ -212,6 +234,7 @@ enum policy_op {
 	POLICY_OP_AUTH,
 	POLICY_OP_FORK,
 	POLICY_OP_RERUN,
+	POLICY_OP_CUSTOM,
 };
 
 struct policy_request {
@@ -235,6 +258,8 @@ struct policy_request {
 	 * the program (auth_allow_rerun). */
 	const uid_t *authenticated;
 	size_t authenticated_count;
+	/* CUSTOM: the handle of a registered function */
+	int32_t handle;
 };
 
 struct policy_decision {

@@ -473,6 +473,11 @@ static void close_monitor_fds(bool program_fds_too, const int *extra, size_t n_e
 	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
+void proc_close_monitor_fds_but(int keep)
+{
+	close_monitor_fds(true, &keep, 1);
+}
+
 /* --- fork ------------------------------------------------------------------------ */
 
 static int decide_bool(struct monitor *m, struct monitor_channel *c, enum policy_op op,

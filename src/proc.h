@@ -53,6 +53,11 @@ void proc_event(struct monitor *m, uint64_t tag);
  * program holds, which a rerun process gets back. */
 void proc_note_program_fds(void);
 
+/* In a new process forked from the monitor that runs code of the program
+ * (a custom function, custom.c): close every fd of the monitor but `keep`;
+ * the fds the program held at priv_init stay. */
+void proc_close_monitor_fds_but(int keep);
+
 /* init.c: continue in the new process as if priv_init had just returned
  * there (the monitor's stack is priv_init's). Never returns. */
 void init_return_to_program(void) __attribute__((noreturn));

@@ -165,6 +165,7 @@ static const char *const op_names[WIRE_OP_COUNT] = {
 	[WIRE_OP_EXECVE] = "execve",
 	[WIRE_OP_POPEN] = "popen_as",
 	[WIRE_OP_DAEMON] = "daemon",
+	[WIRE_OP_CUSTOM] = "custom",
 };
 
 const char *wire_op_name(uint32_t op)
@@ -191,6 +192,7 @@ int wire_request_fds(uint32_t op)
 	case WIRE_OP_EXECVE:
 	case WIRE_OP_POPEN:
 	case WIRE_OP_DAEMON:
+	case WIRE_OP_CUSTOM:
 		return 0;
 	default:
 		return -1;
@@ -207,6 +209,7 @@ int wire_reply_fds(uint32_t op, int32_t status)
 	case WIRE_OP_PAM_START:
 	case WIRE_OP_FORK:
 	case WIRE_OP_POPEN:
+	case WIRE_OP_CUSTOM:
 		return 1;
 	default:
 		return 0;
@@ -270,7 +273,9 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 	case WIRE_OP_EXECVE:
 	case WIRE_OP_POPEN:
 	case WIRE_OP_DAEMON:
-		/* proc.c reads these fields as strictly, per operation. */
+	case WIRE_OP_CUSTOM:
+		/* proc.c and custom.c read these fields as strictly, per
+		 * operation. */
 		req->payload = r.p;
 		req->payload_size = r.left;
 		return 0;

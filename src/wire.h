@@ -45,6 +45,9 @@ enum wire_op {
 				   PAM transaction, served on the socket that
 				   comes with the reply (made by the monitor)
 				   (49-63: pam_wire.h, on that socket only) */
+	WIRE_OP_CUSTOM = 64,  /* kind, handle, count, strings (custom.h) -> info:
+				 length and a pipe holding the string; cap:
+				 status, fd */
 	WIRE_OP_COUNT
 };
 

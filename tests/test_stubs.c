@@ -94,8 +94,14 @@ Test(stubs, later_calls_are_enosys)
 	cr_assert_eq(priv_pam_authenticate(NULL, 0), PAM_SYSTEM_ERR);
 	cr_assert_eq(priv_pam_end(NULL, 0), PAM_SYSTEM_ERR);
 	cr_assert_null(priv_pam_getenv(NULL, "X"));
+}
+
+Test(stubs, custom_calls_before_priv_init_fail_with_enotconn)
+{
 	errno = 0;
-	cr_assert_eq(priv_register_info_fn(NULL), -1);
+	cr_assert_null(priv_invoke_info_fn(0, NULL));
+	cr_assert_eq(errno, ENOTCONN);
+	errno = 0;
 	cr_assert_eq(priv_invoke_cap_fn(0, NULL), -1);
-	cr_assert_eq(errno, ENOSYS);
+	cr_assert_eq(errno, ENOTCONN);
 }

@@ -38,6 +38,7 @@ static void check_usage(FILE *out)
 		"                          bind PORT | bind ADDRESS:PORT | bind [V6]:PORT\n"
 		"                          run_as USER [chroot DIR] [program PATH]\n"
 		"                          auth | fork | rerun\n"
+		"                          custom HANDLE\n"
 		"  -q, --quiet           do not print the effective policy\n"
 		"      --compat          note each rule that the original Privman read\n"
 		"                        differently (a /dir/* rule matched any depth there)\n"
@@ -243,6 +244,15 @@ static int explain(const struct policy *p, const char *text)
 		req.op = POLICY_OP_FORK;
 	} else if ((strcasecmp(op, "rerun") == 0 || strcasecmp(op, "allow_rerun") == 0) && !arg) {
 		req.op = POLICY_OP_RERUN;
+	} else if (strcasecmp(op, "custom") == 0 && arg) {
+		/* custom HANDLE: the handle priv_register_*_fn returned */
+		char *end;
+		errno = 0;
+		long handle = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || handle < 0 || handle > INT32_MAX)
+			goto bad;
+		req.op = POLICY_OP_CUSTOM;
+		req.handle = (int32_t)handle;
 	} else {
 		goto bad;
 	}
@@ -255,8 +265,8 @@ bad:
 	fprintf(stderr,
 		"privman check: cannot read request '%s'; expected e.g. 'open_ro /etc/passwd', "
 		"'open /var/log/x O_WRONLY|O_APPEND', 'unlink PATH', 'bind 25', "
-		"'bind 127.0.0.1:25', 'run_as mail [chroot DIR] [program PATH]', 'auth', 'fork' "
-		"or 'rerun'\n",
+		"'bind 127.0.0.1:25', 'run_as mail [chroot DIR] [program PATH]', 'auth', 'fork', "
+		"'rerun' or 'custom 0'\n",
 		text);
 out:
 	free(copy);
