@@ -93,6 +93,8 @@ static bool unsafe_value(const char *name, size_t len, const char *value)
 	return locale && strchr(value, '/') != NULL;
 }
 
+static const char NOT_LISTED[] = "not in the env list";
+
 /* The length of the name of `entry`, or 0 when it has no '='. */
 static size_t name_length(const char *entry)
 {
@@ -135,36 +137,48 @@ static void report_drop(struct env_report *r, const char *name, size_t len, cons
 	r->len += (size_t)snprintf(r->text + r->len, sizeof(r->text) - r->len, "%s%s", sep, buf);
 }
 
+/* Why entry `i` of `in` does not pass, or NULL when it does. */
+static const char *verdict(char *const in[], size_t count, size_t i,
+			   const struct policy_value *allow, size_t allow_count)
+{
+	const char *entry = in[i];
+	size_t len = name_length(entry);
+	if (len == 0)
+		return "malformed";
+	if (!env_name_valid(entry, len))
+		return "malformed name";
+	if (strlen(entry) >= ENV_MAX_ENTRY)
+		return "too long";
+	if (named_twice(in, count, i, len))
+		return "given twice";
+	if (env_never_passed(entry, len))
+		return "never passed";
+	if (unsafe_value(entry, len, entry + len + 1))
+		return "unsafe value";
+	if (!allowed(allow, allow_count, entry, len))
+		return NOT_LISTED;
+	return NULL;
+}
+
 size_t env_filter(char *const in[], size_t count, const struct policy_value *allow,
 		  size_t allow_count, char **out, struct env_report *report)
 {
 	memset(report, 0, sizeof(*report));
 	size_t kept = 0;
-	for (size_t i = 0; i < count; i++) {
-		const char *entry = in[i];
-		size_t total = strlen(entry);
-		size_t len = name_length(entry);
-		const char *why = NULL;
-		if (len == 0)
-			why = "malformed";
-		else if (!env_name_valid(entry, len))
-			why = "malformed name";
-		else if (total >= ENV_MAX_ENTRY)
-			why = "too long";
-		else if (named_twice(in, count, i, len))
-			why = "given twice";
-		else if (env_never_passed(entry, len))
-			why = "never passed";
-		else if (!allowed(allow, allow_count, entry, len))
-			why = "not in the env list";
-		else if (unsafe_value(entry, len, entry + len + 1))
-			why = "unsafe value";
-		if (why) {
+	/* The report names what was refused as unsafe first, then what the
+	 * policy did not name: the first part is the news. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < count; i++) {
+			const char *why = verdict(in, count, i, allow, allow_count);
+			if (!why && pass == 0)
+				out[kept++] = in[i];
+			if (!why || (why == NOT_LISTED) != (pass == 1))
+				continue;
 			/* Without '=', the whole entry is the only name it has. */
-			report_drop(report, entry, strchr(entry, '=') ? len : total, why);
-			continue;
+			const char *entry = in[i];
+			report_drop(report, entry,
+				    strchr(entry, '=') ? name_length(entry) : strlen(entry), why);
 		}
-		out[kept++] = in[i];
 	}
 	out[kept] = NULL;
 	return kept;

@@ -1076,8 +1076,9 @@ static int charge(struct monitor *m, struct monitor_channel *c, const char *op,
 		m->proc->published -= n;
 		char why[160];
 		snprintf(why, sizeof(why),
-			 "the program's processes (%ld) would exceed its RLIMIT_NPROC (%llu)",
-			 total - n + 1, (unsigned long long)max);
+			 "%ld processes of the program run: %ld more would exceed its "
+			 "RLIMIT_NPROC (%llu)",
+			 total - n, n, (unsigned long long)max);
 		audit_refusal(&m->audit, op, object, c->pid, EAGAIN, why);
 		return -EAGAIN;
 	}
@@ -1179,16 +1180,15 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	/* flags 0: the new process takes the old one's place, and the old one
 	 * is served no more once it has its answer. */
 	pid_t old = c->pid;
-	if (old == m->program) {
+	struct proc_entry *o = entry_find(pt, old);
+	if (o)
+		o->flags &= ~(unsigned)PROC_PROGRAM;
+	else if (old == m->program && pt->program_is_child)
 		/* Counted until it exits: a caller need not obey. */
-		if (pt->program_is_child)
-			entry_add(pt, old, -1, PROC_CHILD, 0);
+		entry_add(pt, old, -1, PROC_CHILD, 0);
+	if (old == m->program) {
 		m->program = pid;
 		pt->program_is_child = true;
-	} else {
-		struct proc_entry *o = entry_find(pt, old);
-		if (o)
-			o->flags &= ~(unsigned)PROC_PROGRAM;
 	}
 	e->requester = 0;
 	tally_sync(m);

@@ -115,7 +115,7 @@ static void expect_rc(const char *args, int want_rc, const char *want)
 	int rc = run(args);
 	cr_assert_eq(rc, want_rc, "exit status %d for %s\nstdout:\n%s\nstderr:\n%s", rc, args, out,
 		     err);
-	cr_assert_str_eq(out, want, "for %s\nstderr:\n%s", args, err);
+	cr_assert_str_eq(out, want, "for %s\nstdout:\n%s\nstderr:\n%s", args, out, err);
 }
 
 static void expect(const char *args, const char *want)
@@ -697,6 +697,191 @@ Test(proc, killing_the_program_with_no_other_process_ends_the_monitor)
 	cr_assert(alive(t.monitor));
 	cr_assert(kill(t.main, SIGTERM) == 0);
 	tree_all_gone(&t);
+}
+
+/* --- the environment of a program started as another user -------------------------- */
+
+/* Build in the test directory, with the system's compiler: evil.so, whose
+ * constructor creates a file in @/mark (writable by all) in any process
+ * that loads it; needlib, which finds libpmtmark.so in @/good through its
+ * RUNPATH, and another libpmtmark.so (evil.so) in @/evil; @/gconv, where
+ * the gconv module PMEVIL is evil.so. */
+static void build_evil(void)
+{
+	pmtest_user_ensure("pmtestproc1");
+	AUTOFREE char *evil = pmtest_write_file(
+		dir, "evil.c",
+		"#include <fcntl.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+		"int pm_mark(void);\nint pm_mark(void) { return 0; }\n"
+		"__attribute__((constructor)) static void evil(void)\n{\n"
+		"\tchar path[700];\n"
+		"\tsnprintf(path, sizeof(path), \"%s/marker.%d\", MARKDIR, (int)getpid());\n"
+		"\tint fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);\n"
+		"\tif (fd >= 0)\n\t\tclose(fd);\n}\n");
+	AUTOFREE char *good = pmtest_write_file(dir, "good.c",
+						"int pm_mark(void);\nint pm_mark(void) { return 0; }\n");
+	AUTOFREE char *need = pmtest_write_file(
+		dir, "needlib.c", "int pm_mark(void);\nint main(void) { return pm_mark(); }\n");
+	AUTOFREE char *modules = pmtest_write_file(
+		dir, "gconv-modules",
+		"module PMEVIL// INTERNAL pmevil 1\nmodule INTERNAL PMEVIL// pmevil 1\n");
+	const char *cc = getenv("CC");
+	int rc = pmtest_sh(
+		"cd %s && mkdir mark good evil gconv && chmod 1777 mark && mv gconv-modules gconv/ && "
+		"%s -shared -fPIC '-DMARKDIR=\"%s/mark\"' -o evil.so evil.c && "
+		"cp evil.so evil/libpmtmark.so && cp evil.so gconv/pmevil.so && "
+		"%s -shared -fPIC -o good/libpmtmark.so good.c && "
+		"%s -o needlib needlib.c -Lgood -lpmtmark -Wl,--enable-new-dtags,-rpath,%s/good",
+		dir, cc && *cc ? cc : "cc", dir, cc && *cc ? cc : "cc", cc && *cc ? cc : "cc",
+		dir);
+	cr_assert_eq(rc, 0, "cannot build the test's shared objects with the C compiler");
+	/* Each of them works: a process that loads evil.so leaves a marker. */
+	cr_assert_eq(pmtest_sh("cd %s && LD_PRELOAD=%s/evil.so /usr/bin/true && "
+			       "LD_LIBRARY_PATH=%s/evil ./needlib && "
+			       "{ GCONV_PATH=%s/gconv iconv -f PMEVIL -t UTF-8 </dev/null "
+			       ">/dev/null 2>&1; true; } && test $(ls mark | wc -l) = 3 && "
+			       "rm mark/*",
+			       dir, dir, dir, dir),
+		     0, "the test's evil.so does not work");
+}
+
+/* How many processes loaded evil.so. */
+static int markers(void)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/mark", dir);
+	DIR *d = opendir(p);
+	cr_assert(d != NULL);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static char audit_text[1 << 16];
+
+static void assert_audit_has(const char *text)
+{
+	slurp("audit.json", audit_text, sizeof(audit_text));
+	cr_assert(strstr(audit_text, text), "the audit lacks \"%s\":\n%s", text, audit_text);
+}
+
+Test(proc, ld_preload_never_reaches_a_program_run_by_execve)
+{
+	build_evil();
+	policy("allow_rerun true\n"
+	       "run { program /usr/bin/true user { pmtestproc1 root } env * }\n"
+	       "run { program /usr/bin/env user pmtestproc1 env { PMTEST_HARMLESS PMTEST_TWICE "
+	       "LC_* } }\n");
+	expect("execenv pmtestproc1 /usr/bin/true LD_PRELOAD=@/evil.so", "exit 0\n");
+	expect("execenv root /usr/bin/true LD_PRELOAD=@/evil.so", "exit 0\n");
+	cr_assert_eq(markers(), 0, "a program run as another user loaded LD_PRELOAD");
+	assert_audit_has("\"op\":\"execve_env\",\"object\":\"/usr/bin/true\"");
+	assert_audit_has("dropped from the environment: LD_PRELOAD (never passed)");
+
+	/* What passes: the names of the env list, once each, well-formed. */
+	expect("execenv pmtestproc1 /usr/bin/env LD_PRELOAD=@/evil.so PMTEST_HARMLESS=yes "
+	       "PMTEST_OTHER=secret LC_TIME=C NOEQUALS BAD-NAME=x PMTEST_TWICE=1 PMTEST_TWICE=2 "
+	       "LD_LIBRARY_PATH=@/evil GCONV_PATH=@/gconv",
+	       "PMTEST_HARMLESS=yes\nLC_TIME=C\nexit 0\n");
+	cr_assert_eq(markers(), 0);
+	/* The unsafe first, then what the policy did not name. */
+	assert_audit_has("8 variables dropped from the environment: LD_PRELOAD (never passed), "
+			 "NOEQUALS (malformed), BAD\\\\x2dNAME (malformed name), "
+			 "PMTEST_TWICE (given twice), PMTEST_TWICE (given twice), "
+			 "LD_LIBRARY_PATH (never passed), GCONV_PATH (never passed), "
+			 "PMTEST_OTHER (not in the env list)");
+	/* Names, never values. */
+	cr_assert_null(strstr(audit_text, "secret"));
+	cr_assert_null(strstr(audit_text, "evil.so"));
+}
+
+Test(proc, ld_library_path_and_gconv_path_never_reach_a_program_run_by_execve)
+{
+	build_evil();
+	policy("allow_rerun true\n"
+	       "run { program @/needlib user pmtestproc1 env * }\n"
+	       "run { program /usr/bin/iconv user pmtestproc1 env * }\n");
+	expect("execenv pmtestproc1 @/needlib LD_LIBRARY_PATH=@/evil", "exit 0\n");
+	cr_assert_eq(markers(), 0, "LD_LIBRARY_PATH chose a library of a program run as another user");
+	/* iconv fails (PMEVIL is unknown without GCONV_PATH) but loads nothing. */
+	expect("execenv pmtestproc1 /usr/bin/iconv GCONV_PATH=@/gconv -- -f PMEVIL -t UTF-8",
+	       "exit 1\n");
+	cr_assert_eq(markers(), 0, "GCONV_PATH chose a module of a program run as another user");
+	assert_audit_has("GCONV_PATH (never passed)");
+}
+
+Test(proc, the_environment_of_popen_as_is_filtered)
+{
+	build_evil();
+	policy("allow_rerun true\nrun { program /bin/sh user pmtestproc1 env { PMTEST_HARMLESS "
+	       "LD_* } }\n");
+	char set[1024];
+	snprintf(set, sizeof(set), "LD_PRELOAD=%s/evil.so;PMTEST_HARMLESS=yes;PMTEST_SECRET=x",
+		 dir);
+	setenv("PROC_PROG_SETENV", set, 1);
+	expect("popen pmtestproc1 'echo $PMTEST_HARMLESS$PMTEST_SECRET'", "popen yes\nstatus 0\n");
+	unsetenv("PROC_PROG_SETENV");
+	cr_assert_eq(markers(), 0, "the shell of priv_popen_as loaded LD_PRELOAD");
+	assert_audit_has("\"op\":\"popen_as_env\"");
+	assert_audit_has("LD_PRELOAD (never passed)");
+}
+
+Test(proc, without_an_env_list_no_variable_passes)
+{
+	pmtest_user_ensure("pmtestproc1");
+	policy("allow_rerun true\nrun_as pmtestproc1\n");
+	expect("execenv pmtestproc1 /usr/bin/env PMTEST_HARMLESS=yes", "exit 0\n");
+	assert_audit_has("PMTEST_HARMLESS (not in the env list)");
+}
+
+Test(proc, an_env_list_naming_what_is_never_passed_is_refused)
+{
+	policy("allow_rerun true\nrun { program /usr/bin/true user pmtestpa env { LD_PRELOAD } }\n");
+	cr_assert_neq(run("whoami"), 0);
+	cr_assert(strstr(err, "LD_PRELOAD is never passed"), "stderr:\n%s", err);
+	policy("allow_rerun true\nrun { program /usr/bin/true user pmtestpa env { 9X } }\n");
+	cr_assert_neq(run("whoami"), 0);
+	cr_assert(strstr(err, "is not a variable name"), "stderr:\n%s", err);
+}
+
+/* --- resource limits ------------------------------------------------------------------ */
+
+Test(proc, a_started_process_has_the_requesters_resource_limits)
+{
+	pmtest_user_ensure("pmtestproc2");
+	policy("allow_rerun true\nrun_as pmtestproc2\n");
+	expect("limits pmtestproc2 rerun", "open files 77\ncore file size 51200\n");
+	expect("limits pmtestproc2 execve", "core file size 51200\nopen files 77\n");
+}
+
+/* The program sets RLIMIT_NPROC 10: with itself, 9 processes started for
+ * it run at once, the 10th is refused as fork(2) would refuse it. (A user
+ * of its own: the kernel applies the same limit to that user's processes,
+ * which other tests running at the same time would add to.) */
+Test(proc, rlimit_nproc_bounds_processes_started_for_the_program)
+{
+	pmtest_user_ensure("pmtestproc3");
+	cr_assert(chmod(dir, 01777) == 0); /* for the file "release" */
+	policy("allow_rerun true\nrun_as pmtestproc3\n");
+	expect("nproc 10 pmtestproc3 40 rerun", "started 9\nERR EAGAIN\n");
+	assert_audit_has("10 processes of the program run: 1 more would exceed its RLIMIT_NPROC (10)");
+	expect("nproc 10 pmtestproc3 40 execve", "started 9\nERR EAGAIN\n");
+	expect("nproc 10 pmtestproc3 40 popen", "started 9\nERR EAGAIN\n");
+}
+
+/* Reruns with flags 0 whose callers do not exit: each still counts. */
+Test(proc, rlimit_nproc_bounds_a_chain_of_reruns)
+{
+	pmtest_user_ensure("pmtestproc4");
+	cr_assert(chmod(dir, 01777) == 0);
+	policy("allow_rerun true\nrun_as pmtestproc4\n");
+	expect_rc("nproc 10 pmtestproc4 40 chain",
+		  1, "link 1\nlink 2\nlink 3\nlink 4\nlink 5\nlink 6\nlink 7\nlink 8\nlink 9\n"
+		  "ERR EAGAIN\n");
+	assert_audit_has("10 processes of the program run: 1 more would exceed its RLIMIT_NPROC (10)");
 }
 
 /* --- the fields of the process requests (no root needed) ------------------------------ */
