@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "envfilter.h"
+#include "policytest.h"
 #include "proc.h"
 #include "testutil.h"
 #include "wire.h"
@@ -960,4 +962,128 @@ Test(proc_wire, malformed_fields_are_refused)
 	cr_assert_not(fields_ok(&w));
 	wire_writer_init(&w, wbuf, sizeof(wbuf), WIRE_OP_HELLO, 1);
 	cr_assert(fields_ok(&w));
+}
+
+/* --- the environment filter (no root needed) ------------------------------------------ */
+
+#define PROC_TEST_MANY 500
+
+static size_t filter(char **in, const char *const *allow, char **passed, struct env_report *r)
+{
+	struct policy_value list[8];
+	size_t n = 0, count = 0;
+	for (; allow && allow[n]; n++)
+		list[n].text = (char *)(uintptr_t)allow[n];
+	while (in[count])
+		count++;
+	return env_filter(in, count, list, n, passed, r);
+}
+
+Test(envfilter, only_listed_safe_well_formed_names_pass)
+{
+	char *in[] = {"PATH=/bin", "LC_TIME=C", "LANG=C.UTF-8", "TZ=Europe/Paris", "X=1", NULL};
+	const char *allow[] = {"PATH", "LC_*", "TZ", NULL};
+	char *passed[8];
+	struct env_report r;
+	cr_assert_eq(filter(in, allow, passed, &r), 3);
+	cr_assert_str_eq(passed[0], "PATH=/bin");
+	cr_assert_str_eq(passed[1], "LC_TIME=C");
+	cr_assert_str_eq(passed[2], "TZ=Europe/Paris");
+	cr_assert_null(passed[3]);
+	cr_assert_str_eq(r.text, "LANG (not in the env list), X (not in the env list)");
+	/* No list: nothing passes. */
+	cr_assert_eq(filter(in, NULL, passed, &r), 0);
+	cr_assert_eq(r.dropped, 5);
+}
+
+Test(envfilter, what_glibc_drops_for_set_id_programs_never_passes)
+{
+	const char *never[] = {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_AOUT_PRELOAD",
+			       "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_CHECK_", "MALLOC_TRACE",
+			       "NLSPATH", "LOCPATH", "HOSTALIASES", "RES_OPTIONS", "TMPDIR",
+			       "TZDIR", "GETCONF_DIR", "BASH_ENV", "ENV", "SHELLOPTS",
+			       "BASH_FUNC_x", NULL};
+	const char *all[] = {"*", NULL};
+	for (size_t i = 0; never[i]; i++) {
+		char entry[64];
+		snprintf(entry, sizeof(entry), "%s=x", never[i]);
+		char *in[] = {entry, NULL};
+		char *passed[2];
+		struct env_report r;
+		cr_assert_eq(filter(in, all, passed, &r), 0, "%s passed", never[i]);
+		cr_assert(env_never_passed(never[i], strlen(never[i])));
+	}
+}
+
+Test(envfilter, malformed_twice_long_and_unsafe_values_never_pass)
+{
+	static char longer[ENV_MAX_ENTRY + 8];
+	memset(longer, 'v', sizeof(longer) - 1);
+	memcpy(longer, "LONG=", 5);
+	char *in[] = {"NOEQUALS", "=x", "1X=y", "A-B=z", "A\nB=z", "D=1", "D=2", longer,
+		      "TZ=/tmp/zone", "LC_ALL=../../tmp/x", NULL};
+	const char *all[] = {"*", NULL};
+	char *passed[16];
+	struct env_report r;
+	cr_assert_eq(filter(in, all, passed, &r), 0);
+	cr_assert_str_eq(r.text, "NOEQUALS (malformed), (no name) (malformed), 1X (malformed name), "
+				 "A\\x2dB (malformed name), A\\x0aB (malformed name), D (given twice), "
+				 "D (given twice), LONG (too long), TZ (unsafe value), "
+				 "LC_ALL (unsafe value)");
+	char *ok[] = {"TZ=:/usr/share/zoneinfo/UTC", "LANGUAGE=fr:en", NULL};
+	cr_assert_eq(filter(ok, all, passed, &r), 2);
+}
+
+Test(envfilter, the_report_stays_bounded)
+{
+	static char names[PROC_TEST_MANY][16];
+	static char *in[PROC_TEST_MANY + 1];
+	for (int i = 0; i < PROC_TEST_MANY; i++) {
+		snprintf(names[i], sizeof(names[i]), "LD_%d=x", i);
+		in[i] = names[i];
+	}
+	char *passed[PROC_TEST_MANY + 1];
+	struct env_report r;
+	cr_assert_eq(filter(in, NULL, passed, &r), 0);
+	cr_assert_eq(r.dropped, PROC_TEST_MANY);
+	cr_assert(strlen(r.text) < sizeof(r.text));
+	cr_assert(strstr(r.text, ", ..."));
+}
+
+/* --- run { env } in the policy (no root needed) ------------------------------------------ */
+
+Test(envfilter, run_env_lists_are_checked_when_loaded)
+{
+	struct diag d;
+	struct policy *p = parse_text("run { program /bin/x user nobody env { PATH LC_* } }\n"
+				      "run { program /bin/y user nobody env * }\n"
+				      "run { program /bin/z user nobody env PYTHONPATH }\n",
+				      &d);
+	cr_assert_not_null(p);
+	cr_assert_eq(policy_validate_syntax(p, &d), 0);
+	cr_assert_eq(p->run.rules[0].env_count, 2);
+	cr_assert_str_eq(p->run.rules[0].env[1].text, "LC_*");
+	cr_assert_diag(&d, "test.conf:2:38: warning: run { env * } passes every variable");
+	cr_assert_diag(&d, "test.conf:3:38: warning: run { env } PYTHONPATH lets the caller");
+	/* The grant names its scope: the monitor filters with its list. */
+	struct policy_request r = {.op = POLICY_OP_RUN_AS, .uid = 12345, .user = "u",
+				   .program = "/bin/x"};
+	p->run.rules[0].users.rules[0].any_nonroot = true;
+	struct policy_decision out_;
+	policy_decide(p, &r, &out_);
+	cr_assert(out_.allow);
+	cr_assert_eq(out_.run, &p->run.rules[0]);
+	policy_free(p);
+	diag_free(&d);
+
+	p = parse_text("run { program /bin/x user nobody env { LD_PRELOAD GCONV_PATH 9A A-B } }\n",
+		       &d);
+	cr_assert_not_null(p);
+	cr_assert_lt(policy_validate_syntax(p, &d), 0);
+	cr_assert_diag(&d, "run { env } LD_PRELOAD is never passed");
+	cr_assert_diag(&d, "run { env } GCONV_PATH is never passed");
+	cr_assert_diag(&d, "run { env } \"9A\" is not a variable name");
+	cr_assert_diag(&d, "run { env } \"A-B\" is not a variable name");
+	policy_free(p);
+	diag_free(&d);
 }
