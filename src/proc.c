@@ -1321,6 +1321,9 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 				_exit(127);
 			close(child_fd);
 		}
+		/* execve keeps what is ignored: nothing is, in a new program. */
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
 		become(t, mask, cwd, DROP_NO_NEW_PRIVS);
 		execve(path, argv, envp);
 		_exit(127);
