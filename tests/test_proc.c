@@ -1036,7 +1036,7 @@ Test(envfilter, malformed_twice_long_and_unsafe_values_never_pass)
 
 Test(envfilter, the_report_stays_bounded)
 {
-	static char names[PROC_TEST_MANY][16];
+	static char names[PROC_TEST_MANY][32];
 	static char *in[PROC_TEST_MANY + 1];
 	for (int i = 0; i < PROC_TEST_MANY; i++) {
 		snprintf(names[i], sizeof(names[i]), "LD_%d=x", i);
