@@ -872,6 +872,9 @@ Test(proc, rlimit_nproc_bounds_processes_started_for_the_program)
 	assert_audit_has("10 processes of the program run: 1 more would exceed its RLIMIT_NPROC (10)");
 	expect("nproc 10 pmtestproc3 40 execve", "started 9\nERR EAGAIN\n");
 	expect("nproc 10 pmtestproc3 40 popen", "started 9\nERR EAGAIN\n");
+	/* A respawn is two processes, the new monitor and its program, and
+	 * counts so: 1 + 4 * 2 = 9, a fifth would make 11. */
+	expect("nproc 10 pmtestproc3 40 respawn", "started 4\nERR EAGAIN\n");
 }
 
 /* Reruns with flags 0 whose callers do not exit: each still counts. */

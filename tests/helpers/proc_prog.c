@@ -52,7 +52,7 @@
  *                             then a monitored rerun (or a priv_execve of
  *                             /bin/sh) as USER prints the two limits it has:
  *                             "open files 77", "core file size 51200"
- *   nproc LIMIT USER N rerun|execve|popen|chain
+ *   nproc LIMIT USER N rerun|respawn|execve|popen|chain
  *                             sets RLIMIT_NPROC LIMIT, then starts N
  *                             processes that stay until the file "release"
  *                             exists (execve, popen: 2 s): "started K" (then
@@ -182,6 +182,7 @@ static void set_limit(int resource, rlim_t soft)
 static int nproc(int n, const char *user, const char *mode)
 {
 	int started = 0, failed = 0;
+	unlink("release"); /* left by an earlier run */
 	for (; started < n; started++) {
 		int pid = -1;
 		if (strcmp(mode, "rerun") == 0) {
@@ -193,6 +194,9 @@ static int nproc(int n, const char *user, const char *mode)
 			 * RLIMIT_NPROC for USER is not what is tested here. */
 			char *argv[] = {"sleep", "2", NULL};
 			pid = priv_execve("/bin/sleep", argv, NULL, user, NULL);
+		} else if (strcmp(mode, "respawn") == 0) {
+			char *args[] = {"hold", NULL};
+			pid = priv_respawn_as(rerun_entry, args, user, NULL);
 		} else if (strcmp(mode, "popen") == 0) {
 			FILE *f = priv_popen_as("exec sleep 2", "r", user);
 			pid = f ? 1 : -1;
