@@ -1221,7 +1221,7 @@ static void forget_all(struct monitor *m)
 	}
 	if (t) {
 		t->count = 0;
-		t->published = 0; /* the parent's part stays the parent's */
+		t->published = 0; /* the old monitor's part stays its own */
 		memset(t->waiters, 0, sizeof(t->waiters));
 		t->program_gone = false;
 		t->program_status = 0;
@@ -1266,6 +1266,9 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	if (monitor > 0) {
 		if (cwd >= 0)
 			close(cwd);
+		/* Of the two charged, the new monitor holds the one for its
+		 * program: it is counted without a moment's gap. */
+		pt->published--;
 		if (!entry_add(pt, monitor, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
 			kill(monitor, SIGKILL);
 			tally_sync(m);
@@ -1283,6 +1286,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		_exit(70);
 	}
 	forget_all(m);
+	pt->published = 1; /* its program, charged by the old monitor */
 	explicit_bzero(m->buf, sizeof(m->buf));
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -1295,7 +1299,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	if (cwd >= 0)
 		close(cwd);
 	m->program = pid;
-	tally_sync(m); /* its program: the parent counts this monitor */
+	tally_sync(m);
 	if (!monitor_channel_add(m, sv[0], pid)) {
 		kill(pid, SIGKILL);
 		_exit(70);
