@@ -1062,8 +1062,11 @@ static int charge(struct monitor *m, struct monitor_channel *c, const char *op,
 			      "the requester's resource limits cannot be read");
 		return rc;
 	}
-	if (!requester_alive(m, c->pid))
+	if (!requester_alive(m, c->pid)) {
+		audit_refusal(&m->audit, op, object, c->pid, ESRCH,
+			      "the requester ended while its limits were read");
 		return -ESRCH;
+	}
 	t->limits_read = true;
 	if (!table(m))
 		return -ENOMEM;
