@@ -130,8 +130,9 @@ static void report_drop(struct env_report *r, const char *name, size_t len, cons
 	const char *sep = r->len ? ", " : "";
 	/* Room left for ", ..." when the next one does not fit. */
 	if (r->len + strlen(sep) + o + 6 >= sizeof(r->text)) {
-		if (r->len + 6 < sizeof(r->text) && !strstr(r->text, ", ..."))
+		if (!r->full && r->len + 6 < sizeof(r->text))
 			r->len += (size_t)snprintf(r->text + r->len, sizeof(r->text) - r->len, ", ...");
+		r->full = true;
 		return;
 	}
 	r->len += (size_t)snprintf(r->text + r->len, sizeof(r->text) - r->len, "%s%s", sep, buf);

@@ -37,6 +37,7 @@ bool env_pattern_valid(const char *pattern);
 struct env_report {
 	size_t dropped;
 	size_t len;
+	bool full; /* text ends with ", ...": more were dropped */
 	char text[480];
 };
 
