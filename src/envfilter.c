@@ -115,6 +115,8 @@ static bool named_twice(char *const in[], size_t count, size_t at, size_t len)
 static void report_drop(struct env_report *r, const char *name, size_t len, const char *why)
 {
 	r->dropped++;
+	if (r->full)
+		return;
 	char buf[48 * 4 + 80];
 	size_t o = 0;
 	for (size_t i = 0; i < len && i < 48; i++) {
