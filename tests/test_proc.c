@@ -1050,7 +1050,8 @@ Test(envfilter, the_report_stays_bounded)
 	cr_assert_eq(filter(in, NULL, passed, &r), 0);
 	cr_assert_eq(r.dropped, PROC_TEST_MANY);
 	cr_assert(strlen(r.text) < sizeof(r.text));
-	cr_assert(strstr(r.text, ", ..."));
+	cr_assert(r.full && r.len >= 5);
+	cr_assert_str_eq(r.text + r.len - 5, ", ...");
 }
 
 /* --- run { env } in the policy (no root needed) ------------------------------------------ */
