@@ -373,6 +373,7 @@ enum directive {
 	RUN_PROGRAM,
 	RUN_USER,
 	RUN_CHROOT,
+	RUN_ENV,
 };
 
 struct schema_entry {
@@ -419,6 +420,7 @@ static const struct schema_entry run_schema[] = {
 	{ "run_as", RUN_USER, KIND_LIST },
 	{ "runas", RUN_USER, KIND_LIST },
 	{ "chroot", RUN_CHROOT, KIND_SCALAR },
+	{ "env", RUN_ENV, KIND_LIST },
 	{ NULL, 0, 0 },
 };
 
@@ -619,6 +621,8 @@ static int store_item(struct parser *ps, struct scope_target *scope, enum direct
 		return add_custom(ps);
 	case RUN_USER:
 		return add_runas(ps, &scope->run->users);
+	case RUN_ENV:
+		return add_value(ps, &scope->run->env, &scope->run->env_count);
 	case OPT_SUPPLEMENTAL_GROUPS:
 		scope->security->supplemental_set = true;
 		return add_value(ps, &scope->security->supplemental_groups,

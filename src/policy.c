@@ -16,6 +16,7 @@
 
 #include "capmap.h"
 #include "conf.h"
+#include "envfilter.h"
 #include "policy.h"
 
 /* --- life cycle --------------------------------------------------------- */
@@ -138,6 +139,9 @@ void policy_run_rule_free(struct run_rule *r)
 		free(r->users.rules[i].name);
 	free(r->users.rules);
 	free(r->chroot.text);
+	for (size_t i = 0; i < r->env_count; i++)
+		free(r->env[i].text);
+	free(r->env);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -707,6 +711,50 @@ static int resolve_runas_rules(struct runas_rules *rules, const char *directive,
 	return rc;
 }
 
+/* Variables through which common interpreters load code the caller
+ * chooses: passing one lets the caller run its code as the target. */
+static const char *const code_loading_env[] = {
+	"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT", "PERLLIB",
+	"RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+	"LUA_PATH", "LUA_CPATH", "GIT_EXEC_PATH", NULL,
+};
+
+static int validate_run_env(const struct run_rule *r, struct diag *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < r->env_count; i++) {
+		const struct policy_value *v = &r->env[i];
+		size_t len = strlen(v->text);
+		if (!env_pattern_valid(v->text)) {
+			diag_error(d, &v->origin,
+				   "run { env } \"%s\" is not a variable name (letters, digits and "
+				   "'_', not first a digit), NAME* or *",
+				   v->text);
+			rc = -1;
+		} else if (v->text[len - 1] != '*' && env_never_passed(v->text, len)) {
+			diag_error(d, &v->origin,
+				   "run { env } %s is never passed: glibc ignores it in set-id "
+				   "programs (or a shell runs code from it), and a program started "
+				   "as another user is treated alike",
+				   v->text);
+			rc = -1;
+		} else if (strcmp(v->text, "*") == 0) {
+			diag_warn(d, &v->origin,
+				  "run { env * } passes every variable the caller chooses (but those "
+				  "glibc drops for set-id programs): the program must be safe with a "
+				  "hostile environment, as a set-id program must");
+		} else {
+			for (size_t j = 0; code_loading_env[j]; j++)
+				if (strcmp(v->text, code_loading_env[j]) == 0)
+					diag_warn(d, &v->origin,
+						  "run { env } %s lets the caller choose code that "
+						  "an interpreter runs as the target user",
+						  v->text);
+		}
+	}
+	return rc;
+}
+
 static int validate_run_rule(struct run_rule *r, struct diag *d)
 {
 	int rc = 0;
@@ -719,6 +767,8 @@ static int validate_run_rule(struct run_rule *r, struct diag *d)
 	if (validate_runas_rules(&r->users, "run { user }", d) < 0)
 		rc = -1;
 	if (r->has_program && validate_path_rule(&r->program, "run { program }", d) < 0)
+		rc = -1;
+	if (validate_run_env(r, d) < 0)
 		rc = -1;
 	if (r->chroot.text) {
 		const char *why = path_check(r->chroot.text, false, NULL);
@@ -1078,6 +1128,7 @@ static void decide_run_as(const struct policy *p, const struct policy_request *r
 				 target);
 			decided(out, true, 0, "run", r->has_program ? r->program.path : u->name,
 				&r->origin);
+			out->run = r;
 			return;
 		}
 	}
@@ -1307,6 +1358,14 @@ void policy_dump(const struct policy *p, FILE *out)
 			put_origin(out, &r->chroot.origin, 40 - n);
 		} else {
 			int n = fprintf(out, "    chroot \"/\" (none)");
+			put_origin(out, NULL, 40 - n);
+		}
+		for (size_t j = 0; j < r->env_count; j++) {
+			int n = put_entry(out, "    ", "env", r->env[j].text, false);
+			put_origin(out, &r->env[j].origin, 40 - n);
+		}
+		if (r->env_count == 0) {
+			int n = fprintf(out, "    env { } (no variable passes)");
 			put_origin(out, NULL, 40 - n);
 		}
 		fputs("}\n", out);

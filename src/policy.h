@@ -68,13 +68,16 @@ struct runas_rules {
 	size_t count;
 };
 
-/* One `run { program ... user ... chroot ... }` scope: a program that may
- * be run only as the users named, only inside the chroot named. */
+/* One `run { program ... user ... chroot ... env ... }` scope: a program
+ * that may be run only as the users named, only inside the chroot named,
+ * with only the environment variables named (envfilter.h). */
 struct run_rule {
 	bool has_program;        /* false: any program, and priv_rerunas */
 	struct path_rule program; /* the program's path inside the chroot */
 	struct runas_rules users;
 	struct policy_value chroot; /* text NULL: no chroot */
+	struct policy_value *env;  /* names, NAME* or *: what may pass */
+	size_t env_count;
 	struct origin origin;
 };
 
@@ -268,6 +271,8 @@ struct policy_decision {
 	const char *directive;      /* the directive that decided, or NULL */
 	const char *rule;           /* the rule's text, or NULL */
 	const struct origin *origin; /* where it was written, or NULL */
+	/* RUN_AS granted by a run scope: that scope (its env list), else NULL. */
+	const struct run_rule *run;
 	char reason[512];
 };
 

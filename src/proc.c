@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +31,7 @@
 #include "client.h"
 #include "diag.h"
 #include "drop.h"
+#include "envfilter.h"
 #include "kill_one.h"
 #include "pam_monitor.h"
 #include "policy.h"
@@ -85,7 +87,17 @@ struct proc_table {
 	/* The credentials of the hello being handled. */
 	pid_t hello_pid;
 	int hello_pidfd;
+	/* What this monitor added to the family's tally (see tally_sync). */
+	long published;
 };
+
+/* Every live process that the monitors of one program know (the program's
+ * own processes, those started for it, respawned monitors) is counted in
+ * one number that all of them share: a respawned monitor is a fork of
+ * this one and keeps the mapping. The requester's RLIMIT_NPROC bounds it,
+ * since the monitor forks as root and the kernel bounds nothing. Program
+ * processes never see it: become() unmaps it first. */
+static long *family_tally;
 
 /* --- the book ---------------------------------------------------------------- */
 
@@ -105,9 +117,16 @@ static struct proc_table *table(struct monitor *m)
 {
 	if (!m->proc) {
 		raise_fd_limit();
-		m->proc = calloc(1, sizeof(*m->proc));
-		if (!m->proc)
+		void *tally = mmap(NULL, sizeof(*family_tally), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (tally == MAP_FAILED)
 			return NULL;
+		m->proc = calloc(1, sizeof(*m->proc));
+		if (!m->proc) {
+			munmap(tally, sizeof(*family_tally));
+			return NULL;
+		}
+		family_tally = tally;
 		m->proc->program_is_child = true;
 		m->proc->hello_pidfd = -1;
 	}
@@ -169,6 +188,39 @@ static size_t live_programs(const struct monitor *m)
 			n++;
 	}
 	return n;
+}
+
+/* The processes of the program this monitor knows and that still run:
+ * the main program, the ones it started (a rerun's caller too, until it
+ * exits) and the forked children that said hello. */
+static long live_count(const struct monitor *m)
+{
+	const struct proc_table *t = m->proc;
+	long n = 0;
+	bool main_listed = false;
+	for (size_t i = 0; t && i < t->count; i++) {
+		const struct proc_entry *e = &t->entries[i];
+		if (!e->pid || (e->flags & PROC_EXITED))
+			continue;
+		n++;
+		if (e->pid == m->program)
+			main_listed = true;
+	}
+	if (t && !main_listed && !t->program_gone)
+		n++;
+	return n;
+}
+
+/* Bring this monitor's part of the family's tally up to date: called
+ * whenever a process starts or ends. */
+static void tally_sync(struct monitor *m)
+{
+	struct proc_table *t = m->proc;
+	if (!t || !family_tally)
+		return;
+	long now = live_count(m);
+	__atomic_add_fetch(family_tally, now - t->published, __ATOMIC_SEQ_CST);
+	t->published = now;
 }
 
 /* The monitor lives while any program process does; it then leaves with
@@ -276,12 +328,14 @@ void proc_reaped(struct monitor *m, pid_t pid, int status, const struct rusage *
 		struct proc_entry *e = entry_find(t, pid);
 		if (e)
 			entry_free(m, e);
+		tally_sync(m);
 		finish_if_done(m);
 		return;
 	}
 	struct proc_entry *e = entry_find(t, pid);
 	if (e && (e->flags & PROC_CHILD))
 		process_ended(m, e, status, usage);
+	tally_sync(m);
 	if (t && t->program_gone)
 		finish_if_done(m);
 }
@@ -300,6 +354,7 @@ void proc_event(struct monitor *m, uint64_t tag)
 		t->program_gone = true;
 		t->program_status = 0;
 	}
+	tally_sync(m);
 	if (t->program_gone)
 		finish_if_done(m);
 }
@@ -724,6 +779,7 @@ int proc_handle_hello(struct monitor *m, struct monitor_channel *c,
 	c->pending = false;
 	c->pid = pid;
 	c->parent = 0;
+	tally_sync(m);
 	return 0;
 }
 
@@ -819,6 +875,10 @@ struct target {
 	struct policy_security scope;
 	char user[256];
 	char chroot[PATH_MAX];
+	const struct run_rule *run; /* the run scope that granted it, or NULL */
+	/* The requester's resource limits, read when it asked (charge()). */
+	struct rlimit limits[RLIMIT_NLIMITS];
+	bool limits_read;
 };
 
 /* Decide and check a request to run as `user` in `chroot` (NULL: the
@@ -875,6 +935,7 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 	audit_decision(&m->audit, op, object, 0, c->pid, &d, 0);
 
 	memset(t, 0, sizeof(*t));
+	t->run = d.run;
 	snprintf(t->user, sizeof(t->user), "%s", user);
 	t->scope.user.text = t->user;
 	t->scope.uid = found->pw_uid;
@@ -888,11 +949,27 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 	return 0;
 }
 
-/* In a new process forked from the monitor: signals as a program has them
- * and the requester's umask and, without a chroot, its working directory;
- * then drop to the target for good. */
+/* In a new process forked from the monitor, while still root: the
+ * requester's resource limits, all of them, hard ones too. */
+static void apply_limits(const struct target *t)
+{
+	for (int r = 0; t->limits_read && r < RLIMIT_NLIMITS; r++) {
+		if (setrlimit(r, &t->limits[r]) < 0) {
+			syslog(LOG_ERR, "cannot apply resource limit %d: %m", r);
+			_exit(DROP_FATAL_STATUS);
+		}
+	}
+}
+
+/* In a new process forked from the monitor: signals as a program has them,
+ * the requester's umask, resource limits and, without a chroot, its working
+ * directory; then drop to the target for good. */
 static void become(const struct target *t, int umask_value, int cwd, unsigned drop_flags)
 {
+	if (family_tally) { /* the monitors' own */
+		munmap(family_tally, sizeof(*family_tally));
+		family_tally = NULL;
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
@@ -902,6 +979,7 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 		_exit(DROP_FATAL_STATUS);
 	if (cwd >= 0)
 		close(cwd);
+	apply_limits(t);
 	struct diag d;
 	diag_init(&d);
 	if (drop_apply(&t->scope, drop_flags, &d) < 0) {
@@ -910,6 +988,110 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 		_exit(DROP_FATAL_STATUS);
 	}
 	diag_free(&d);
+}
+
+/* True while the requester cannot have been replaced by another process
+ * with its pid: our child until we reap it, else its pidfd says so. */
+static bool requester_alive(struct monitor *m, pid_t pid)
+{
+	struct proc_entry *e = entry_find(m->proc, pid);
+	if (e && e->pidfd >= 0)
+		return syscall(SYS_pidfd_send_signal, e->pidfd, 0, NULL, 0) == 0;
+	return true;
+}
+
+/* One value of /proc/PID/limits: "unlimited" or a number. */
+static bool limit_value(const char *text, rlim_t *out)
+{
+	if (strcmp(text, "unlimited") == 0) {
+		*out = RLIM_INFINITY;
+		return true;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-')
+		return false;
+	*out = (rlim_t)v;
+	return true;
+}
+
+/* Every resource limit of `pid`: prlimit(2), which needs CAP_SYS_RESOURCE
+ * for another user's process; without it, /proc/PID/limits, which lists
+ * them in the order of their numbers, a header first. 0 or -errno. */
+static int read_limits(pid_t pid, struct rlimit limits[RLIMIT_NLIMITS])
+{
+	int r;
+	for (r = 0; r < RLIMIT_NLIMITS; r++)
+		if (prlimit(pid, r, NULL, &limits[r]) < 0)
+			break;
+	if (r == RLIMIT_NLIMITS)
+		return 0;
+	if (errno != EPERM)
+		return -errno;
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	char *line = strchr(buf, '\n'); /* after the header */
+	for (r = 0; r < RLIMIT_NLIMITS; r++) {
+		char soft[32], hard[32];
+		/* "%-25s %-20s %-20s %-10s": the name may hold spaces. */
+		if (!line || strlen(++line) < 26 ||
+		    sscanf(line + 26, "%31s %31s", soft, hard) != 2 ||
+		    !limit_value(soft, &limits[r].rlim_cur) || !limit_value(hard, &limits[r].rlim_max))
+			return -EIO;
+		line = strchr(line, '\n');
+	}
+	return 0;
+}
+
+/* Before starting `n` processes for the requester: read its resource
+ * limits (all of them, now: the new processes get these, not the
+ * monitor's) and count them against its RLIMIT_NPROC soft limit, with
+ * every process of the program: EAGAIN, as fork(2) says, when they would
+ * exceed it. The charge stands until the next tally_sync(). Audited. */
+static int charge(struct monitor *m, struct monitor_channel *c, const char *op,
+		  struct target *t, long n)
+{
+	char object[300];
+	snprintf(object, sizeof(object), "%s as %s", op, t->user);
+	int rc = read_limits(c->pid, t->limits);
+	if (rc < 0) {
+		audit_refusal(&m->audit, op, object, c->pid, -rc,
+			      "the requester's resource limits cannot be read");
+		return rc;
+	}
+	if (!requester_alive(m, c->pid)) {
+		audit_refusal(&m->audit, op, object, c->pid, ESRCH,
+			      "the requester ended while its limits were read");
+		return -ESRCH;
+	}
+	t->limits_read = true;
+	if (!table(m))
+		return -ENOMEM;
+	tally_sync(m);
+	long total = __atomic_add_fetch(family_tally, n, __ATOMIC_SEQ_CST);
+	m->proc->published += n;
+	rlim_t max = t->limits[RLIMIT_NPROC].rlim_cur;
+	if (max != RLIM_INFINITY && (rlim_t)total > max) {
+		__atomic_sub_fetch(family_tally, n, __ATOMIC_SEQ_CST);
+		m->proc->published -= n;
+		char why[160];
+		snprintf(why, sizeof(why),
+			 "%ld processes of the program run: %ld more would exceed its "
+			 "RLIMIT_NPROC (%llu)",
+			 total - n, n, (unsigned long long)max);
+		audit_refusal(&m->audit, op, object, c->pid, EAGAIN, why);
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 static bool too_many_started(struct monitor *m, pid_t requester)
@@ -972,6 +1154,9 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	int rc = allow_run_as(m, c, "rerunas", preq.user, preq.chroot, NULL, &t);
 	if (rc < 0)
 		return rc;
+	rc = charge(m, c, "rerunas", &t, 1);
+	if (rc < 0)
+		return rc;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -993,23 +1178,29 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 		kill_one(pid, SIGKILL); /* reaped on SIGCHLD */
 		if (e)
 			e->flags &= ~(unsigned)(PROC_PROGRAM | PROC_MONITORED);
+		tally_sync(m);
 		return -ENOMEM;
 	}
-	if (monitored)
+	if (monitored) {
+		tally_sync(m);
 		return pid;
+	}
 
 	/* flags 0: the new process takes the old one's place, and the old one
 	 * is served no more once it has its answer. */
 	pid_t old = c->pid;
+	struct proc_entry *o = entry_find(pt, old);
+	if (o)
+		o->flags &= ~(unsigned)PROC_PROGRAM;
+	else if (old == m->program && pt->program_is_child)
+		/* Counted until it exits: a caller need not obey. */
+		entry_add(pt, old, -1, PROC_CHILD, 0);
 	if (old == m->program) {
 		m->program = pid;
 		pt->program_is_child = true;
-	} else {
-		struct proc_entry *o = entry_find(pt, old);
-		if (o)
-			o->flags &= ~(unsigned)PROC_PROGRAM;
 	}
 	e->requester = 0;
+	tally_sync(m);
 	monitor_reply(m, c, req->op, req->id, 0, -1, NULL, 0);
 	monitor_end_process(m, old);
 	return MONITOR_DEFERRED;
@@ -1039,6 +1230,7 @@ static void forget_all(struct monitor *m)
 	}
 	if (t) {
 		t->count = 0;
+		t->published = 0; /* the old monitor's part stays its own */
 		memset(t->waiters, 0, sizeof(t->waiters));
 		t->program_gone = false;
 		t->program_status = 0;
@@ -1065,6 +1257,10 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		return rc;
 	if (too_many_started(m, c->pid))
 		return -EAGAIN;
+	/* Two processes: the new monitor and its program. */
+	rc = charge(m, c, "respawn_as", &t, 2);
+	if (rc < 0)
+		return rc;
 	int mask = resolve_umask(c->pid);
 	int cwd = resolve_cwd(c->pid);
 	audit_flush(&m->audit);
@@ -1073,15 +1269,21 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		rc = -errno;
 		if (cwd >= 0)
 			close(cwd);
+		tally_sync(m);
 		return rc;
 	}
 	if (monitor > 0) {
 		if (cwd >= 0)
 			close(cwd);
+		/* Of the two charged, the new monitor holds the one for its
+		 * program: it is counted without a moment's gap. */
+		pt->published--;
 		if (!entry_add(pt, monitor, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
 			kill_one(monitor, SIGKILL);
+			tally_sync(m);
 			return -ENOMEM;
 		}
+		tally_sync(m);
 		return monitor;
 	}
 
@@ -1093,6 +1295,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		_exit(70);
 	}
 	forget_all(m);
+	pt->published = 1; /* its program, charged by the old monitor */
 	explicit_bzero(m->buf, sizeof(m->buf));
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -1105,6 +1308,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	if (cwd >= 0)
 		close(cwd);
 	m->program = pid;
+	tally_sync(m);
 	if (!monitor_channel_add(m, sv[0], pid)) {
 		kill_one(pid, SIGKILL);
 		_exit(70);
@@ -1130,17 +1334,47 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 				_exit(127);
 			close(child_fd);
 		}
+		/* execve keeps what is ignored: nothing is, in a new program. */
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
 		become(t, mask, cwd, DROP_NO_NEW_PRIVS);
 		execve(path, argv, envp);
 		_exit(127);
 	}
-	if (pid < 0)
+	if (pid < 0) {
+		tally_sync(m);
 		return pid;
+	}
 	if (!entry_add(pt, pid, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
 		kill_one(pid, SIGKILL);
+		tally_sync(m);
 		return -ENOMEM;
 	}
+	tally_sync(m);
 	return pid;
+}
+
+/* The environment `program` gets from `in` (count entries): what the
+ * grant's env list names and envfilter.h lets pass; what is dropped is
+ * audited by name. Returns a NULL-terminated array to free (its strings
+ * are in[]'s), or NULL (ENOMEM). */
+static char **passed_env(struct monitor *m, struct monitor_channel *c, const char *op,
+			 const char *program, const struct target *t, char *const in[],
+			 size_t count)
+{
+	char **out = calloc(count + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	struct env_report report;
+	env_filter(in, count, t->run ? t->run->env : NULL, t->run ? t->run->env_count : 0, out,
+		   &report);
+	if (report.dropped) {
+		char why[sizeof(report.text) + 64];
+		snprintf(why, sizeof(why), "%zu variable%s dropped from the environment: %s",
+			 report.dropped, report.dropped == 1 ? "" : "s", report.text);
+		audit_refusal(&m->audit, op, program, c->pid, EPERM, why);
+	}
+	return out;
 }
 
 int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
@@ -1157,9 +1391,16 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 	int rc = allow_run_as(m, c, "execve", preq.user, preq.chroot, preq.program, &t);
 	if (rc < 0)
 		return rc;
+	rc = charge(m, c, "execve", &t, 1);
+	if (rc < 0)
+		return rc;
+	char **env = passed_env(m, c, "execve_env", preq.program, &t, preq.env, preq.envc);
+	if (!env)
+		return -ENOMEM;
 	char *argv0[2] = {(char *)(uintptr_t)preq.program, NULL};
-	return run_program(m, c, &t, preq.program, preq.argc ? preq.args : argv0, preq.env, -1,
-			   -1);
+	rc = run_program(m, c, &t, preq.program, preq.argc ? preq.args : argv0, env, -1, -1);
+	free(env);
+	return rc;
 }
 
 int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
@@ -1175,14 +1416,29 @@ int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 	int rc = allow_run_as(m, c, "popen_as", preq.user, NULL, "/bin/sh", &t);
 	if (rc < 0)
 		return rc;
+	rc = charge(m, c, "popen_as", &t, 1);
+	if (rc < 0)
+		return rc;
+	/* The shell's environment is the monitor's (the program's when it
+	 * called priv_init), filtered as any other. */
+	extern char **environ;
+	size_t count = 0;
+	while (environ && environ[count])
+		count++;
+	char **env = passed_env(m, c, "popen_as_env", "/bin/sh", &t, environ, count);
+	if (!env)
+		return -ENOMEM;
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		free(env);
+		return rc;
+	}
 	bool reading = preq.flags == 0; /* the program reads the command's output */
 	char *argv[] = {"sh", "-c", (char *)(uintptr_t)preq.program, NULL};
-	extern char **environ;
-	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, environ, reading ? p[1] : p[0],
+	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, env, reading ? p[1] : p[0],
 				reading ? STDOUT_FILENO : STDIN_FILENO);
+	free(env);
 	close(reading ? p[1] : p[0]);
 	if (pid < 0) {
 		close(reading ? p[0] : p[1]);

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "envfilter.h"
+#include "policytest.h"
 #include "proc.h"
 #include "testutil.h"
 #include "wire.h"
@@ -115,7 +117,7 @@ static void expect_rc(const char *args, int want_rc, const char *want)
 	int rc = run(args);
 	cr_assert_eq(rc, want_rc, "exit status %d for %s\nstdout:\n%s\nstderr:\n%s", rc, args, out,
 		     err);
-	cr_assert_str_eq(out, want, "for %s\nstderr:\n%s", args, err);
+	cr_assert_str_eq(out, want, "for %s\nstdout:\n%s\nstderr:\n%s", args, out, err);
 }
 
 static void expect(const char *args, const char *want)
@@ -699,6 +701,194 @@ Test(proc, killing_the_program_with_no_other_process_ends_the_monitor)
 	tree_all_gone(&t);
 }
 
+/* --- the environment of a program started as another user -------------------------- */
+
+/* Build in the test directory, with the system's compiler: evil.so, whose
+ * constructor creates a file in @/mark (writable by all) in any process
+ * that loads it; needlib, which finds libpmtmark.so in @/good through its
+ * RUNPATH, and another libpmtmark.so (evil.so) in @/evil; @/gconv, where
+ * the gconv module PMEVIL is evil.so. */
+static void build_evil(void)
+{
+	pmtest_user_ensure("pmtestproc1");
+	AUTOFREE char *evil = pmtest_write_file(
+		dir, "evil.c",
+		"#include <fcntl.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+		"int pm_mark(void);\nint pm_mark(void) { return 0; }\n"
+		"__attribute__((constructor)) static void evil(void)\n{\n"
+		"\tchar path[700];\n"
+		"\tsnprintf(path, sizeof(path), \"%s/marker.%d\", MARKDIR, (int)getpid());\n"
+		"\tint fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);\n"
+		"\tif (fd >= 0)\n\t\tclose(fd);\n}\n");
+	AUTOFREE char *good = pmtest_write_file(dir, "good.c",
+						"int pm_mark(void);\nint pm_mark(void) { return 0; }\n");
+	AUTOFREE char *need = pmtest_write_file(
+		dir, "needlib.c", "int pm_mark(void);\nint main(void) { return pm_mark(); }\n");
+	AUTOFREE char *modules = pmtest_write_file(
+		dir, "gconv-modules",
+		"module PMEVIL// INTERNAL pmevil 1\nmodule INTERNAL PMEVIL// pmevil 1\n");
+	const char *cc = getenv("CC");
+	int rc = pmtest_sh(
+		"cd %s && mkdir mark good evil gconv && chmod 1777 mark && mv gconv-modules gconv/ && "
+		"%s -shared -fPIC '-DMARKDIR=\"%s/mark\"' -o evil.so evil.c && "
+		"cp evil.so evil/libpmtmark.so && cp evil.so gconv/pmevil.so && "
+		"%s -shared -fPIC -o good/libpmtmark.so good.c && "
+		"%s -o needlib needlib.c -Lgood -lpmtmark -Wl,--enable-new-dtags,-rpath,%s/good",
+		dir, cc && *cc ? cc : "cc", dir, cc && *cc ? cc : "cc", cc && *cc ? cc : "cc",
+		dir);
+	cr_assert_eq(rc, 0, "cannot build the test's shared objects with the C compiler");
+	/* Each of them works: a process that loads evil.so leaves a marker. */
+	cr_assert_eq(pmtest_sh("cd %s && LD_PRELOAD=%s/evil.so /usr/bin/true && "
+			       "LD_LIBRARY_PATH=%s/evil ./needlib && "
+			       "{ GCONV_PATH=%s/gconv iconv -f PMEVIL -t UTF-8 </dev/null "
+			       ">/dev/null 2>&1; true; } && test $(ls mark | wc -l) = 3 && "
+			       "rm mark/*",
+			       dir, dir, dir, dir),
+		     0, "the test's evil.so does not work");
+}
+
+/* How many processes loaded evil.so. */
+static int markers(void)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/mark", dir);
+	DIR *d = opendir(p);
+	cr_assert(d != NULL);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static char audit_text[1 << 16];
+
+static void assert_audit_has(const char *text)
+{
+	slurp("audit.json", audit_text, sizeof(audit_text));
+	cr_assert(strstr(audit_text, text), "the audit lacks \"%s\":\n%s", text, audit_text);
+}
+
+Test(proc, ld_preload_never_reaches_a_program_run_by_execve)
+{
+	build_evil();
+	policy("allow_rerun true\n"
+	       "run { program /usr/bin/true user { pmtestproc1 root } env * }\n"
+	       "run { program /usr/bin/env user pmtestproc1 env { PMTEST_HARMLESS PMTEST_TWICE "
+	       "LC_* } }\n");
+	expect("execenv pmtestproc1 /usr/bin/true LD_PRELOAD=@/evil.so", "exit 0\n");
+	expect("execenv root /usr/bin/true LD_PRELOAD=@/evil.so", "exit 0\n");
+	cr_assert_eq(markers(), 0, "a program run as another user loaded LD_PRELOAD");
+	assert_audit_has("\"op\":\"execve_env\",\"object\":\"/usr/bin/true\"");
+	assert_audit_has("dropped from the environment: LD_PRELOAD (never passed)");
+
+	/* What passes: the names of the env list, once each, well-formed. */
+	expect("execenv pmtestproc1 /usr/bin/env LD_PRELOAD=@/evil.so PMTEST_HARMLESS=yes "
+	       "PMTEST_OTHER=secret LC_TIME=C NOEQUALS BAD-NAME=x PMTEST_TWICE=1 PMTEST_TWICE=2 "
+	       "LD_LIBRARY_PATH=@/evil GCONV_PATH=@/gconv",
+	       "PMTEST_HARMLESS=yes\nLC_TIME=C\nexit 0\n");
+	cr_assert_eq(markers(), 0);
+	/* The unsafe first, then what the policy did not name. */
+	assert_audit_has("8 variables dropped from the environment: LD_PRELOAD (never passed), "
+			 "NOEQUALS (malformed), BAD\\\\x2dNAME (malformed name), "
+			 "PMTEST_TWICE (given twice), PMTEST_TWICE (given twice), "
+			 "LD_LIBRARY_PATH (never passed), GCONV_PATH (never passed), "
+			 "PMTEST_OTHER (not in the env list)");
+	/* Names, never values. */
+	cr_assert_null(strstr(audit_text, "secret"));
+	cr_assert_null(strstr(audit_text, "evil.so"));
+}
+
+Test(proc, ld_library_path_and_gconv_path_never_reach_a_program_run_by_execve)
+{
+	build_evil();
+	policy("allow_rerun true\n"
+	       "run { program @/needlib user pmtestproc1 env * }\n"
+	       "run { program /usr/bin/iconv user pmtestproc1 env * }\n");
+	expect("execenv pmtestproc1 @/needlib LD_LIBRARY_PATH=@/evil", "exit 0\n");
+	cr_assert_eq(markers(), 0, "LD_LIBRARY_PATH chose a library of a program run as another user");
+	/* iconv fails (PMEVIL is unknown without GCONV_PATH) but loads nothing. */
+	expect("execenv pmtestproc1 /usr/bin/iconv GCONV_PATH=@/gconv -- -f PMEVIL -t UTF-8",
+	       "exit 1\n");
+	cr_assert_eq(markers(), 0, "GCONV_PATH chose a module of a program run as another user");
+	assert_audit_has("GCONV_PATH (never passed)");
+}
+
+Test(proc, the_environment_of_popen_as_is_filtered)
+{
+	build_evil();
+	policy("allow_rerun true\nrun { program /bin/sh user pmtestproc1 env { PMTEST_HARMLESS "
+	       "LD_* } }\n");
+	char set[1024];
+	snprintf(set, sizeof(set), "LD_PRELOAD=%s/evil.so;PMTEST_HARMLESS=yes;PMTEST_SECRET=x",
+		 dir);
+	setenv("PROC_PROG_SETENV", set, 1);
+	expect("popen pmtestproc1 'echo $PMTEST_HARMLESS$PMTEST_SECRET'", "popen yes\nstatus 0\n");
+	unsetenv("PROC_PROG_SETENV");
+	cr_assert_eq(markers(), 0, "the shell of priv_popen_as loaded LD_PRELOAD");
+	assert_audit_has("\"op\":\"popen_as_env\"");
+	assert_audit_has("LD_PRELOAD (never passed)");
+}
+
+Test(proc, without_an_env_list_no_variable_passes)
+{
+	pmtest_user_ensure("pmtestproc1");
+	policy("allow_rerun true\nrun_as pmtestproc1\n");
+	expect("execenv pmtestproc1 /usr/bin/env PMTEST_HARMLESS=yes", "exit 0\n");
+	assert_audit_has("PMTEST_HARMLESS (not in the env list)");
+}
+
+Test(proc, an_env_list_naming_what_is_never_passed_is_refused)
+{
+	policy("allow_rerun true\nrun { program /usr/bin/true user pmtestpa env { LD_PRELOAD } }\n");
+	cr_assert_neq(run("whoami"), 0);
+	cr_assert(strstr(err, "LD_PRELOAD is never passed"), "stderr:\n%s", err);
+	policy("allow_rerun true\nrun { program /usr/bin/true user pmtestpa env { 9X } }\n");
+	cr_assert_neq(run("whoami"), 0);
+	cr_assert(strstr(err, "is not a variable name"), "stderr:\n%s", err);
+}
+
+/* --- resource limits ------------------------------------------------------------------ */
+
+Test(proc, a_started_process_has_the_requesters_resource_limits)
+{
+	pmtest_user_ensure("pmtestproc2");
+	policy("allow_rerun true\nrun_as pmtestproc2\n");
+	expect("limits pmtestproc2 rerun", "open files 77\ncore file size 51200\n");
+	expect("limits pmtestproc2 execve", "core file size 51200\nopen files 77\n");
+}
+
+/* The program sets RLIMIT_NPROC 10: with itself, 9 processes started for
+ * it run at once, the 10th is refused as fork(2) would refuse it. (A user
+ * of its own: the kernel applies the same limit to that user's processes,
+ * which other tests running at the same time would add to.) */
+Test(proc, rlimit_nproc_bounds_processes_started_for_the_program)
+{
+	pmtest_user_ensure("pmtestproc3");
+	cr_assert(chmod(dir, 01777) == 0); /* for the file "release" */
+	policy("allow_rerun true\nrun_as pmtestproc3\n");
+	expect("nproc 10 pmtestproc3 40 rerun", "started 9\nERR EAGAIN\n");
+	assert_audit_has("10 processes of the program run: 1 more would exceed its RLIMIT_NPROC (10)");
+	expect("nproc 10 pmtestproc3 40 execve", "started 9\nERR EAGAIN\n");
+	expect("nproc 10 pmtestproc3 40 popen", "started 9\nERR EAGAIN\n");
+	/* A respawn is two processes, the new monitor and its program, and
+	 * counts so: 1 + 4 * 2 = 9, a fifth would make 11. */
+	expect("nproc 10 pmtestproc3 40 respawn", "started 4\nERR EAGAIN\n");
+}
+
+/* Reruns with flags 0 whose callers do not exit: each still counts. */
+Test(proc, rlimit_nproc_bounds_a_chain_of_reruns)
+{
+	pmtest_user_ensure("pmtestproc4");
+	cr_assert(chmod(dir, 01777) == 0);
+	policy("allow_rerun true\nrun_as pmtestproc4\n");
+	expect_rc("nproc 10 pmtestproc4 40 chain",
+		  1, "link 1\nlink 2\nlink 3\nlink 4\nlink 5\nlink 6\nlink 7\nlink 8\nlink 9\n"
+		  "ERR EAGAIN\n");
+	assert_audit_has("10 processes of the program run: 1 more would exceed its RLIMIT_NPROC (10)");
+}
+
 /* --- the fields of the process requests (no root needed) ------------------------------ */
 
 static unsigned char wbuf[WIRE_MAX_MESSAGE];
@@ -775,4 +965,129 @@ Test(proc_wire, malformed_fields_are_refused)
 	cr_assert_not(fields_ok(&w));
 	wire_writer_init(&w, wbuf, sizeof(wbuf), WIRE_OP_HELLO, 1);
 	cr_assert(fields_ok(&w));
+}
+
+/* --- the environment filter (no root needed) ------------------------------------------ */
+
+#define PROC_TEST_MANY 500
+
+static size_t filter(char **in, const char *const *allow, char **passed, struct env_report *r)
+{
+	struct policy_value list[8];
+	size_t n = 0, count = 0;
+	for (; allow && allow[n]; n++)
+		list[n].text = (char *)(uintptr_t)allow[n];
+	while (in[count])
+		count++;
+	return env_filter(in, count, list, n, passed, r);
+}
+
+Test(envfilter, only_listed_safe_well_formed_names_pass)
+{
+	char *in[] = {"PATH=/bin", "LC_TIME=C", "LANG=C.UTF-8", "TZ=Europe/Paris", "X=1", NULL};
+	const char *allow[] = {"PATH", "LC_*", "TZ", NULL};
+	char *passed[8];
+	struct env_report r;
+	cr_assert_eq(filter(in, allow, passed, &r), 3);
+	cr_assert_str_eq(passed[0], "PATH=/bin");
+	cr_assert_str_eq(passed[1], "LC_TIME=C");
+	cr_assert_str_eq(passed[2], "TZ=Europe/Paris");
+	cr_assert_null(passed[3]);
+	cr_assert_str_eq(r.text, "LANG (not in the env list), X (not in the env list)");
+	/* No list: nothing passes. */
+	cr_assert_eq(filter(in, NULL, passed, &r), 0);
+	cr_assert_eq(r.dropped, 5);
+}
+
+Test(envfilter, what_glibc_drops_for_set_id_programs_never_passes)
+{
+	const char *never[] = {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_AOUT_PRELOAD",
+			       "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_CHECK_", "MALLOC_TRACE",
+			       "NLSPATH", "LOCPATH", "HOSTALIASES", "RES_OPTIONS", "TMPDIR",
+			       "TZDIR", "GETCONF_DIR", "BASH_ENV", "ENV", "SHELLOPTS",
+			       "BASH_FUNC_x", NULL};
+	const char *all[] = {"*", NULL};
+	for (size_t i = 0; never[i]; i++) {
+		char entry[64];
+		snprintf(entry, sizeof(entry), "%s=x", never[i]);
+		char *in[] = {entry, NULL};
+		char *passed[2];
+		struct env_report r;
+		cr_assert_eq(filter(in, all, passed, &r), 0, "%s passed", never[i]);
+		cr_assert(env_never_passed(never[i], strlen(never[i])));
+	}
+}
+
+Test(envfilter, malformed_twice_long_and_unsafe_values_never_pass)
+{
+	static char longer[ENV_MAX_ENTRY + 8];
+	memset(longer, 'v', sizeof(longer) - 1);
+	memcpy(longer, "LONG=", 5);
+	char *in[] = {"NOEQUALS", "=x", "1X=y", "A-B=z", "A\nB=z", "D=1", "D=2", longer,
+		      "TZ=/tmp/zone", "LC_ALL=../../tmp/x", NULL};
+	const char *all[] = {"*", NULL};
+	char *passed[16];
+	struct env_report r;
+	cr_assert_eq(filter(in, all, passed, &r), 0);
+	cr_assert_str_eq(r.text, "NOEQUALS (malformed), (no name) (malformed), 1X (malformed name), "
+				 "A\\x2dB (malformed name), A\\x0aB (malformed name), D (given twice), "
+				 "D (given twice), LONG (too long), TZ (unsafe value), "
+				 "LC_ALL (unsafe value)");
+	char *ok[] = {"TZ=:/usr/share/zoneinfo/UTC", "LANGUAGE=fr:en", NULL};
+	cr_assert_eq(filter(ok, all, passed, &r), 2);
+}
+
+Test(envfilter, the_report_stays_bounded)
+{
+	static char names[PROC_TEST_MANY][32];
+	static char *in[PROC_TEST_MANY + 1];
+	for (int i = 0; i < PROC_TEST_MANY; i++) {
+		snprintf(names[i], sizeof(names[i]), "LD_%d=x", i);
+		in[i] = names[i];
+	}
+	char *passed[PROC_TEST_MANY + 1];
+	struct env_report r;
+	cr_assert_eq(filter(in, NULL, passed, &r), 0);
+	cr_assert_eq(r.dropped, PROC_TEST_MANY);
+	cr_assert(strlen(r.text) < sizeof(r.text));
+	cr_assert(r.full && r.len >= 5);
+	cr_assert_str_eq(r.text + r.len - 5, ", ...");
+}
+
+/* --- run { env } in the policy (no root needed) ------------------------------------------ */
+
+Test(envfilter, run_env_lists_are_checked_when_loaded)
+{
+	struct diag d;
+	struct policy *p = parse_text("run { program /bin/x user nobody env { PATH LC_* } }\n"
+				      "run { program /bin/y user nobody env * }\n"
+				      "run { program /bin/z user nobody env PYTHONPATH }\n",
+				      &d);
+	cr_assert_not_null(p);
+	cr_assert_eq(policy_validate_syntax(p, &d), 0);
+	cr_assert_eq(p->run.rules[0].env_count, 2);
+	cr_assert_str_eq(p->run.rules[0].env[1].text, "LC_*");
+	cr_assert_diag(&d, "test.conf:2:38: warning: run { env * } passes every variable");
+	cr_assert_diag(&d, "test.conf:3:38: warning: run { env } PYTHONPATH lets the caller");
+	/* The grant names its scope: the monitor filters with its list. */
+	struct policy_request r = {.op = POLICY_OP_RUN_AS, .uid = 12345, .user = "u",
+				   .program = "/bin/x"};
+	p->run.rules[0].users.rules[0].any_nonroot = true;
+	struct policy_decision out_;
+	policy_decide(p, &r, &out_);
+	cr_assert(out_.allow);
+	cr_assert_eq(out_.run, &p->run.rules[0]);
+	policy_free(p);
+	diag_free(&d);
+
+	p = parse_text("run { program /bin/x user nobody env { LD_PRELOAD GCONV_PATH 9A A-B } }\n",
+		       &d);
+	cr_assert_not_null(p);
+	cr_assert_lt(policy_validate_syntax(p, &d), 0);
+	cr_assert_diag(&d, "run { env } LD_PRELOAD is never passed");
+	cr_assert_diag(&d, "run { env } GCONV_PATH is never passed");
+	cr_assert_diag(&d, "run { env } \"9A\" is not a variable name");
+	cr_assert_diag(&d, "run { env } \"A-B\" is not a variable name");
+	policy_free(p);
+	diag_free(&d);
 }

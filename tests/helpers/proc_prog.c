@@ -44,7 +44,25 @@
  *                             "WORKER pid" (and "RERUN pid") then does the
  *                             same as they do, reaping them
  *   daemon PATH OUT           priv_daemon(0, 0), then priv_open of PATH;
- *                             writes "daemon OK sid own cwd / ..." to OUT */
+ *                             writes "daemon OK sid own cwd / ..." to OUT
+ *   execenv USER PROGRAM ENTRY... [-- ARG...]
+ *                             priv_execve(PROGRAM, {PROGRAM, ARG...},
+ *                             {ENTRY...}): "exit N"
+ *   limits USER rerun|execve  sets RLIMIT_NOFILE 77 and RLIMIT_CORE 51200,
+ *                             then a monitored rerun (or a priv_execve of
+ *                             /bin/sh) as USER prints the two limits it has:
+ *                             "open files 77", "core file size 51200"
+ *   nproc LIMIT USER N rerun|respawn|execve|popen|chain
+ *                             sets RLIMIT_NPROC LIMIT, then starts N
+ *                             processes that stay until the file "release"
+ *                             exists (execve, popen: 2 s): "started K" (then
+ *                             "ERR ERRNO" when one was refused); chain: N
+ *                             reruns with flags 0,
+ *                             each caller staying, each run printing "link K"
+ *
+ * PROC_PROG_SETENV="NAME=VALUE;..." is put in the environment before
+ * priv_init: the monitor's environment, which priv_popen_as passes on. */
+#include <sys/resource.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -105,9 +123,115 @@ static int open_granted(const char *path)
 	return strncmp(buf, "granted", 7) == 0 ? 0 : -2;
 }
 
+/* Stay until the test's file "release" exists (at most 20 s). */
+static void hold(void)
+{
+	for (int i = 0; i < 2000 && access("release", F_OK) < 0; i++)
+		usleep(10000);
+}
+
+static void release(void)
+{
+	int fd = open("release", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void print_limits(void)
+{
+	struct rlimit nofile, core;
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	getrlimit(RLIMIT_CORE, &core);
+	printf("open files %llu\ncore file size %llu\n", (unsigned long long)nofile.rlim_cur,
+	       (unsigned long long)core.rlim_cur);
+	fflush(stdout);
+}
+
+/* Link K of N of a chain of reruns with flags 0: the caller stays. */
+static int chain_link(int k, int n, char *user)
+{
+	printf("link %d\n", k);
+	fflush(stdout);
+	if (k >= n) {
+		release();
+		return 0;
+	}
+	char next[16], total[16];
+	snprintf(next, sizeof(next), "%d", k + 1);
+	snprintf(total, sizeof(total), "%d", n);
+	char *args[] = {"nchain", next, total, user, NULL};
+	if (priv_rerunas(rerun_entry, args, user, NULL, 0) < 0) {
+		err();
+		release();
+		return 1;
+	}
+	hold();
+	return 0;
+}
+
+static void set_limit(int resource, rlim_t soft)
+{
+	struct rlimit r;
+	getrlimit(resource, &r);
+	r.rlim_cur = soft;
+	if (setrlimit(resource, &r) < 0)
+		perror("setrlimit");
+}
+
+/* Start N processes of MODE that hold until "release". */
+static int nproc(int n, const char *user, const char *mode)
+{
+	int started = 0, failed = 0;
+	unlink("release"); /* left by an earlier run */
+	for (; started < n; started++) {
+		int pid = -1;
+		if (strcmp(mode, "rerun") == 0) {
+			char *args[] = {"hold", NULL};
+			pid = priv_rerunas(rerun_entry, args, user, NULL,
+					   PRIV_RR_OLD_SLAVE_MONITORED);
+		} else if (strcmp(mode, "execve") == 0) {
+			/* One process each, that forks nothing: the kernel's own
+			 * RLIMIT_NPROC for USER is not what is tested here. */
+			char *argv[] = {"sleep", "2", NULL};
+			pid = priv_execve("/bin/sleep", argv, NULL, user, NULL);
+		} else if (strcmp(mode, "respawn") == 0) {
+			char *args[] = {"hold", NULL};
+			pid = priv_respawn_as(rerun_entry, args, user, NULL);
+		} else if (strcmp(mode, "popen") == 0) {
+			FILE *f = priv_popen_as("exec sleep 2", "r", user);
+			pid = f ? 1 : -1;
+		}
+		if (pid < 0) {
+			failed = errno;
+			break;
+		}
+	}
+	printf("started %d\n", started);
+	if (failed) {
+		errno = failed;
+		err();
+	}
+	fflush(stdout);
+	release();
+	while (priv_wait4(-1, NULL, 0, NULL) > 0)
+		;
+	return 0;
+}
+
 /* The new process of a rerun: what rerun_args says. */
 static int continue_rerun(void)
 {
+	if (strcmp(rerun_args[0], "hold") == 0) {
+		hold();
+		_exit(0);
+	}
+	if (strcmp(rerun_args[0], "limits") == 0) {
+		print_limits();
+		fflush(NULL);
+		_exit(0);
+	}
+	if (strcmp(rerun_args[0], "nchain") == 0 && rerun_args[1] && rerun_args[2] && rerun_args[3])
+		return chain_link(atoi(rerun_args[1]), atoi(rerun_args[2]), rerun_args[3]);
 	print_user();
 	if (strcmp(rerun_args[0], "chain") == 0 && rerun_args[1]) {
 		char *next = rerun_args[1];
@@ -251,6 +375,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	appname = argv[1];
+	const char *setenv_list = getenv("PROC_PROG_SETENV");
+	if (setenv_list && *setenv_list) {
+		char *list = strdup(setenv_list), *save = NULL;
+		for (char *e = strtok_r(list, ";", &save); e; e = strtok_r(NULL, ";", &save))
+			putenv(e);
+	}
 	priv_init(appname);
 	if (rerun_args)
 		return continue_rerun();
@@ -355,6 +485,61 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "execenv") == 0 && argc >= 5) {
+		/* execenv USER PROGRAM ENTRY... [-- ARG...] */
+		char *args[64] = {argv[4], NULL};
+		int na = 1;
+		for (int i = 5; i < argc; i++) {
+			if (strcmp(argv[i], "--") != 0)
+				continue;
+			argv[i] = NULL; /* ends the environment */
+			for (int j = i + 1; j < argc && na < 63; j++)
+				args[na++] = argv[j];
+			args[na] = NULL;
+			break;
+		}
+		int pid = priv_execve(argv[4], args, argv + 5, dash_null(argv[3]), NULL);
+		if (pid < 0) {
+			err();
+			return 0;
+		}
+		int status;
+		if (priv_wait4(pid, &status, 0, NULL) != pid) {
+			err();
+			return 1;
+		}
+		printf("exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "limits") == 0 && argc == 5) {
+		set_limit(RLIMIT_NOFILE, 77);
+		set_limit(RLIMIT_CORE, 51200);
+		int pid;
+		if (strcmp(argv[4], "rerun") == 0) {
+			char *args[] = {"limits", NULL};
+			pid = priv_rerunas(rerun_entry, args, argv[3], NULL,
+					   PRIV_RR_OLD_SLAVE_MONITORED);
+		} else {
+			char *args[] = {"sh", "-c",
+					"sed -n 's/^Max \\(open files\\|core file size\\) *"
+					"\\([0-9a-z]*\\).*/\\1 \\2/p' /proc/self/limits",
+					NULL};
+			pid = priv_execve("/bin/sh", args, NULL, argv[3], NULL);
+		}
+		if (pid < 0 || priv_wait4(pid, NULL, 0, NULL) != pid) {
+			err();
+			return 1;
+		}
+	} else if (strcmp(cmd, "nproc") == 0 && argc == 7) {
+		set_limit(RLIMIT_NPROC, (rlim_t)atoi(argv[3]));
+		if (strcmp(argv[6], "chain") == 0) {
+			char *args[] = {"nchain", "1", argv[5], argv[4], NULL};
+			if (priv_rerunas(rerun_entry, args, argv[4], NULL, 0) < 0) {
+				err();
+				return 1;
+			}
+			hold();
+			return 0;
+		}
+		return nproc(atoi(argv[5]), argv[4], argv[6]);
 	} else if (strcmp(cmd, "forkfd") == 0) {
 		/* Ask for a fork channel and give it away on fd 3, to a process
 		 * that does not descend from this one. */
