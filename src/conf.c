@@ -332,6 +332,7 @@ enum directive {
 	DIR_AUTH_ALLOW_RERUN,
 	DIR_FORK,
 	DIR_ALLOW_RERUN,
+	DIR_ALLOW_NAMESPACES,
 	DIR_SECURITY,
 	DIR_RUN,
 	DIR_INCLUDE,
@@ -368,6 +369,7 @@ static const struct schema_entry top_schema[] = {
 	{ "auth_allow_rerun", DIR_AUTH_ALLOW_RERUN, KIND_BOOL },
 	{ "fork", DIR_FORK, KIND_BOOL },
 	{ "allow_rerun", DIR_ALLOW_RERUN, KIND_BOOL },
+	{ "allow_namespaces", DIR_ALLOW_NAMESPACES, KIND_BOOL },
 	{ "security", DIR_SECURITY, KIND_SCOPE },
 	{ "run", DIR_RUN, KIND_SCOPE },
 	{ "include", DIR_INCLUDE, KIND_INCLUDE },
@@ -550,6 +552,8 @@ static struct policy_bool *bool_slot(struct policy *p, enum directive directive)
 		return &p->fork;
 	case DIR_ALLOW_RERUN:
 		return &p->allow_rerun;
+	case DIR_ALLOW_NAMESPACES:
+		return &p->allow_namespaces;
 	default:
 		return NULL;
 	}

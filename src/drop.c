@@ -5,8 +5,9 @@
  *      capabilities against this kernel's bounding set, the chroot
  *      directory, whether this process may make each change). A failure
  *      here returns -1 and leaves the process as it was.
- *   2. apply: chroot, bounding set, securebits, groups, gid, uid,
- *      capability sets, no_new_privs. From the first change on, any failure
+ *   2. apply: chroot, the namespace filter, bounding set, securebits,
+ *      groups, gid, uid, capability sets, no_new_privs. From the first
+ *      change on, any failure
  *      goes through drop_fatal(): no caller can repair a half-dropped
  *      process, so it must not run on.
  *   3. verify: read every credential back and try to regain root; the
@@ -18,6 +19,8 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +70,8 @@ struct drop_plan {
 	bool change_bounding; /* drop from the bounding set, lock securebits */
 	bool change_caps;     /* cap_set_proc() and the ambient set */
 	int chroot_fd;        /* O_PATH handle of the checked jail, or -1 */
+	scmp_filter_ctx filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
+	bool filter_nnp;        /* no CAP_SYS_ADMIN: the filter needs no_new_privs */
 };
 
 static uint64_t bit(int cap)
@@ -249,6 +254,58 @@ static uint64_t current_ambient(int last_cap, uint64_t candidates)
 static bool id_among(unsigned id, unsigned r, unsigned e, unsigned s)
 {
 	return id == r || id == e || id == s;
+}
+
+/* --- the namespace filter ------------------------------------------------ */
+
+/* Every flag of clone(2) and unshare(2) that makes a namespace. */
+static const unsigned long namespace_flags[] = {
+	CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET, CLONE_NEWTIME,
+};
+
+/* System calls that enter a namespace, or change a mount table or a root:
+ * refused whatever their arguments. */
+static const int mount_calls[] = {
+	SCMP_SYS(setns),   SCMP_SYS(mount),      SCMP_SYS(umount2),  SCMP_SYS(pivot_root),
+	SCMP_SYS(chroot),  SCMP_SYS(open_tree),  SCMP_SYS(move_mount), SCMP_SYS(fsopen),
+	SCMP_SYS(fsconfig), SCMP_SYS(fsmount),  SCMP_SYS(fspick),   SCMP_SYS(mount_setattr),
+};
+
+/* A seccomp filter that makes EPERM of every way to a new namespace or a
+ * changed mount table: with a user namespace of its own a program can
+ * rearrange its view of the file system (bind a secret file over one it is
+ * granted), and nothing of that may ever reach the monitor. clone3 passes
+ * its flags in memory a filter cannot read: it fails with ENOSYS, and libc
+ * falls back to clone, whose flags the filter sees. Everything else is
+ * allowed; the filter is inherited by every child and kept across execve. */
+static scmp_filter_ctx namespace_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return NULL;
+	const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(mount_calls) / sizeof(mount_calls[0]); i++)
+		rc = seccomp_rule_add(ctx, eperm, mount_calls[i], 0);
+	for (size_t i = 0; rc == 0 && i < sizeof(namespace_flags) / sizeof(namespace_flags[0]);
+	     i++) {
+		unsigned long f = namespace_flags[i];
+		rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(unshare), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+		/* clone's low byte is the exit signal, not CLONE_NEWTIME. */
+		if (rc == 0 && f != CLONE_NEWTIME)
+			rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1,
+					      SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+	}
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (rc != 0) {
+		seccomp_release(ctx);
+		errno = -rc;
+		return NULL;
+	}
+	return ctx;
 }
 
 /* --- phase 1: the plan, made before anything changes -------------------- */
@@ -460,6 +517,42 @@ static int plan_privilege(struct drop_plan *plan, struct diag *d)
 	return failed ? -1 : 0;
 }
 
+static void plan_free(struct drop_plan *plan)
+{
+	if (plan->filter)
+		seccomp_release(plan->filter);
+	plan->filter = NULL;
+	if (plan->chroot_fd >= 0)
+		close(plan->chroot_fd);
+	plan->chroot_fd = -1;
+	free(plan->groups);
+	plan->groups = NULL;
+}
+
+/* Build the namespace filter now, so that a failure changes nothing. It is
+ * loaded while the process still holds CAP_SYS_ADMIN (root, before the
+ * capability sets are emptied), so that it needs no no_new_privs; a process
+ * that does not hold it (privman run started by another user) gets
+ * no_new_privs with the filter, as the kernel requires. */
+static int plan_filter(struct drop_plan *plan, struct diag *d)
+{
+	uint64_t eff, prm, inh;
+	if (current_caps(plan->last_cap, &eff, &prm, &inh) != 0) {
+		diag_error(d, NULL, "cannot read this process's capabilities: %s",
+			   strerror(errno));
+		return -1;
+	}
+	plan->filter_nnp = !(eff & bit(CAP_SYS_ADMIN));
+	plan->filter = namespace_filter();
+	if (!plan->filter ||
+	    seccomp_attr_set(plan->filter, SCMP_FLTATR_CTL_NNP, plan->filter_nnp ? 1 : 0) != 0) {
+		diag_error(d, NULL, "cannot build the seccomp filter that refuses namespaces: %s",
+			   strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int plan_make(struct drop_plan *plan, const struct policy_security *s, unsigned flags,
 		     struct diag *d)
 {
@@ -523,26 +616,16 @@ static int plan_make(struct drop_plan *plan, const struct policy_security *s, un
 	}
 	if (!failed && plan_privilege(plan, d) != 0)
 		failed = 1;
+	if (!failed && (flags & DROP_NO_NAMESPACES) && plan_filter(plan, d) != 0)
+		failed = 1;
 	if (failed) {
-		if (plan->chroot_fd >= 0)
-			close(plan->chroot_fd);
-		plan->chroot_fd = -1;
-		free(plan->groups);
-		plan->groups = NULL;
+		plan_free(plan);
 		errno = EPERM;
 		return -1;
 	}
 	return 0;
 }
 
-static void plan_free(struct drop_plan *plan)
-{
-	if (plan->chroot_fd >= 0)
-		close(plan->chroot_fd);
-	plan->chroot_fd = -1;
-	free(plan->groups);
-	plan->groups = NULL;
-}
 
 /* --- phase 2: the changes ------------------------------------------------ */
 
@@ -563,6 +646,25 @@ static void step_chroot(struct drop_plan *plan, struct diag *d)
 		drop_fatal("chroot", errno, "chdir / in %s: %s", jail, strerror(errno));
 	close(plan->chroot_fd);
 	plan->chroot_fd = -1;
+}
+
+/* After the chroot (the filter refuses chroot), while this process still
+ * holds CAP_SYS_ADMIN. */
+static void step_filter(struct drop_plan *plan, struct diag *d)
+{
+	if (!plan->filter)
+		return;
+	if (plan->dry_run) {
+		diag_note(d, NULL,
+			  "install a seccomp filter: unshare, setns, clone with a namespace flag, "
+			  "mount and the mount API, pivot_root and chroot fail with EPERM%s",
+			  plan->filter_nnp ? " (with no_new_privs, as this process is not root)"
+					   : "");
+		return;
+	}
+	int rc = seccomp_load(plan->filter);
+	if (rc != 0)
+		drop_fatal("the namespace filter", -rc, NULL);
 }
 
 static void step_bounding(struct drop_plan *plan, struct diag *d)
@@ -797,6 +899,8 @@ static void step_verify(struct drop_plan *plan, struct diag *d)
 	}
 	if ((plan->flags & DROP_NO_NEW_PRIVS) && prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1)
 		drop_fatal("verification", 0, "no_new_privs is not set");
+	if (plan->filter && prctl(PR_GET_SECCOMP, 0L, 0L, 0L, 0L) != 2)
+		drop_fatal("verification", 0, "the namespace filter is not in force");
 
 	/* The proof that matters: try to become root again. */
 	if (s->uid != 0 && !can_setuid && setuid(0) != -1)
@@ -815,6 +919,7 @@ int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d)
 
 	/* From here on nothing returns an error: see drop_fatal(). */
 	step_chroot(&plan, d);
+	step_filter(&plan, d);
 	step_bounding(&plan, d);
 	step_groups(&plan, d);
 	step_ids(&plan, d);

@@ -12,6 +12,8 @@ enum drop_flags {
 	DROP_NO_NEW_PRIVS = 1 << 1,  /* set PR_SET_NO_NEW_PRIVS at the end */
 	DROP_DRY_RUN = 1 << 2,       /* describe each step in `d` as a note;
 					change nothing */
+	DROP_NO_NAMESPACES = 1 << 3, /* after the chroot, a seccomp filter:
+					no new namespace, no mount, no chroot */
 };
 
 /* The exit status of a process whose drop failed after it had begun. */

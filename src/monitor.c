@@ -143,10 +143,23 @@ static int refuse_unresolved(struct monitor *m, struct monitor_channel *c, uint3
 	return -err;
 }
 
-/* Open a handle on the program's working directory for a relative path. */
-static int base_for(const struct monitor_channel *c, const char *path)
+/* The directory a path is resolved from, in the monitor's view: its own
+ * root for an absolute path, the program's working directory for a relative
+ * one. A working directory the monitor cannot name in its own view (the
+ * program made a mount namespace of its own, or works in a deleted or
+ * overmounted directory) is refused with EXDEV: what the program calls
+ * "hostname" there may be any file of the system. */
+static int base_for(struct monitor *m, const struct monitor_channel *c, const char *op,
+		    const char *path)
 {
-	return path[0] == '/' ? AT_FDCWD : resolve_cwd(c->pid);
+	if (path[0] == '/')
+		return AT_FDCWD;
+	int base = resolve_cwd(c->pid);
+	if (base == -EXDEV)
+		audit_refusal(&m->audit, op, path, c->pid, EXDEV,
+			      "a relative path from a working directory that is not in the "
+			      "monitor's view of the file system (another mount namespace?)");
+	return base;
 }
 
 static void close_base(int base)
@@ -257,7 +270,7 @@ static int handle_open(struct monitor *m, struct monitor_channel *c, const struc
 		}
 	}
 
-	int base = base_for(c, req->path);
+	int base = base_for(m, c, "open", req->path);
 	if (base < 0 && base != AT_FDCWD)
 		return base;
 
@@ -337,7 +350,7 @@ static int handle_unlink(struct monitor *m, struct monitor_channel *c,
 		}
 	}
 
-	int base = base_for(c, req->path);
+	int base = base_for(m, c, "unlink", req->path);
 	if (base < 0 && base != AT_FDCWD)
 		return base;
 	if (rc < 0) {

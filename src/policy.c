@@ -1225,6 +1225,7 @@ void policy_dump(const struct policy *p, FILE *out)
 	dump_bool(out, "auth_allow_rerun", &p->auth_allow_rerun);
 	dump_bool(out, "fork", &p->fork);
 	dump_bool(out, "allow_rerun", &p->allow_rerun);
+	dump_bool(out, "allow_namespaces", &p->allow_namespaces);
 
 	const struct policy_security *s = &p->security;
 	fprintf(out, "security {");

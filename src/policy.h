@@ -130,6 +130,9 @@ struct policy {
 	struct policy_bool auth_allow_rerun;
 	struct policy_bool fork;
 	struct policy_bool allow_rerun;
+	/* Off (the default): the program, and every process started to run
+	 * its code, cannot make namespaces or mounts (drop.c's filter). */
+	struct policy_bool allow_namespaces;
 
 	struct policy_value unpriv_user; /* top-level `unpriv_user` */
 	struct policy_value chroot;      /* top-level `chroot` */

@@ -811,6 +811,7 @@ static int check_chroot(const char *path, const char **why)
 
 struct target {
 	struct policy_security scope;
+	unsigned drop_flags; /* DROP_NO_NAMESPACES unless allow_namespaces */
 	char user[256];
 	char chroot[PATH_MAX];
 };
@@ -879,6 +880,9 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 		t->scope.chroot.text = t->chroot;
 	}
 	t->scope.resolved = true;
+	/* Whatever runs in the new process runs for the program: it may not
+	 * make namespaces either (allow_namespaces). */
+	t->drop_flags = m->policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
 	return 0;
 }
 
@@ -898,7 +902,7 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 		close(cwd);
 	struct diag d;
 	diag_init(&d);
-	if (drop_apply(&t->scope, drop_flags, &d) < 0) {
+	if (drop_apply(&t->scope, drop_flags | t->drop_flags, &d) < 0) {
 		for (size_t i = 0; i < d.count; i++)
 			syslog(LOG_ERR, "%s", d.entries[i].text);
 		_exit(DROP_FATAL_STATUS);
@@ -916,14 +920,35 @@ static bool too_many_started(struct monitor *m, pid_t requester)
 	return n >= PROC_MAX_STARTED;
 }
 
+/* The working directory a new process inherits from its requester, as a
+ * handle in the monitor's view (resolve_cwd); -1 when the target has a
+ * chroot (it starts in its "/"). A working directory the monitor cannot
+ * name in its own view is refused with EXDEV (audited): the new process
+ * must never start inside a mount namespace the program arranged. */
+static int requester_cwd(struct monitor *m, struct monitor_channel *c, const struct target *t,
+			 const char *op)
+{
+	if (t->scope.chroot.text)
+		return -1;
+	int cwd = resolve_cwd(c->pid);
+	if (cwd == -EXDEV)
+		audit_refusal(&m->audit, op, t->user, c->pid, EXDEV,
+			      "the working directory is not in the monitor's view of the file "
+			      "system (another mount namespace?)");
+	return cwd >= 0 || cwd == -EXDEV ? cwd : -1;
+}
+
 /* Fork a process that becomes the target; returns its pid in the monitor
  * (0 in the new process) or -errno. */
-static pid_t start(struct monitor *m, struct monitor_channel *c, int *cwd, int *mask)
+static pid_t start(struct monitor *m, struct monitor_channel *c, const struct target *t,
+		   const char *op, int *cwd, int *mask)
 {
 	if (too_many_started(m, c->pid))
 		return -EAGAIN;
 	*mask = resolve_umask(c->pid);
-	*cwd = resolve_cwd(c->pid);
+	*cwd = requester_cwd(m, c, t, op);
+	if (*cwd == -EXDEV)
+		return -EXDEV;
 	audit_flush(&m->audit);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -970,7 +995,7 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	int cwd, mask;
-	pid_t pid = start(m, c, &cwd, &mask);
+	pid_t pid = start(m, c, &t, "rerunas", &cwd, &mask);
 	if (pid == 0)
 		become_program(&t, sv[1], cwd, mask);
 	close(sv[1]);
@@ -1060,7 +1085,9 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	if (too_many_started(m, c->pid))
 		return -EAGAIN;
 	int mask = resolve_umask(c->pid);
-	int cwd = resolve_cwd(c->pid);
+	int cwd = requester_cwd(m, c, &t, "respawn_as");
+	if (cwd == -EXDEV)
+		return -EXDEV;
 	audit_flush(&m->audit);
 	pid_t monitor = fork();
 	if (monitor < 0) {
@@ -1108,14 +1135,14 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 
 /* execve and popen: a program run as the target, with no channel. */
 static int run_program(struct monitor *m, struct monitor_channel *c, const struct target *t,
-		       const char *path, char *const argv[], char *const envp[], int child_fd,
+		       const char *op, const char *path, char *const argv[], char *const envp[], int child_fd,
 		       int child_as)
 {
 	struct proc_table *pt = table(m);
 	if (!pt)
 		return -ENOMEM;
 	int cwd, mask;
-	pid_t pid = start(m, c, &cwd, &mask);
+	pid_t pid = start(m, c, t, op, &cwd, &mask);
 	if (pid == 0) {
 		int keep[2] = {child_fd, cwd};
 		close_monitor_fds(false, keep, 2);
@@ -1152,7 +1179,7 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 	if (rc < 0)
 		return rc;
 	char *argv0[2] = {(char *)(uintptr_t)preq.program, NULL};
-	return run_program(m, c, &t, preq.program, preq.argc ? preq.args : argv0, preq.env, -1,
+	return run_program(m, c, &t, "execve", preq.program, preq.argc ? preq.args : argv0, preq.env, -1,
 			   -1);
 }
 
@@ -1175,7 +1202,7 @@ int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 	bool reading = preq.flags == 0; /* the program reads the command's output */
 	char *argv[] = {"sh", "-c", (char *)(uintptr_t)preq.program, NULL};
 	extern char **environ;
-	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, environ, reading ? p[1] : p[0],
+	pid_t pid = run_program(m, c, &t, "popen_as", "/bin/sh", argv, environ, reading ? p[1] : p[0],
 				reading ? STDOUT_FILENO : STDIN_FILENO);
 	close(reading ? p[1] : p[0]);
 	if (pid < 0) {
