@@ -182,16 +182,10 @@ static int open_decided(int handle, int flags)
 	bool special = !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 	if (special)
 		reopen |= O_NONBLOCK;
+	/* The handle's inode cannot change: its type, checked above, is the
+	 * type of what is opened. */
 	int fd = resolve_reopen(handle, reopen);
-	if (fd >= 0 && special && !(flags & O_NONBLOCK)) {
-		int fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-	}
-	return fd;
+	return special ? resolve_blocking(fd, flags) : fd;
 }
 
 /* O_CREAT of a name that does not exist yet: resolve and decide on the
@@ -223,9 +217,11 @@ static int create_in_parent(struct monitor *m, struct monitor_channel *c,
 		audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, 0);
 		return -EACCES;
 	}
-	int fd = openat(dir, name, req->flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode);
-	if (fd < 0)
-		fd = -errno;
+	/* Without O_EXCL an object that appeared since the parent was resolved
+	 * is opened: a FIFO swapped in now must not stall the monitor. */
+	int fd = openat(dir, name, req->flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+			mode);
+	fd = resolve_blocking(fd < 0 ? -errno : fd, req->flags);
 	close(dir);
 	audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, fd < 0 ? -fd : 0);
 	return fd;

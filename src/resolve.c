@@ -86,6 +86,19 @@ int resolve_open_clean(const char *path, int flags, mode_t mode)
 	return fd;
 }
 
+int resolve_blocking(int fd, int flags)
+{
+	if (fd < 0 || (flags & O_NONBLOCK))
+		return fd;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 int resolve_handle_clean(const char *path)
 {
 	struct open_how how = {

@@ -25,6 +25,11 @@ int resolve_is_clean(const char *path);
  * the blocking mode that was asked for. */
 int resolve_open_clean(const char *path, int flags, mode_t mode);
 
+/* Give `fd`, opened with O_NONBLOCK so that no FIFO or device could stall
+ * the monitor, the blocking mode `flags` asked for. Returns fd, or -errno
+ * (fd closed). A negative fd is returned as it is. */
+int resolve_blocking(int fd, int flags);
+
 /* An O_PATH | O_DIRECTORY handle on a clean path, with no symlink followed
  * (ELOOP when one is on the way). */
 int resolve_handle_clean(const char *path);

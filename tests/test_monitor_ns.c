@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +67,14 @@ static void setup(void)
 	put("rw/file", "rwfile\n", 0600);
 	mkdir_in("victims", 0755, NULL);
 	put("victims/victim", "victim\n", 0644);
+	mkdir_in("fifo", 0755, "pmtestns1");
+	mkdir_in("fifoao", 0755, "pmtestns1");
+	mkdir_in("ro", 0755, NULL);
+	char p[PATH_MAX], l[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/ro/p", dir);
+	cr_assert(mkfifo(p, 0644) == 0);
+	snprintf(l, sizeof(l), "%s/ro/l", dir);
+	cr_assert(symlink(p, l) == 0);
 }
 
 static void teardown(void)
@@ -226,4 +235,32 @@ Test(ns, allow_namespaces_turns_the_filter_off)
 	cr_assert_eq(run("filter"), 0, "%s%s", out, err);
 	cr_assert(strncmp(out, "program unshare=OK ", 19) == 0, "%s", out);
 	cr_assert(strstr(out, "seccomp=0\n") != NULL, "%s", out);
+}
+
+/* --- FIFOs never stall the monitor ----------------------------------------- */
+
+Test(ns, fifos_swapped_in_under_every_open_are_answered)
+{
+	policy("open_rw { @/fifo/** }\nopen_ao { @/fifoao/** }\nopen_ro { @/ro/** }\n");
+	char steps[2048];
+	/* A FIFO that is there all along, asked for directly, through a
+	 * symlink and relatively: opened non-blocking, never waited on. */
+	snprintf(steps, sizeof(steps),
+		 "open @/ro/p ro open @/ro/l ro cd @/ro open p ro open l ro "
+		 /* Names that come and go as FIFOs, symlinks to FIFOs or a
+		  * file renamed over by a FIFO, while the monitor creates or
+		  * opens them: every access mode, with and without O_EXCL. */
+		 "cd @/fifo race fifo x %d 1000 race fifo x %d 1000 race fifo x %d 1000 "
+		 "race fifo x %d 1000 race fifolink x %d 1000 race fiforename x %d 1000 "
+		 "race fiforename x %d 1000 cd @/fifoao race fifo x %d 1000 "
+		 /* And the monitor still serves. */
+		 "open @/granted ro",
+		 O_RDONLY | O_CREAT, O_WRONLY | O_CREAT, O_WRONLY | O_CREAT | O_TRUNC,
+		 O_WRONLY | O_CREAT | O_EXCL, O_WRONLY | O_CREAT, O_RDONLY, O_WRONLY,
+		 O_WRONLY | O_APPEND | O_CREAT);
+	expect(steps, "open OK \nopen OK \nopen OK \nopen OK \n"
+		      "race answered 1000\nrace answered 1000\nrace answered 1000\n"
+		      "race answered 1000\nrace answered 1000\nrace answered 1000\n"
+		      "race answered 1000\nrace answered 1000\n"
+		      "open OK granted\n");
 }
