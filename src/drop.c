@@ -36,6 +36,7 @@
 #include <linux/securebits.h>
 
 #include "drop.h"
+#include "resolve.h"
 
 /* The securebits every non-root drop sets and locks: exec of a setuid-root
  * file or of any file as uid 0 grants nothing (NOROOT), and the uid change
@@ -379,7 +380,42 @@ static int plan_capabilities(struct drop_plan *plan, struct diag *d)
 	return 0;
 }
 
-static int plan_chroot(struct drop_plan *plan, struct diag *d)
+/* The jail's handle: the one the caller checked and passes in, or the
+ * directory the name itself names, walked with no symlink (a symlink on the
+ * way would let whoever can change it choose the jail between this check
+ * and any other). */
+static int open_jail(const struct policy_value *jail, int given, struct diag *d)
+{
+	if (given >= 0) {
+		int fd = fcntl(given, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
+				   strerror(errno));
+		return fd;
+	}
+	int fd = resolve_handle_clean(jail->text);
+	if (fd >= 0)
+		return fd;
+	if (fd == -ENOENT)
+		diag_error(d, &jail->origin,
+			   "chroot directory %s does not exist: create it (owned by root, "
+			   "mode 0755) or fix the path",
+			   jail->text);
+	else if (fd == -ENOTDIR)
+		diag_error(d, &jail->origin, "chroot %s is not a directory: name a directory",
+			   jail->text);
+	else if (fd == -ELOOP)
+		diag_error(d, &jail->origin,
+			   "chroot %s: a symlink is on the way; name the directory itself "
+			   "(its real path)",
+			   jail->text);
+	else
+		diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
+			   strerror(-fd));
+	return -1;
+}
+
+static int plan_chroot(struct drop_plan *plan, int given, struct diag *d)
 {
 	const struct policy_value *jail = &plan->scope->chroot;
 	if (!jail->text)
@@ -387,21 +423,9 @@ static int plan_chroot(struct drop_plan *plan, struct diag *d)
 	/* Check the very directory that will become the root: hold it open
 	 * and chroot through the handle, so that no rename between the check
 	 * and the chroot can swap it. */
-	int fd = open(jail->text, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			diag_error(d, &jail->origin,
-				   "chroot directory %s does not exist: create it (owned by root, "
-				   "mode 0755) or fix the path",
-				   jail->text);
-		else if (errno == ENOTDIR)
-			diag_error(d, &jail->origin,
-				   "chroot %s is not a directory: name a directory", jail->text);
-		else
-			diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
-				   strerror(errno));
+	int fd = open_jail(jail, given, d);
+	if (fd < 0)
 		return -1;
-	}
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
@@ -410,6 +434,12 @@ static int plan_chroot(struct drop_plan *plan, struct diag *d)
 		return -1;
 	}
 	int failed = 0;
+	if (!S_ISDIR(st.st_mode)) {
+		diag_error(d, &jail->origin, "chroot %s is not a directory: name a directory",
+			   jail->text);
+		close(fd);
+		return -1;
+	}
 	if (st.st_uid != 0) {
 		diag_error(d, &jail->origin,
 			   "chroot directory %s is owned by uid %u, not root: chown root %s",
@@ -553,8 +583,8 @@ static int plan_filter(struct drop_plan *plan, struct diag *d)
 	return 0;
 }
 
-static int plan_make(struct drop_plan *plan, const struct policy_security *s, unsigned flags,
-		     struct diag *d)
+static int plan_make(struct drop_plan *plan, const struct policy_security *s, int jail,
+		     unsigned flags, struct diag *d)
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->scope = s;
@@ -604,7 +634,7 @@ static int plan_make(struct drop_plan *plan, const struct policy_security *s, un
 	int failed = 0;
 	if (plan->change_caps && plan_capabilities(plan, d) != 0)
 		failed = 1;
-	if (plan_chroot(plan, d) != 0)
+	if (plan_chroot(plan, jail, d) != 0)
 		failed = 1;
 	size_t threads = failed ? 0 : count_threads();
 	if (threads > 1) {
@@ -913,8 +943,13 @@ static void step_verify(struct drop_plan *plan, struct diag *d)
 
 int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d)
 {
+	return drop_apply_in(s, -1, flags, d);
+}
+
+int drop_apply_in(const struct policy_security *s, int jail, unsigned flags, struct diag *d)
+{
 	struct drop_plan plan;
-	if (plan_make(&plan, s, flags, d) != 0)
+	if (plan_make(&plan, s, jail, flags, d) != 0)
 		return -1;
 
 	/* From here on nothing returns an error: see drop_fatal(). */

@@ -26,4 +26,11 @@ enum drop_flags {
  * logged and the process _exits with DROP_FATAL_STATUS. */
 int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d);
 
+/* drop_apply() into the jail `jail`, an O_PATH | O_DIRECTORY handle on the
+ * scope's chroot that the caller opened and checked: the process ends in
+ * that very directory, whatever the name means now (checked again: owned by
+ * root, not writable by group or others). With -1, the chroot is the
+ * directory the scope's name names, walked with no symlink. */
+int drop_apply_in(const struct policy_security *s, int jail, unsigned flags, struct diag *d);
+
 #endif

@@ -779,7 +779,7 @@ int proc_handle_wait(struct monitor *m, struct monitor_channel *c, const struct 
  * was loaded; the directory may have changed since): a clean absolute path
  * to a directory owned by root that neither group nor others may write,
  * reached with no symlink. Returns 0 or -errno with *why set. */
-static int check_chroot(const char *path, const char **why)
+static int check_chroot(const char *path, const char **why, int *jail)
 {
 	if (!resolve_is_clean(path)) {
 		*why = "the chroot must be an absolute path without '.', '..' or '//'";
@@ -792,29 +792,43 @@ static int check_chroot(const char *path, const char **why)
 		return fd == -ELOOP ? -EPERM : fd;
 	}
 	struct stat st;
-	int rc = fstat(fd, &st);
-	close(fd);
-	if (rc < 0) {
+	int rc = 0;
+	if (fstat(fd, &st) < 0) {
 		*why = "the chroot cannot be examined";
-		return -EACCES;
-	}
-	if (st.st_uid != 0) {
+		rc = -EACCES;
+	} else if (st.st_uid != 0) {
 		*why = "the chroot is not owned by root";
-		return -EPERM;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		rc = -EPERM;
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		*why = "the chroot is writable by group or others";
-		return -EPERM;
+		rc = -EPERM;
 	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*jail = fd; /* the new process chroots into this very directory */
 	return 0;
 }
 
 struct target {
 	struct policy_security scope;
 	unsigned drop_flags; /* DROP_NO_NAMESPACES unless allow_namespaces */
+	int jail;            /* the checked chroot's handle, or -1 */
 	char user[256];
 	char chroot[PATH_MAX];
 };
+
+/* Each handler's target: its jail handle is closed when the handler
+ * returns (in the monitor; a new process has used it by then). */
+#define TARGET_CLEANUP __attribute__((cleanup(target_release)))
+
+static void target_release(struct target *t)
+{
+	if (t->jail >= 0)
+		close(t->jail);
+	t->jail = -1;
+}
 
 /* Decide and check a request to run as `user` in `chroot` (NULL: the
  * policy's unprivileged user and chroot), `program` (NULL for a rerun).
@@ -863,13 +877,15 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 		return -EPERM;
 	}
 	const char *why = NULL;
-	if (chroot && strcmp(chroot, "/") != 0 && (rc = check_chroot(chroot, &why)) < 0) {
+	int jail = -1;
+	if (chroot && strcmp(chroot, "/") != 0 && (rc = check_chroot(chroot, &why, &jail)) < 0) {
 		audit_refusal(&m->audit, op, object, c->pid, -rc, why);
 		return -EPERM;
 	}
 	audit_decision(&m->audit, op, object, 0, c->pid, &d, 0);
 
 	memset(t, 0, sizeof(*t));
+	t->jail = jail;
 	snprintf(t->user, sizeof(t->user), "%s", user);
 	t->scope.user.text = t->user;
 	t->scope.uid = found->pw_uid;
@@ -902,11 +918,13 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 		close(cwd);
 	struct diag d;
 	diag_init(&d);
-	if (drop_apply(&t->scope, drop_flags | t->drop_flags, &d) < 0) {
+	if (drop_apply_in(&t->scope, t->jail, drop_flags | t->drop_flags, &d) < 0) {
 		for (size_t i = 0; i < d.count; i++)
 			syslog(LOG_ERR, "%s", d.entries[i].text);
 		_exit(DROP_FATAL_STATUS);
 	}
+	if (t->jail >= 0)
+		close(t->jail); /* the root now; nothing of it stays open */
 	diag_free(&d);
 }
 
@@ -980,7 +998,7 @@ static void __attribute__((noreturn)) become_program(const struct target *t, int
 int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.flags & ~PRIV_RR_OLD_SLAVE_MONITORED)
@@ -1039,8 +1057,8 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 static void __attribute__((noreturn)) become_program(const struct target *t, int sock, int cwd,
 						     int mask)
 {
-	int keep[2] = {sock, cwd};
-	close_monitor_fds(true, keep, 2);
+	int keep[3] = {sock, cwd, t->jail};
+	close_monitor_fds(true, keep, 3);
 	become(t, mask, cwd, 0);
 	client_attach(sock);
 	run_fnptr(preq.fnptr);
@@ -1071,7 +1089,7 @@ static void forget_all(struct monitor *m)
 int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 			const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.flags != 0)
@@ -1125,6 +1143,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	close(sv[1]);
 	if (cwd >= 0)
 		close(cwd);
+	target_release(&t);
 	m->program = pid;
 	if (!monitor_channel_add(m, sv[0], pid)) {
 		kill(pid, SIGKILL);
@@ -1144,8 +1163,8 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 	int cwd, mask;
 	pid_t pid = start(m, c, t, op, &cwd, &mask);
 	if (pid == 0) {
-		int keep[2] = {child_fd, cwd};
-		close_monitor_fds(false, keep, 2);
+		int keep[3] = {child_fd, cwd, t->jail};
+		close_monitor_fds(false, keep, 3);
 		if (child_fd >= 0) {
 			if (dup2(child_fd, child_as) < 0)
 				_exit(127);
@@ -1167,7 +1186,7 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.program[0] != '/' || !resolve_is_clean(preq.program)) {
@@ -1186,7 +1205,7 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.flags != 0 && preq.flags != 1)

@@ -264,3 +264,23 @@ Test(ns, fifos_swapped_in_under_every_open_are_answered)
 		      "race answered 1000\nrace answered 1000\n"
 		      "open OK granted\n");
 }
+
+/* --- a chroot is the directory that was checked ------------------------------ */
+
+Test(ns, a_jail_swapped_for_a_symlink_between_check_and_chroot_is_never_escaped)
+{
+	/* The program owns the directory that holds the jail: it can rename
+	 * the jail and put a symlink to / in its place at any moment. */
+	mkdir_in("jails", 0755, "pmtestns1");
+	mkdir_in("jails/jail", 0755, NULL);
+	put("jails/jail/jail-marker", "", 0644);
+	policy("run { user { pmtestns2 } chroot @/jails/jail }\n");
+	int rc = run("jailrace @/jails/jail pmtestns2 400");
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+	long escaped = -1, jailed = -1;
+	cr_assert(sscanf(out, "jailrace escaped %ld jailed %ld", &escaped, &jailed) == 2, "%s", out);
+	cr_assert_eq(escaped, 0, "%ld of 400 reruns ran outside the jail (%ld inside)", escaped,
+		     jailed);
+	cr_assert_gt(jailed, 0, "no rerun ran at all: %s%s", out, err);
+	cr_log_info("%s", out);
+}

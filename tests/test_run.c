@@ -639,6 +639,13 @@ Test(run, chroot_refused)
 	char *owned = make_jail("owned", 0755, getpwnam(user_name)->pw_uid);
 	char *group_writable = make_jail("group-writable", 0775, 0);
 	char *other_writable = make_jail("other-writable", 0757, 0);
+	/* A good jail, but named through a symlink: whoever can change the
+	 * link would choose the jail. */
+	char *good = make_jail("good", 0755, 0);
+	char link[PATH_MAX];
+	snprintf(link, sizeof(link), "%s/link", tmp_dir);
+	cr_assert(symlink(good, link) == 0);
+	free(good);
 	struct {
 		const char *jail;
 		const char *message;
@@ -647,6 +654,7 @@ Test(run, chroot_refused)
 		{owned, "is owned by uid"},
 		{group_writable, "is writable by its group"},
 		{other_writable, "is writable by others"},
+		{link, "a symlink is on the way"},
 		{"relative/jail", "relative/jail"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -21,6 +21,12 @@
  *                      fsopen=E open_tree=E clone3=E seccomp=N"
  *   forkfilter         the same in a priv_fork child
  *   rerunfilter USER   the same in a process of priv_rerunas as USER
+ *   jailrace JAIL USER COUNT
+ *                      a child swaps the directory JAIL for a symlink to "/"
+ *                      and back, while this process asks COUNT times for a
+ *                      monitored priv_rerunas as USER in the chroot JAIL;
+ *                      each new process exits 0 when it sees /jail-marker:
+ *                      "jailrace escaped E jailed J"
  *   race KIND NAME FLAGS COUNT
  *                      a child swaps NAME (relative) in and out as KIND
  *                      (fifo, fifolink: a symlink to a FIFO, fiforename: a
@@ -255,6 +261,59 @@ static void race(const char *kind, const char *name, int flags, long count)
 	printf("race answered %ld\n", answered);
 }
 
+/* --- a chroot swapped between check and use ----------------------------- */
+
+static void jail_swap_loop(const char *jail)
+{
+	char real[4096];
+	snprintf(real, sizeof(real), "%s.real", jail);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L);
+	time_t end = time(NULL) + 60;
+	while (time(NULL) < end) {
+		/* Half the time each: the jail is there when the monitor checks
+		 * it, the symlink a moment later when a process starts. */
+		if (rename(jail, real) < 0)
+			continue;
+		if (symlink("/", jail) == 0) {
+			usleep(200);
+			unlink(jail);
+		}
+		rename(real, jail);
+		usleep(200);
+	}
+	_exit(0);
+}
+
+static void jail_race(const char *jail, const char *user, long count)
+{
+	pid_t child = fork();
+	if (child == 0)
+		jail_swap_loop(jail);
+	long escaped = 0, jailed = 0;
+	char *args[] = {"jailcheck", NULL};
+	for (long i = 0; i < count; i++) {
+		int pid = priv_rerunas(rerun_entry, args, user, jail, PRIV_RR_OLD_SLAVE_MONITORED);
+		if (pid < 0)
+			continue;
+		int status = 0;
+		if (priv_wait4(pid, &status, 0, NULL) != pid || !WIFEXITED(status))
+			continue;
+		if (WEXITSTATUS(status) == 0)
+			jailed++;
+		else if (WEXITSTATUS(status) == 1)
+			escaped++;
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	char real[4096];
+	snprintf(real, sizeof(real), "%s.real", jail);
+	if (rename(real, jail) < 0 && errno == ENOTDIR) { /* the symlink is in place */
+		unlink(jail);
+		rename(real, jail);
+	}
+	printf("jailrace escaped %ld jailed %ld\n", escaped, jailed);
+}
+
 /* --- steps ------------------------------------------------------------- */
 
 static int steps(int argc, char **argv)
@@ -308,6 +367,9 @@ static int steps(int argc, char **argv)
 				printf("fork %s\n", ename(errno));
 			else
 				waitpid(pid, NULL, 0);
+		} else if (strcmp(s, "jailrace") == 0 && left >= 3) {
+			jail_race(argv[i + 1], argv[i + 2], atol(argv[i + 3]));
+			i += 3;
 		} else if (strcmp(s, "race") == 0 && left >= 4) {
 			race(argv[i + 1], argv[i + 2], atoi(argv[i + 3]), atol(argv[i + 4]));
 			i += 4;
@@ -327,6 +389,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	priv_init(argv[1]);
 	if (rerun_args) { /* the new process of a rerun */
+		if (strcmp(rerun_args[0], "jailcheck") == 0)
+			_exit(access("/jail-marker", F_OK) == 0 ? 0 : 1); /* no /proc here */
 		if (strcmp(rerun_args[0], "rerunfilter") == 0) {
 			filter("rerun");
 		} else {
