@@ -888,3 +888,21 @@ Test(run, root_target)
 	cr_expect_str_eq(got.groups, "");
 	pmdrop_child_free(&c);
 }
+
+Test(run, the_command_makes_no_namespace_unless_allowed)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	if (access("/usr/bin/unshare", X_OK) != 0)
+		cr_skip_test("needs /usr/bin/unshare (util-linux)");
+	const char *command[] = {"/usr/bin/unshare", "--user", "--mount", "true", NULL};
+	const char *options[] = {"-u", user_name, NULL};
+	struct pmdrop_child c = privman_run(options, command, NULL);
+	cr_expect_neq(pmdrop_exit_status(&c), 0, "unshare ran: %s", c.err);
+	cr_expect(strstr(c.err, "Operation not permitted") != NULL, "%s", c.err);
+	pmdrop_child_free(&c);
+
+	const char *allowed[] = {"-u", user_name, "--allow-namespaces", NULL};
+	c = privman_run(allowed, command, NULL);
+	cr_expect_eq(pmdrop_exit_status(&c), 0, "status %d: %s", c.status, c.err);
+	pmdrop_child_free(&c);
+}
