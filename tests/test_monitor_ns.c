@@ -229,12 +229,26 @@ Test(ns, the_program_its_children_and_its_reruns_make_no_namespace)
 	cr_assert_str_eq(out, "ns EPERM\n");
 }
 
+/* A command of priv_popen_as (and a program of priv_execve) runs for the
+ * program: the filter holds there too. */
+#define POPEN_UNSHARE "popen pmtestns2 'unshare --user --mount true 2>/dev/null; echo $?'"
+
+Test(ns, a_command_run_for_the_program_makes_no_namespace)
+{
+	if (access("/usr/bin/unshare", X_OK) != 0)
+		cr_skip_test("needs /usr/bin/unshare (util-linux)");
+	policy("");
+	expect(POPEN_UNSHARE, "popen 1\n");
+}
+
 Test(ns, allow_namespaces_turns_the_filter_off)
 {
 	policy("allow_namespaces true\n");
 	cr_assert_eq(run("filter"), 0, "%s%s", out, err);
 	cr_assert(strncmp(out, "program unshare=OK ", 19) == 0, "%s", out);
 	cr_assert(strstr(out, "seccomp=0\n") != NULL, "%s", out);
+	if (access("/usr/bin/unshare", X_OK) == 0)
+		expect(POPEN_UNSHARE, "popen 0\n");
 }
 
 /* --- FIFOs never stall the monitor ----------------------------------------- */

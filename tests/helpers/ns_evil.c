@@ -16,6 +16,7 @@
  *   rerun USER         priv_rerunas(USER, monitored); the new process prints
  *                      "rerun ran in CWD" and exits 0; here "rerun waited"
  *                      or "rerun ERRNO"
+ *   popen USER CMD     priv_popen_as(CMD, "r", USER): "popen FIRSTLINE"
  *   filter             try to make namespaces and mounts: one line,
  *                      "filter unshare=E clone=E setns=E mount=E chroot=E
  *                      fsopen=E open_tree=E clone3=E seccomp=N"
@@ -354,6 +355,19 @@ static int steps(int argc, char **argv)
 			fflush(stdout);
 			priv_wait4(pid, &status, 0, NULL);
 			printf("rerun waited\n");
+		} else if (strcmp(s, "popen") == 0 && left >= 2) {
+			FILE *f = priv_popen_as(argv[i + 2], "r", argv[i + 1]);
+			char line[256] = "";
+			if (!f) {
+				printf("popen %s\n", ename(errno));
+			} else {
+				if (!fgets(line, sizeof(line), f))
+					line[0] = '\0';
+				line[strcspn(line, "\n")] = '\0';
+				priv_pclose(f);
+				printf("popen %s\n", line);
+			}
+			i += 2;
 		} else if (strcmp(s, "filter") == 0) {
 			filter("program");
 		} else if (strcmp(s, "forkfilter") == 0) {
