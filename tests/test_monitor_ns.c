@@ -172,6 +172,18 @@ Test(ns, relative_paths_work_without_a_namespace)
 	       "open OK granted\nopen OK rwfile\nopen OK granted\n");
 }
 
+Test(ns, a_program_in_a_chroot_names_files_in_the_monitors_view)
+{
+	mkdir_in("jail", 0755, NULL);
+	put("jail/inside", "inside\n", 0600);
+	mkdir_in("jail/sub", 0755, NULL);
+	policy("chroot @/jail\nopen_ro { @/jail/inside }\n");
+	/* Relative paths start at its working directory as the monitor sees
+	 * it (inside the jail); absolute paths are the monitor's. */
+	expect("open inside ro cd sub open ../inside ro open @/granted ro open /inside ro exit",
+	       "open OK inside\nopen OK inside\nopen OK granted\nopen EACCES\n");
+}
+
 Test(ns, a_secret_bound_over_a_granted_file_is_refused)
 {
 	policy("allow_namespaces true\n");
