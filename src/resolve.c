@@ -272,7 +272,10 @@ int resolve_umask(pid_t pid)
 /* True when two handles are the same object reached through the same
  * mount: a mount belongs to one mount namespace only, so a handle on the
  * same mount as one the monitor found from its own root is in the
- * monitor's view. Both handles are held, so no mount id can be reused
+ * monitor's view. This subsumes comparing /proc/<pid>/ns/mnt with the
+ * monitor's (every mount of a new namespace is a copy with a new id), and
+ * also refuses a directory of the monitor's own namespace that its name no
+ * longer reaches. Both handles are held, so no mount id can be reused
  * between the two statx calls. */
 static bool same_object(int a, int b)
 {
