@@ -271,6 +271,7 @@ static const int mount_calls[] = {
 	SCMP_SYS(setns),   SCMP_SYS(mount),      SCMP_SYS(umount2),  SCMP_SYS(pivot_root),
 	SCMP_SYS(chroot),  SCMP_SYS(open_tree),  SCMP_SYS(move_mount), SCMP_SYS(fsopen),
 	SCMP_SYS(fsconfig), SCMP_SYS(fsmount),  SCMP_SYS(fspick),   SCMP_SYS(mount_setattr),
+	SCMP_SYS(umount), /* i386 only */
 };
 
 /* A seccomp filter that makes EPERM of every way to a new namespace or a
@@ -287,6 +288,19 @@ static scmp_filter_ctx namespace_filter(void)
 		return NULL;
 	const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
 	int rc = 0;
+	/* An x86-64 process may also make the system calls of the i386 and x32
+	 * ABIs: the same rules apply to them (libseccomp numbers each). A call
+	 * of any other ABI ends the process, whose arguments the rules could
+	 * not read. */
+	if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
+		rc = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+		if (rc == 0 || rc == -EEXIST)
+			rc = seccomp_arch_add(ctx, SCMP_ARCH_X32);
+		if (rc == -EEXIST)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	for (size_t i = 0; rc == 0 && i < sizeof(mount_calls) / sizeof(mount_calls[0]); i++)
 		rc = seccomp_rule_add(ctx, eperm, mount_calls[i], 0);
 	for (size_t i = 0; rc == 0 && i < sizeof(namespace_flags) / sizeof(namespace_flags[0]);

@@ -226,9 +226,14 @@ Test(ns, a_rerun_never_starts_in_the_programs_namespace)
 
 /* --- the filter ------------------------------------------------------------ */
 
+#if defined(__x86_64__)
+#define I386 "unshare32=EPERM "
+#else
+#define I386 ""
+#endif
 #define REFUSED                                                                          \
 	"unshare=EPERM clone=EPERM setns=EPERM mount=EPERM chroot=EPERM fsopen=EPERM "     \
-	"open_tree=EPERM clone3=ENOSYS seccomp=2\n"
+	"open_tree=EPERM clone3=ENOSYS " I386 "seccomp=2\n"
 
 Test(ns, the_program_its_children_and_its_reruns_make_no_namespace)
 {

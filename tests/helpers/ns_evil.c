@@ -21,7 +21,8 @@
  *   popen USER CMD     priv_popen_as(CMD, "r", USER): "popen FIRSTLINE"
  *   filter             try to make namespaces and mounts: one line,
  *                      "filter unshare=E clone=E setns=E mount=E chroot=E
- *                      fsopen=E open_tree=E clone3=E seccomp=N"
+ *                      fsopen=E open_tree=E clone3=E [unshare32=E] seccomp=N"
+ *                      (unshare32: through the i386 ABI, on x86-64)
  *   forkfilter         the same in a priv_fork child
  *   rerunfilter USER   the same in a process of priv_rerunas as USER
  *   jailrace JAIL USER COUNT
@@ -181,7 +182,17 @@ static void filter(const char *who)
 		_exit(0);
 	if (pid > 0)
 		waitpid((pid_t)pid, NULL, 0);
-	printf(" clone3=%s seccomp=%d\n", try(pid), seccomp);
+	printf(" clone3=%s", try(pid));
+#if defined(__x86_64__)
+	/* unshare(CLONE_NEWUSER) through the i386 ABI (its number is 310). */
+	long r;
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(310L), "b"((long)CLONE_NEWUSER) : "memory");
+	if (r == 0)
+		printf(" unshare32=OK");
+	else
+		printf(" unshare32=%s", ename((int)-r));
+#endif
+	printf(" seccomp=%d\n", seccomp);
 	fflush(stdout);
 }
 
