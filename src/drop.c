@@ -7,9 +7,8 @@
  *      here returns -1 and leaves the process as it was.
  *   2. apply: chroot, the namespace filter, bounding set, securebits,
  *      groups, gid, uid, capability sets, no_new_privs. From the first
- *      change on, any failure
- *      goes through drop_fatal(): no caller can repair a half-dropped
- *      process, so it must not run on.
+ *      change on, any failure goes through drop_fatal(): no caller can
+ *      repair a half-dropped process, so it must not run on.
  *   3. verify: read every credential back and try to regain root; the
  *      kernel, not this code, has the last word on what was dropped.
  */
@@ -588,10 +587,12 @@ static int plan_filter(struct drop_plan *plan, struct diag *d)
 	}
 	plan->filter_nnp = !(eff & bit(CAP_SYS_ADMIN));
 	plan->filter = namespace_filter();
-	if (!plan->filter ||
-	    seccomp_attr_set(plan->filter, SCMP_FLTATR_CTL_NNP, plan->filter_nnp ? 1 : 0) != 0) {
+	int rc = plan->filter ? seccomp_attr_set(plan->filter, SCMP_FLTATR_CTL_NNP,
+						 plan->filter_nnp ? 1 : 0)
+			      : -errno;
+	if (rc != 0) {
 		diag_error(d, NULL, "cannot build the seccomp filter that refuses namespaces: %s",
-			   strerror(errno));
+			   strerror(-rc));
 		return -1;
 	}
 	return 0;
