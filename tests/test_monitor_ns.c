@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "testutil.h"
 
 static char *dir;
@@ -314,4 +315,34 @@ Test(ns, a_jail_swapped_for_a_symlink_between_check_and_chroot_is_never_escaped)
 		     jailed);
 	cr_assert_gt(jailed, 0, "no rerun ran at all: %s%s", out, err);
 	cr_log_info("%s", out);
+}
+
+/* --- the option ------------------------------------------------------------- */
+
+static bool allow_namespaces_of(const char *text)
+{
+	struct diag d;
+	diag_init(&d);
+	struct policy *p = conf_load_buffer("t", text, strlen(text), &d);
+	cr_assert(p != NULL, "%s: %s", text, d.count ? d.entries[0].text : "?");
+	bool v = p->allow_namespaces.value;
+	policy_free(p);
+	diag_free(&d);
+	return v;
+}
+
+Test(ns_option, allow_namespaces_is_a_boolean_and_off_by_default)
+{
+	cr_assert(!allow_namespaces_of("fork true\n"));
+	cr_assert(allow_namespaces_of("allow_namespaces true\n"));
+	cr_assert(allow_namespaces_of("Allow_Namespaces = yes\n"));
+	cr_assert(!allow_namespaces_of("allow_namespaces off\n"));
+	struct diag d;
+	diag_init(&d);
+	const char *bad = "allow_namespace true\n";
+	struct policy *p = conf_load_buffer("t", bad, strlen(bad), &d);
+	cr_assert(p == NULL);
+	cr_assert(d.count > 0 && strstr(d.entries[0].text, "allow_namespaces") != NULL, "%s",
+		  d.count ? d.entries[0].text : "");
+	diag_free(&d);
 }
