@@ -788,6 +788,11 @@ static void reload(struct monitor *m)
 			    "reload of %s: the security scope changed and needs a restart; "
 			    "it is not applied",
 			    m->policy_path);
+	if (p->allow_namespaces.value != m->policy->allow_namespaces.value)
+		audit_event(&m->audit, LOG_WARNING,
+			    "reload of %s: allow_namespaces %s applies to processes started from "
+			    "now on; running ones keep the filter they have (or have none)",
+			    m->policy_path, p->allow_namespaces.value ? "true" : "false");
 	policy_free(m->policy);
 	m->policy = p;
 	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);
