@@ -359,6 +359,7 @@ enum directive {
 	DIR_ALLOW_RERUN,
 	DIR_CUSTOM,
 	DIR_CUSTOM_TIMEOUT,
+	DIR_ALLOW_NAMESPACES,
 	DIR_SECURITY,
 	DIR_RUN,
 	DIR_INCLUDE,
@@ -398,6 +399,7 @@ static const struct schema_entry top_schema[] = {
 	{ "allow_rerun", DIR_ALLOW_RERUN, KIND_BOOL },
 	{ "custom", DIR_CUSTOM, KIND_LIST },
 	{ "custom_timeout", DIR_CUSTOM_TIMEOUT, KIND_SCALAR },
+	{ "allow_namespaces", DIR_ALLOW_NAMESPACES, KIND_BOOL },
 	{ "security", DIR_SECURITY, KIND_SCOPE },
 	{ "run", DIR_RUN, KIND_SCOPE },
 	{ "include", DIR_INCLUDE, KIND_INCLUDE },
@@ -595,6 +597,8 @@ static struct policy_bool *bool_slot(struct policy *p, enum directive directive)
 		return &p->fork;
 	case DIR_ALLOW_RERUN:
 		return &p->allow_rerun;
+	case DIR_ALLOW_NAMESPACES:
+		return &p->allow_namespaces;
 	default:
 		return NULL;
 	}

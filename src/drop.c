@@ -5,10 +5,10 @@
  *      capabilities against this kernel's bounding set, the chroot
  *      directory, whether this process may make each change). A failure
  *      here returns -1 and leaves the process as it was.
- *   2. apply: chroot, bounding set, securebits, groups, gid, uid,
- *      capability sets, no_new_privs. From the first change on, any failure
- *      goes through drop_fatal(): no caller can repair a half-dropped
- *      process, so it must not run on.
+ *   2. apply: chroot, the namespace filter, bounding set, securebits,
+ *      groups, gid, uid, capability sets, no_new_privs. From the first
+ *      change on, any failure goes through drop_fatal(): no caller can
+ *      repair a half-dropped process, so it must not run on.
  *   3. verify: read every credential back and try to regain root; the
  *      kernel, not this code, has the last word on what was dropped.
  */
@@ -18,6 +18,8 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +35,7 @@
 #include <linux/securebits.h>
 
 #include "drop.h"
+#include "resolve.h"
 
 /* The securebits every non-root drop sets and locks: exec of a setuid-root
  * file or of any file as uid 0 grants nothing (NOROOT), and the uid change
@@ -67,6 +70,8 @@ struct drop_plan {
 	bool change_bounding; /* drop from the bounding set, lock securebits */
 	bool change_caps;     /* cap_set_proc() and the ambient set */
 	int chroot_fd;        /* O_PATH handle of the checked jail, or -1 */
+	scmp_filter_ctx filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
+	bool filter_nnp;        /* no CAP_SYS_ADMIN: the filter needs no_new_privs */
 };
 
 static uint64_t bit(int cap)
@@ -251,6 +256,72 @@ static bool id_among(unsigned id, unsigned r, unsigned e, unsigned s)
 	return id == r || id == e || id == s;
 }
 
+/* --- the namespace filter ------------------------------------------------ */
+
+/* Every flag of clone(2) and unshare(2) that makes a namespace. */
+static const unsigned long namespace_flags[] = {
+	CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET, CLONE_NEWTIME,
+};
+
+/* System calls that enter a namespace, or change a mount table or a root:
+ * refused whatever their arguments. */
+static const int mount_calls[] = {
+	SCMP_SYS(setns),   SCMP_SYS(mount),      SCMP_SYS(umount2),  SCMP_SYS(pivot_root),
+	SCMP_SYS(chroot),  SCMP_SYS(open_tree),  SCMP_SYS(move_mount), SCMP_SYS(fsopen),
+	SCMP_SYS(fsconfig), SCMP_SYS(fsmount),  SCMP_SYS(fspick),   SCMP_SYS(mount_setattr),
+	SCMP_SYS(umount), /* i386 only */
+};
+
+/* A seccomp filter that makes EPERM of every way to a new namespace or a
+ * changed mount table: with a user namespace of its own a program can
+ * rearrange its view of the file system (bind a secret file over one it is
+ * granted), and nothing of that may ever reach the monitor. clone3 passes
+ * its flags in memory a filter cannot read: it fails with ENOSYS, and libc
+ * falls back to clone, whose flags the filter sees. Everything else is
+ * allowed; the filter is inherited by every child and kept across execve. */
+static scmp_filter_ctx namespace_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return NULL;
+	const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+	int rc = 0;
+	/* An x86-64 process may also make the system calls of the i386 and x32
+	 * ABIs: the same rules apply to them (libseccomp numbers each). A call
+	 * of any other ABI ends the process, whose arguments the rules could
+	 * not read. */
+	if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
+		rc = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+		if (rc == 0 || rc == -EEXIST)
+			rc = seccomp_arch_add(ctx, SCMP_ARCH_X32);
+		if (rc == -EEXIST)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	for (size_t i = 0; rc == 0 && i < sizeof(mount_calls) / sizeof(mount_calls[0]); i++)
+		rc = seccomp_rule_add(ctx, eperm, mount_calls[i], 0);
+	for (size_t i = 0; rc == 0 && i < sizeof(namespace_flags) / sizeof(namespace_flags[0]);
+	     i++) {
+		unsigned long f = namespace_flags[i];
+		rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(unshare), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+		/* clone's low byte is the exit signal, not CLONE_NEWTIME. */
+		if (rc == 0 && f != CLONE_NEWTIME)
+			rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1,
+					      SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+	}
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (rc != 0) {
+		seccomp_release(ctx);
+		errno = -rc;
+		return NULL;
+	}
+	return ctx;
+}
+
 /* --- phase 1: the plan, made before anything changes -------------------- */
 
 static const char *user_text(const struct policy_security *s, char *buf, size_t len)
@@ -322,7 +393,42 @@ static int plan_capabilities(struct drop_plan *plan, struct diag *d)
 	return 0;
 }
 
-static int plan_chroot(struct drop_plan *plan, struct diag *d)
+/* The jail's handle: the one the caller checked and passes in, or the
+ * directory the name itself names, walked with no symlink (a symlink on the
+ * way would let whoever can change it choose the jail between this check
+ * and any other). */
+static int open_jail(const struct policy_value *jail, int given, struct diag *d)
+{
+	if (given >= 0) {
+		int fd = fcntl(given, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
+				   strerror(errno));
+		return fd;
+	}
+	int fd = resolve_handle_clean(jail->text);
+	if (fd >= 0)
+		return fd;
+	if (fd == -ENOENT)
+		diag_error(d, &jail->origin,
+			   "chroot directory %s does not exist: create it (owned by root, "
+			   "mode 0755) or fix the path",
+			   jail->text);
+	else if (fd == -ENOTDIR)
+		diag_error(d, &jail->origin, "chroot %s is not a directory: name a directory",
+			   jail->text);
+	else if (fd == -ELOOP)
+		diag_error(d, &jail->origin,
+			   "chroot %s: a symlink is on the way; name the directory itself "
+			   "(its real path)",
+			   jail->text);
+	else
+		diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
+			   strerror(-fd));
+	return -1;
+}
+
+static int plan_chroot(struct drop_plan *plan, int given, struct diag *d)
 {
 	const struct policy_value *jail = &plan->scope->chroot;
 	if (!jail->text)
@@ -330,21 +436,9 @@ static int plan_chroot(struct drop_plan *plan, struct diag *d)
 	/* Check the very directory that will become the root: hold it open
 	 * and chroot through the handle, so that no rename between the check
 	 * and the chroot can swap it. */
-	int fd = open(jail->text, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			diag_error(d, &jail->origin,
-				   "chroot directory %s does not exist: create it (owned by root, "
-				   "mode 0755) or fix the path",
-				   jail->text);
-		else if (errno == ENOTDIR)
-			diag_error(d, &jail->origin,
-				   "chroot %s is not a directory: name a directory", jail->text);
-		else
-			diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
-				   strerror(errno));
+	int fd = open_jail(jail, given, d);
+	if (fd < 0)
 		return -1;
-	}
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		diag_error(d, &jail->origin, "chroot directory %s: %s", jail->text,
@@ -353,6 +447,12 @@ static int plan_chroot(struct drop_plan *plan, struct diag *d)
 		return -1;
 	}
 	int failed = 0;
+	if (!S_ISDIR(st.st_mode)) {
+		diag_error(d, &jail->origin, "chroot %s is not a directory: name a directory",
+			   jail->text);
+		close(fd);
+		return -1;
+	}
 	if (st.st_uid != 0) {
 		diag_error(d, &jail->origin,
 			   "chroot directory %s is owned by uid %u, not root: chown root %s",
@@ -460,8 +560,46 @@ static int plan_privilege(struct drop_plan *plan, struct diag *d)
 	return failed ? -1 : 0;
 }
 
-static int plan_make(struct drop_plan *plan, const struct policy_security *s, unsigned flags,
-		     struct diag *d)
+static void plan_free(struct drop_plan *plan)
+{
+	if (plan->filter)
+		seccomp_release(plan->filter);
+	plan->filter = NULL;
+	if (plan->chroot_fd >= 0)
+		close(plan->chroot_fd);
+	plan->chroot_fd = -1;
+	free(plan->groups);
+	plan->groups = NULL;
+}
+
+/* Build the namespace filter now, so that a failure changes nothing. It is
+ * loaded while the process still holds CAP_SYS_ADMIN (root, before the
+ * capability sets are emptied), so that it needs no no_new_privs; a process
+ * that does not hold it (privman run started by another user) gets
+ * no_new_privs with the filter, as the kernel requires. */
+static int plan_filter(struct drop_plan *plan, struct diag *d)
+{
+	uint64_t eff, prm, inh;
+	if (current_caps(plan->last_cap, &eff, &prm, &inh) != 0) {
+		diag_error(d, NULL, "cannot read this process's capabilities: %s",
+			   strerror(errno));
+		return -1;
+	}
+	plan->filter_nnp = !(eff & bit(CAP_SYS_ADMIN));
+	plan->filter = namespace_filter();
+	int rc = plan->filter ? seccomp_attr_set(plan->filter, SCMP_FLTATR_CTL_NNP,
+						 plan->filter_nnp ? 1 : 0)
+			      : -errno;
+	if (rc != 0) {
+		diag_error(d, NULL, "cannot build the seccomp filter that refuses namespaces: %s",
+			   strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int plan_make(struct drop_plan *plan, const struct policy_security *s, int jail,
+		     unsigned flags, struct diag *d)
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->scope = s;
@@ -511,7 +649,7 @@ static int plan_make(struct drop_plan *plan, const struct policy_security *s, un
 	int failed = 0;
 	if (plan->change_caps && plan_capabilities(plan, d) != 0)
 		failed = 1;
-	if (plan_chroot(plan, d) != 0)
+	if (plan_chroot(plan, jail, d) != 0)
 		failed = 1;
 	size_t threads = failed ? 0 : count_threads();
 	if (threads > 1) {
@@ -523,26 +661,16 @@ static int plan_make(struct drop_plan *plan, const struct policy_security *s, un
 	}
 	if (!failed && plan_privilege(plan, d) != 0)
 		failed = 1;
+	if (!failed && (flags & DROP_NO_NAMESPACES) && plan_filter(plan, d) != 0)
+		failed = 1;
 	if (failed) {
-		if (plan->chroot_fd >= 0)
-			close(plan->chroot_fd);
-		plan->chroot_fd = -1;
-		free(plan->groups);
-		plan->groups = NULL;
+		plan_free(plan);
 		errno = EPERM;
 		return -1;
 	}
 	return 0;
 }
 
-static void plan_free(struct drop_plan *plan)
-{
-	if (plan->chroot_fd >= 0)
-		close(plan->chroot_fd);
-	plan->chroot_fd = -1;
-	free(plan->groups);
-	plan->groups = NULL;
-}
 
 /* --- phase 2: the changes ------------------------------------------------ */
 
@@ -563,6 +691,25 @@ static void step_chroot(struct drop_plan *plan, struct diag *d)
 		drop_fatal("chroot", errno, "chdir / in %s: %s", jail, strerror(errno));
 	close(plan->chroot_fd);
 	plan->chroot_fd = -1;
+}
+
+/* After the chroot (the filter refuses chroot), while this process still
+ * holds CAP_SYS_ADMIN. */
+static void step_filter(struct drop_plan *plan, struct diag *d)
+{
+	if (!plan->filter)
+		return;
+	if (plan->dry_run) {
+		diag_note(d, NULL,
+			  "install a seccomp filter: unshare, setns, clone with a namespace flag, "
+			  "mount and the mount API, pivot_root and chroot fail with EPERM%s",
+			  plan->filter_nnp ? " (with no_new_privs, as this process is not root)"
+					   : "");
+		return;
+	}
+	int rc = seccomp_load(plan->filter);
+	if (rc != 0)
+		drop_fatal("the namespace filter", -rc, NULL);
 }
 
 static void step_bounding(struct drop_plan *plan, struct diag *d)
@@ -797,6 +944,8 @@ static void step_verify(struct drop_plan *plan, struct diag *d)
 	}
 	if ((plan->flags & DROP_NO_NEW_PRIVS) && prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1)
 		drop_fatal("verification", 0, "no_new_privs is not set");
+	if (plan->filter && prctl(PR_GET_SECCOMP, 0L, 0L, 0L, 0L) != 2)
+		drop_fatal("verification", 0, "the namespace filter is not in force");
 
 	/* The proof that matters: try to become root again. */
 	if (s->uid != 0 && !can_setuid && setuid(0) != -1)
@@ -809,12 +958,18 @@ static void step_verify(struct drop_plan *plan, struct diag *d)
 
 int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d)
 {
+	return drop_apply_in(s, -1, flags, d);
+}
+
+int drop_apply_in(const struct policy_security *s, int jail, unsigned flags, struct diag *d)
+{
 	struct drop_plan plan;
-	if (plan_make(&plan, s, flags, d) != 0)
+	if (plan_make(&plan, s, jail, flags, d) != 0)
 		return -1;
 
 	/* From here on nothing returns an error: see drop_fatal(). */
 	step_chroot(&plan, d);
+	step_filter(&plan, d);
 	step_bounding(&plan, d);
 	step_groups(&plan, d);
 	step_ids(&plan, d);

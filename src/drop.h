@@ -12,6 +12,8 @@ enum drop_flags {
 	DROP_NO_NEW_PRIVS = 1 << 1,  /* set PR_SET_NO_NEW_PRIVS at the end */
 	DROP_DRY_RUN = 1 << 2,       /* describe each step in `d` as a note;
 					change nothing */
+	DROP_NO_NAMESPACES = 1 << 3, /* after the chroot, a seccomp filter:
+					no new namespace, no mount, no chroot */
 };
 
 /* The exit status of a process whose drop failed after it had begun. */
@@ -23,5 +25,12 @@ enum drop_flags {
  * (nothing was changed). A failure after the first change is fatal: it is
  * logged and the process _exits with DROP_FATAL_STATUS. */
 int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d);
+
+/* drop_apply() into the jail `jail`, an O_PATH | O_DIRECTORY handle on the
+ * scope's chroot that the caller opened and checked: the process ends in
+ * that very directory, whatever the name means now (checked again: owned by
+ * root, not writable by group or others). With -1, the chroot is the
+ * directory the scope's name names, walked with no symlink. */
+int drop_apply_in(const struct policy_security *s, int jail, unsigned flags, struct diag *d);
 
 #endif

@@ -187,7 +187,10 @@ void priv_init(const char *appname)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		struct diag d;
 		diag_init(&d);
-		if (drop_apply(&policy->security, 0, &d) < 0) {
+		/* From here on the program may not make a namespace: with one
+		 * it could show the monitor a file system of its own making. */
+		unsigned flags = policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
+		if (drop_apply(&policy->security, flags, &d) < 0) {
 			print_diag(&d);
 			init_fail("the security scope of %s cannot be applied", path);
 		}

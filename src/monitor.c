@@ -148,10 +148,23 @@ static int refuse_unresolved(struct monitor *m, struct monitor_channel *c, uint3
 	return -err;
 }
 
-/* Open a handle on the program's working directory for a relative path. */
-static int base_for(const struct monitor_channel *c, const char *path)
+/* The directory a path is resolved from, in the monitor's view: its own
+ * root for an absolute path, the program's working directory for a relative
+ * one. A working directory the monitor cannot name in its own view (the
+ * program made a mount namespace of its own, or works in a deleted or
+ * overmounted directory) is refused with EXDEV: what the program calls
+ * "hostname" there may be any file of the system. */
+static int base_for(struct monitor *m, const struct monitor_channel *c, const char *op,
+		    const char *path)
 {
-	return path[0] == '/' ? AT_FDCWD : resolve_cwd(c->pid);
+	if (path[0] == '/')
+		return AT_FDCWD;
+	int base = resolve_cwd(c->pid);
+	if (base == -EXDEV)
+		audit_refusal(&m->audit, op, path, c->pid, EXDEV,
+			      "a relative path from a working directory that is not in the "
+			      "monitor's view of the file system (another mount namespace?)");
+	return base;
 }
 
 static void close_base(int base)
@@ -174,16 +187,10 @@ static int open_decided(int handle, int flags)
 	bool special = !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 	if (special)
 		reopen |= O_NONBLOCK;
+	/* The handle's inode cannot change: its type, checked above, is the
+	 * type of what is opened. */
 	int fd = resolve_reopen(handle, reopen);
-	if (fd >= 0 && special && !(flags & O_NONBLOCK)) {
-		int fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-	}
-	return fd;
+	return special ? resolve_blocking(fd, flags) : fd;
 }
 
 /* O_CREAT of a name that does not exist yet: resolve and decide on the
@@ -215,9 +222,11 @@ static int create_in_parent(struct monitor *m, struct monitor_channel *c,
 		audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, 0);
 		return -EACCES;
 	}
-	int fd = openat(dir, name, req->flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode);
-	if (fd < 0)
-		fd = -errno;
+	/* Without O_EXCL an object that appeared since the parent was resolved
+	 * is opened: a FIFO swapped in now must not stall the monitor. */
+	int fd = openat(dir, name, req->flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+			mode);
+	fd = resolve_blocking(fd < 0 ? -errno : fd, req->flags);
 	close(dir);
 	audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, fd < 0 ? -fd : 0);
 	return fd;
@@ -262,7 +271,7 @@ static int open_object(struct monitor *m, struct monitor_channel *c, const struc
 		}
 	}
 
-	int base = base_for(c, req->path);
+	int base = base_for(m, c, "open", req->path);
 	if (base < 0 && base != AT_FDCWD)
 		return base;
 
@@ -368,7 +377,7 @@ static int handle_unlink(struct monitor *m, struct monitor_channel *c,
 		}
 	}
 
-	int base = base_for(c, req->path);
+	int base = base_for(m, c, "unlink", req->path);
 	if (base < 0 && base != AT_FDCWD)
 		return base;
 	if (rc < 0) {
@@ -846,6 +855,11 @@ static void reload(struct monitor *m)
 			    "reload of %s: the security scope changed and needs a restart; "
 			    "it is not applied",
 			    m->policy_path);
+	if (p->allow_namespaces.value != m->policy->allow_namespaces.value)
+		audit_event(&m->audit, LOG_WARNING,
+			    "reload of %s: allow_namespaces %s applies to processes started from "
+			    "now on; running ones keep the filter they have (or have none)",
+			    m->policy_path, p->allow_namespaces.value ? "true" : "false");
 	policy_free(m->policy);
 	m->policy = p;
 	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "envfilter.h"
 #include "policy.h"
+#include "resolve.h"
 
 /* --- life cycle --------------------------------------------------------- */
 
@@ -452,15 +453,27 @@ static int resolve_chroot(const struct policy_value *v, struct diag *d)
 		diag_error(d, &v->origin, "chroot \"%s\" %s", v->text, why);
 		return -1;
 	}
+	/* Walked with no symlink, as the drop walks it (drop.c). */
 	struct stat st;
-	if (stat(v->text, &st) < 0) {
-		if (errno == ENOENT)
+	int fd = resolve_handle_clean(v->text);
+	int rc = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		if (rc == -ENOENT)
 			diag_error(d, &v->origin,
 				   "chroot directory %s does not exist: create it (owned by root, "
 				   "mode 0755) or fix the path",
 				   v->text);
+		else if (rc == -ELOOP)
+			diag_error(d, &v->origin,
+				   "chroot %s: a symlink is on the way; name the directory itself "
+				   "(its real path)",
+				   v->text);
+		else if (rc == -ENOTDIR)
+			diag_error(d, &v->origin, "chroot %s is not a directory", v->text);
 		else
-			diag_error(d, &v->origin, "chroot %s: %s", v->text, strerror(errno));
+			diag_error(d, &v->origin, "chroot %s: %s", v->text, strerror(-rc));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -1389,6 +1402,7 @@ void policy_dump(const struct policy *p, FILE *out)
 			n += fprintf(out, " (default)");
 		put_origin(out, p->custom_timeout.text ? &p->custom_timeout.origin : NULL, 40 - n);
 	}
+	dump_bool(out, "allow_namespaces", &p->allow_namespaces);
 
 	const struct policy_security *s = &p->security;
 	fprintf(out, "security {");

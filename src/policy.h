@@ -151,6 +151,9 @@ struct policy {
 	struct policy_bool auth_allow_rerun;
 	struct policy_bool fork;
 	struct policy_bool allow_rerun;
+	/* Off (the default): the program, and every process started to run
+	 * its code, cannot make namespaces or mounts (drop.c's filter). */
+	struct policy_bool allow_namespaces;
 
 	struct custom_rules custom;
 	struct policy_value custom_timeout; /* seconds, as written */

@@ -841,7 +841,7 @@ int proc_handle_wait(struct monitor *m, struct monitor_channel *c, const struct 
  * was loaded; the directory may have changed since): a clean absolute path
  * to a directory owned by root that neither group nor others may write,
  * reached with no symlink. Returns 0 or -errno with *why set. */
-static int check_chroot(const char *path, const char **why)
+static int check_chroot(const char *path, const char **why, int *jail)
 {
 	if (!resolve_is_clean(path)) {
 		*why = "the chroot must be an absolute path without '.', '..' or '//'";
@@ -854,25 +854,29 @@ static int check_chroot(const char *path, const char **why)
 		return fd == -ELOOP ? -EPERM : fd;
 	}
 	struct stat st;
-	int rc = fstat(fd, &st);
-	close(fd);
-	if (rc < 0) {
+	int rc = 0;
+	if (fstat(fd, &st) < 0) {
 		*why = "the chroot cannot be examined";
-		return -EACCES;
-	}
-	if (st.st_uid != 0) {
+		rc = -EACCES;
+	} else if (st.st_uid != 0) {
 		*why = "the chroot is not owned by root";
-		return -EPERM;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		rc = -EPERM;
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		*why = "the chroot is writable by group or others";
-		return -EPERM;
+		rc = -EPERM;
 	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*jail = fd; /* the new process chroots into this very directory */
 	return 0;
 }
 
 struct target {
 	struct policy_security scope;
+	unsigned drop_flags; /* DROP_NO_NAMESPACES unless allow_namespaces */
+	int jail;            /* the checked chroot's handle, or -1 */
 	char user[256];
 	char chroot[PATH_MAX];
 	const struct run_rule *run; /* the run scope that granted it, or NULL */
@@ -880,6 +884,17 @@ struct target {
 	struct rlimit limits[RLIMIT_NLIMITS];
 	bool limits_read;
 };
+
+/* Each handler's target: its jail handle is closed when the handler
+ * returns (in the monitor; a new process has used it by then). */
+#define TARGET_CLEANUP __attribute__((cleanup(target_release)))
+
+static void target_release(struct target *t)
+{
+	if (t->jail >= 0)
+		close(t->jail);
+	t->jail = -1;
+}
 
 /* Decide and check a request to run as `user` in `chroot` (NULL: the
  * policy's unprivileged user and chroot), `program` (NULL for a rerun).
@@ -928,7 +943,8 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 		return -EPERM;
 	}
 	const char *why = NULL;
-	if (chroot && strcmp(chroot, "/") != 0 && (rc = check_chroot(chroot, &why)) < 0) {
+	int jail = -1;
+	if (chroot && strcmp(chroot, "/") != 0 && (rc = check_chroot(chroot, &why, &jail)) < 0) {
 		audit_refusal(&m->audit, op, object, c->pid, -rc, why);
 		return -EPERM;
 	}
@@ -936,6 +952,7 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 
 	memset(t, 0, sizeof(*t));
 	t->run = d.run;
+	t->jail = jail;
 	snprintf(t->user, sizeof(t->user), "%s", user);
 	t->scope.user.text = t->user;
 	t->scope.uid = found->pw_uid;
@@ -946,6 +963,9 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 		t->scope.chroot.text = t->chroot;
 	}
 	t->scope.resolved = true;
+	/* Whatever runs in the new process runs for the program: it may not
+	 * make namespaces either (allow_namespaces). */
+	t->drop_flags = m->policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
 	return 0;
 }
 
@@ -982,11 +1002,13 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 	apply_limits(t);
 	struct diag d;
 	diag_init(&d);
-	if (drop_apply(&t->scope, drop_flags, &d) < 0) {
+	if (drop_apply_in(&t->scope, t->jail, drop_flags | t->drop_flags, &d) < 0) {
 		for (size_t i = 0; i < d.count; i++)
 			syslog(LOG_ERR, "%s", d.entries[i].text);
 		_exit(DROP_FATAL_STATUS);
 	}
+	if (t->jail >= 0)
+		close(t->jail); /* the root now; nothing of it stays open */
 	diag_free(&d);
 }
 
@@ -1104,14 +1126,35 @@ static bool too_many_started(struct monitor *m, pid_t requester)
 	return n >= PROC_MAX_STARTED;
 }
 
+/* The working directory a new process inherits from its requester, as a
+ * handle in the monitor's view (resolve_cwd); -1 when the target has a
+ * chroot (it starts in its "/"). A working directory the monitor cannot
+ * name in its own view is refused with EXDEV (audited): the new process
+ * must never start inside a mount namespace the program arranged. */
+static int requester_cwd(struct monitor *m, struct monitor_channel *c, const struct target *t,
+			 const char *op)
+{
+	if (t->scope.chroot.text)
+		return -1;
+	int cwd = resolve_cwd(c->pid);
+	if (cwd == -EXDEV)
+		audit_refusal(&m->audit, op, t->user, c->pid, EXDEV,
+			      "the working directory is not in the monitor's view of the file "
+			      "system (another mount namespace?)");
+	return cwd >= 0 || cwd == -EXDEV ? cwd : -1;
+}
+
 /* Fork a process that becomes the target; returns its pid in the monitor
  * (0 in the new process) or -errno. */
-static pid_t start(struct monitor *m, struct monitor_channel *c, int *cwd, int *mask)
+static pid_t start(struct monitor *m, struct monitor_channel *c, const struct target *t,
+		   const char *op, int *cwd, int *mask)
 {
 	if (too_many_started(m, c->pid))
 		return -EAGAIN;
 	*mask = resolve_umask(c->pid);
-	*cwd = resolve_cwd(c->pid);
+	*cwd = requester_cwd(m, c, t, op);
+	if (*cwd == -EXDEV)
+		return -EXDEV;
 	audit_flush(&m->audit);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -1143,7 +1186,7 @@ static void __attribute__((noreturn)) become_program(const struct target *t, int
 int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.flags & ~PRIV_RR_OLD_SLAVE_MONITORED)
@@ -1161,7 +1204,7 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	int cwd, mask;
-	pid_t pid = start(m, c, &cwd, &mask);
+	pid_t pid = start(m, c, &t, "rerunas", &cwd, &mask);
 	if (pid == 0)
 		become_program(&t, sv[1], cwd, mask);
 	close(sv[1]);
@@ -1211,8 +1254,8 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 static void __attribute__((noreturn)) become_program(const struct target *t, int sock, int cwd,
 						     int mask)
 {
-	int keep[2] = {sock, cwd};
-	close_monitor_fds(true, keep, 2);
+	int keep[3] = {sock, cwd, t->jail};
+	close_monitor_fds(true, keep, 3);
 	become(t, mask, cwd, 0);
 	client_attach(sock);
 	run_fnptr(preq.fnptr);
@@ -1244,7 +1287,7 @@ static void forget_all(struct monitor *m)
 int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 			const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.flags != 0)
@@ -1262,7 +1305,9 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	if (rc < 0)
 		return rc;
 	int mask = resolve_umask(c->pid);
-	int cwd = resolve_cwd(c->pid);
+	int cwd = requester_cwd(m, c, &t, "respawn_as");
+	if (cwd == -EXDEV)
+		return -EXDEV;
 	audit_flush(&m->audit);
 	pid_t monitor = fork();
 	if (monitor < 0) {
@@ -1307,6 +1352,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	close(sv[1]);
 	if (cwd >= 0)
 		close(cwd);
+	target_release(&t);
 	m->program = pid;
 	tally_sync(m);
 	if (!monitor_channel_add(m, sv[0], pid)) {
@@ -1318,17 +1364,17 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 
 /* execve and popen: a program run as the target, with no channel. */
 static int run_program(struct monitor *m, struct monitor_channel *c, const struct target *t,
-		       const char *path, char *const argv[], char *const envp[], int child_fd,
+		       const char *op, const char *path, char *const argv[], char *const envp[], int child_fd,
 		       int child_as)
 {
 	struct proc_table *pt = table(m);
 	if (!pt)
 		return -ENOMEM;
 	int cwd, mask;
-	pid_t pid = start(m, c, &cwd, &mask);
+	pid_t pid = start(m, c, t, op, &cwd, &mask);
 	if (pid == 0) {
-		int keep[2] = {child_fd, cwd};
-		close_monitor_fds(false, keep, 2);
+		int keep[3] = {child_fd, cwd, t->jail};
+		close_monitor_fds(false, keep, 3);
 		if (child_fd >= 0) {
 			if (dup2(child_fd, child_as) < 0)
 				_exit(127);
@@ -1380,7 +1426,7 @@ static char **passed_env(struct monitor *m, struct monitor_channel *c, const cha
 int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.program[0] != '/' || !resolve_is_clean(preq.program)) {
@@ -1398,7 +1444,7 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 	if (!env)
 		return -ENOMEM;
 	char *argv0[2] = {(char *)(uintptr_t)preq.program, NULL};
-	rc = run_program(m, c, &t, preq.program, preq.argc ? preq.args : argv0, env, -1, -1);
+	rc = run_program(m, c, &t, "execve", preq.program, preq.argc ? preq.args : argv0, env, -1, -1);
 	free(env);
 	return rc;
 }
@@ -1406,7 +1452,7 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out)
 {
-	struct target t;
+	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
 	if (preq.flags != 0 && preq.flags != 1)
@@ -1436,7 +1482,7 @@ int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 	}
 	bool reading = preq.flags == 0; /* the program reads the command's output */
 	char *argv[] = {"sh", "-c", (char *)(uintptr_t)preq.program, NULL};
-	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, env, reading ? p[1] : p[0],
+	pid_t pid = run_program(m, c, &t, "popen_as", "/bin/sh", argv, env, reading ? p[1] : p[0],
 				reading ? STDOUT_FILENO : STDIN_FILENO);
 	free(env);
 	close(reading ? p[1] : p[0]);

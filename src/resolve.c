@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,6 +79,19 @@ int resolve_open_clean(const char *path, int flags, mode_t mode)
 	};
 	int fd = openat2_retry(AT_FDCWD, path, &how);
 	if (fd >= 0 && !(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & O_APPEND) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int resolve_blocking(int fd, int flags)
+{
+	if (fd < 0 || (flags & O_NONBLOCK))
+		return fd;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
@@ -254,12 +269,47 @@ int resolve_umask(pid_t pid)
 	return (int)mask;
 }
 
+/* True when two handles are the same object reached through the same
+ * mount: a mount belongs to one mount namespace only, so a handle on the
+ * same mount as one the monitor found from its own root is in the
+ * monitor's view. This subsumes comparing /proc/<pid>/ns/mnt with the
+ * monitor's (every mount of a new namespace is a copy with a new id), and
+ * also refuses a directory of the monitor's own namespace that its name no
+ * longer reaches. Both handles are held, so no mount id can be reused
+ * between the two statx calls. */
+static bool same_object(int a, int b)
+{
+	struct statx sa, sb;
+	unsigned want = STATX_TYPE | STATX_INO | STATX_MNT_ID;
+	if (statx(a, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, want, &sa) < 0 ||
+	    statx(b, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, want, &sb) < 0)
+		return false;
+	if (!(sa.stx_mask & STATX_MNT_ID) || !(sb.stx_mask & STATX_MNT_ID))
+		return false; /* a kernel that cannot tell: never guess */
+	return sa.stx_mnt_id == sb.stx_mnt_id && sa.stx_dev_major == sb.stx_dev_major &&
+	       sa.stx_dev_minor == sb.stx_dev_minor && sa.stx_ino == sb.stx_ino;
+}
+
 int resolve_cwd(pid_t pid)
 {
-	char file[64];
+	char file[64], path[PATH_MAX];
 	snprintf(file, sizeof(file), "/proc/%d/cwd", (int)pid);
-	/* The one magic link we follow on purpose: it is the monitor's own view
-	 * of the program's working directory, not a name the program chose. */
-	int fd = open(file, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	/* A magic link into the program's world: with a mount namespace of its
+	 * own, what it leads to is a mount the program arranged. It is only
+	 * used to learn a name and to check that the name means the same thing
+	 * here. */
+	int theirs = open(file, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (theirs < 0)
+		return -errno;
+	int rc = resolve_fd_path(theirs, path, sizeof(path));
+	int mine = rc < 0 ? rc : resolve_handle_clean(path);
+	if (mine >= 0 && !same_object(theirs, mine)) {
+		close(mine);
+		mine = -EXDEV;
+	}
+	close(theirs);
+	/* Whatever went wrong (no absolute name, a deleted directory, a
+	 * symlink or another object under that name here), the program's
+	 * working directory has no name in the monitor's view. */
+	return mine >= 0 ? mine : -EXDEV;
 }

@@ -25,6 +25,11 @@ int resolve_is_clean(const char *path);
  * the blocking mode that was asked for. */
 int resolve_open_clean(const char *path, int flags, mode_t mode);
 
+/* Give `fd`, opened with O_NONBLOCK so that no FIFO or device could stall
+ * the monitor, the blocking mode `flags` asked for. Returns fd, or -errno
+ * (fd closed). A negative fd is returned as it is. */
+int resolve_blocking(int fd, int flags);
+
 /* An O_PATH | O_DIRECTORY handle on a clean path, with no symlink followed
  * (ELOOP when one is on the way). */
 int resolve_handle_clean(const char *path);
@@ -57,7 +62,13 @@ int resolve_lexical(const char *base, const char *path, char *out, size_t cap);
 /* The umask of process `pid` (from /proc/<pid>/status), or -errno. */
 int resolve_umask(pid_t pid);
 
-/* An O_PATH handle on the working directory of process `pid`. */
+/* An O_PATH handle on the working directory of process `pid`, in the
+ * monitor's view of the file system: the directory is named (from
+ * /proc/<pid>/cwd), that name is resolved again from the monitor's root with
+ * no symlink, and both must be the same object on the same mount. EXDEV
+ * when they are not: the process works in another mount namespace, or in a
+ * directory the monitor cannot name (deleted, overmounted, outside its
+ * root). Never a handle into a mount namespace other than the monitor's. */
 int resolve_cwd(pid_t pid);
 
 #endif

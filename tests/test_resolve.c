@@ -3,11 +3,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "resolve.h"
@@ -164,4 +166,55 @@ Test(resolve, umask_and_cwd_of_a_process)
 	cr_assert(getcwd(here, sizeof(here)));
 	cr_assert_str_eq(real, here);
 	close(cwd);
+}
+
+/* A process whose working directory is reached through a mount namespace
+ * of its own (as root: no user namespace needed), or was deleted: the
+ * monitor cannot name it in its own view. */
+Test(resolve, a_cwd_in_another_mount_namespace_has_no_name_here)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to make a mount namespace");
+	char tmp[] = "/tmp/pmtest.XXXXXX";
+	cr_assert(mkdtemp(tmp));
+	int ready[2], done[2];
+	cr_assert(pipe(ready) == 0 && pipe(done) == 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char c = 'x';
+		/* The same directory, on a copy of the mount it lives on. */
+		if (unshare(CLONE_NEWNS) < 0 || chdir(tmp) < 0)
+			c = 'e';
+		if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	char c = 0;
+	cr_assert(read(ready[0], &c, 1) == 1 && c == 'x');
+	int cwd = resolve_cwd(pid);
+	if (cwd >= 0)
+		close(cwd);
+	cr_expect_eq(cwd, -EXDEV, "a handle into another mount namespace");
+	cr_assert(write(done[1], &c, 1) == 1);
+	waitpid(pid, NULL, 0);
+
+	/* A deleted working directory. */
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (chdir(tmp) < 0 || rmdir(tmp) < 0)
+			c = 'e';
+		if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	cr_assert(read(ready[0], &c, 1) == 1 && c == 'x');
+	cwd = resolve_cwd(pid);
+	if (cwd >= 0)
+		close(cwd);
+	cr_expect_eq(cwd, -EXDEV, "a deleted directory");
+	cr_assert(write(done[1], &c, 1) == 1);
+	waitpid(pid, NULL, 0);
+	rmdir(tmp);
 }

@@ -639,6 +639,13 @@ Test(run, chroot_refused)
 	char *owned = make_jail("owned", 0755, getpwnam(user_name)->pw_uid);
 	char *group_writable = make_jail("group-writable", 0775, 0);
 	char *other_writable = make_jail("other-writable", 0757, 0);
+	/* A good jail, but named through a symlink: whoever can change the
+	 * link would choose the jail. */
+	char *good = make_jail("good", 0755, 0);
+	char link[PATH_MAX];
+	snprintf(link, sizeof(link), "%s/link", tmp_dir);
+	cr_assert(symlink(good, link) == 0);
+	free(good);
 	struct {
 		const char *jail;
 		const char *message;
@@ -647,6 +654,7 @@ Test(run, chroot_refused)
 		{owned, "is owned by uid"},
 		{group_writable, "is writable by its group"},
 		{other_writable, "is writable by others"},
+		{link, "a symlink is on the way"},
 		{"relative/jail", "relative/jail"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -904,5 +912,23 @@ Test(run, root_target)
 	cr_expect_str_eq(got.uid, "0 0 0 0");
 	cr_expect_str_eq(got.cap_eff, bounding, "root stays root");
 	cr_expect_str_eq(got.groups, "");
+	pmdrop_child_free(&c);
+}
+
+Test(run, the_command_makes_no_namespace_unless_allowed)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	if (access("/usr/bin/unshare", X_OK) != 0)
+		cr_skip_test("needs /usr/bin/unshare (util-linux)");
+	const char *command[] = {"/usr/bin/unshare", "--user", "--mount", "true", NULL};
+	const char *options[] = {"-u", user_name, NULL};
+	struct pmdrop_child c = privman_run(options, command, NULL);
+	cr_expect_neq(pmdrop_exit_status(&c), 0, "unshare ran: %s", c.err);
+	cr_expect(strstr(c.err, "Operation not permitted") != NULL, "%s", c.err);
+	pmdrop_child_free(&c);
+
+	const char *allowed[] = {"-u", user_name, "--allow-namespaces", NULL};
+	c = privman_run(allowed, command, NULL);
+	cr_expect_eq(pmdrop_exit_status(&c), 0, "status %d: %s", c.status, c.err);
 	pmdrop_child_free(&c);
 }

@@ -31,7 +31,8 @@ static void run_usage(FILE *out)
 	fprintf(out,
 		"Usage: privman run [-c FILE]... [-u USER] [-g GROUP] [-G G1,G2]\n"
 		"                   [--chroot DIR] [--caps TEXT] [--privileges TEXT]\n"
-		"                   [--no-new-privs] [--dry-run] [--] COMMAND [ARG]...\n"
+		"                   [--no-new-privs] [--allow-namespaces] [--dry-run]\n"
+		"                   [--] COMMAND [ARG]...\n"
 		"\n"
 		"Drop root for good to a security scope, then execute COMMAND (looked up in\n"
 		"PATH, as the new user, inside the chroot). The scope is the `security` scope\n"
@@ -53,11 +54,15 @@ static void run_usage(FILE *out)
 		"                          \"basic net_privaddr\"\n"
 		"      --no-new-privs      set no_new_privs: no setuid program or file\n"
 		"                          capability can grant privilege to COMMAND\n"
+		"      --allow-namespaces  let COMMAND make namespaces and mounts (as\n"
+		"                          `allow_namespaces true` in a policy file does);\n"
+		"                          by default a seccomp filter refuses them\n"
 		"      --dry-run           print each step the drop would take; change nothing,\n"
 		"                          run nothing\n"
 		"  -h, --help              show this help\n"
 		"\n"
-		"Order of the drop: chroot and chdir /; drop every other capability from the\n"
+		"Order of the drop: chroot and chdir /; the seccomp filter that refuses\n"
+		"namespaces, mounts and chroot; drop every other capability from the\n"
 		"bounding set; lock the securebits noroot and no_setuid_fixup; setgroups;\n"
 		"setresgid; setresuid; set the capability sets to exactly the kept ones\n"
 		"(inheritable and ambient too); no_new_privs; verify it all, and that\n"
@@ -74,6 +79,7 @@ enum {
 	OPT_CAPS,
 	OPT_PRIVILEGES,
 	OPT_NO_NEW_PRIVS,
+	OPT_ALLOW_NAMESPACES,
 	OPT_DRY_RUN,
 };
 
@@ -86,6 +92,7 @@ static const struct option run_options[] = {
 	{"caps", required_argument, NULL, OPT_CAPS},
 	{"privileges", required_argument, NULL, OPT_PRIVILEGES},
 	{"no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS},
+	{"allow-namespaces", no_argument, NULL, OPT_ALLOW_NAMESPACES},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -102,6 +109,7 @@ struct run_request {
 	const char *caps;
 	const char *privileges;
 	bool no_new_privs;
+	bool allow_namespaces; /* --allow-namespaces, or a file says so */
 	bool dry_run;
 	char **command;
 };
@@ -161,6 +169,9 @@ static int parse_args(int argc, char **argv, struct run_request *req)
 			break;
 		case OPT_NO_NEW_PRIVS:
 			req->no_new_privs = true;
+			break;
+		case OPT_ALLOW_NAMESPACES:
+			req->allow_namespaces = true;
 			break;
 		case OPT_DRY_RUN:
 			req->dry_run = true;
@@ -271,8 +282,9 @@ static void print_diag(const struct diag *d, const struct diag *already, FILE *o
 	}
 }
 
-/* The scope of the files, validated whole; or the built-in default. */
-static int load_scope(const struct run_request *req, struct policy_security *s, struct diag *d)
+/* The scope of the files, validated whole; or the built-in default. A file
+ * that says `allow_namespaces true` lets the command make namespaces. */
+static int load_scope(struct run_request *req, struct policy_security *s, struct diag *d)
 {
 	memset(s, 0, sizeof(*s));
 	if (req->file_count == 0)
@@ -281,6 +293,8 @@ static int load_scope(const struct run_request *req, struct policy_security *s, 
 	if (!p)
 		return -1;
 	int rc = policy_validate(p, d);
+	if (p->allow_namespaces.value)
+		req->allow_namespaces = true;
 	if (rc == 0 && policy_security_copy(s, &p->security) < 0) {
 		diag_error(d, NULL, "out of memory");
 		rc = -1;
@@ -381,6 +395,12 @@ int cmd_run(int argc, char **argv)
 	unsigned flags = DROP_FOR_EXEC;
 	if (req.no_new_privs)
 		flags |= DROP_NO_NEW_PRIVS;
+	/* As for the program of priv_init: a process dropped for good has no
+	 * business rearranging its view of the file system, and a user
+	 * namespace is where most of the kernel's attack surface for
+	 * unprivileged processes lies. */
+	if (!req.allow_namespaces)
+		flags |= DROP_NO_NAMESPACES;
 	if (req.dry_run)
 		flags |= DROP_DRY_RUN;
 	else /* reach syslog before a chroot hides /dev/log */
