@@ -82,6 +82,13 @@ static void defined(struct names *n, const char *args)
 	cr_assert(pclose(p) == 0, "nm %s", args);
 }
 
+static void names_free(struct names *n)
+{
+	for (size_t i = 0; i < n->count; i++)
+		free(n->name[i]);
+	n->count = 0;
+}
+
 static void exactly_the_api(const char *what, const char *args)
 {
 	struct names want = {0}, got = {0};
@@ -92,6 +99,8 @@ static void exactly_the_api(const char *what, const char *args)
 			  got.name[i]);
 	for (size_t i = 0; i < want.count; i++)
 		cr_expect(has(&got, want.name[i]), "%s does not export %s", what, want.name[i]);
+	names_free(&want);
+	names_free(&got);
 }
 
 Test(symbols, the_shared_library_exports_exactly_the_api)
