@@ -141,14 +141,18 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*.h)
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(filter-out $(call fuzz_included,$<),$(LIB_SRC)) $(LIBS) -lpthread
 
+# Every harness runs, even after one failed; the status says whether any did.
+# Crashes are written to $(BUILD)/fuzz/.
 fuzz: deps $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do \
+	@failed=""; for f in $(FUZZ_BIN); do \
 	    name=$${f##*/fuzz_}; corpus=fuzz/corpus/$$name; \
-	    mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$name $$corpus; \
 	    echo "== $$f for $(FUZZ_TIME)s (corpus $$corpus)"; \
 	    $$f -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
-	        $(BUILD)/fuzz/corpus-$$name $$corpus || exit 1; \
-	done
+	        -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$name $$corpus || \
+	        failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed (see $(BUILD)/fuzz/crash-*)"; exit 1; fi
 
 # Build the harnesses with clang's coverage, run each over its corpus and
 # fuzz it for FUZZ_COV_TIME seconds, print the line coverage per root-side file.
