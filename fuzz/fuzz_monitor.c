@@ -182,6 +182,7 @@ static void die(const char *what)
  * namespaces of our own. Returns false when that cannot be done (not root). */
 #define MAX_WRITABLE 16
 static char *writable[MAX_WRITABLE]; /* libFuzzer's corpus and artifact folders */
+static char start_cwd[PATH_MAX];
 static size_t writable_count;
 
 static bool sandbox(void)
@@ -209,6 +210,10 @@ static bool sandbox(void)
 		    mount(NULL, writable[i], NULL, MS_REMOUNT | MS_BIND, NULL) < 0)
 			fprintf(stderr, "fuzz_monitor: %s stays read-only: %m\n", writable[i]);
 	}
+	/* Our working directory is still the read-only mount under the
+	 * writable one: enter that one (libFuzzer writes relative paths). */
+	if (start_cwd[0] && chdir(start_cwd) < 0)
+		die("fuzz_monitor: chdir");
 	/* The scratch directory in memory: a disk's metadata updates would
 	 * cost more than the monitor's work. */
 	if (mount("pmfuzz", scratch, "tmpfs", MS_NOSUID, "size=64m,mode=0755") < 0)
@@ -399,9 +404,14 @@ static void remove_scratch(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char cwd[PATH_MAX], prefix[PATH_MAX];
-	if (getcwd(cwd, sizeof(cwd)))
-		writable[writable_count++] = cwd;
+	static char prefix[PATH_MAX];
+	if (getcwd(start_cwd, sizeof(start_cwd)))
+		writable[writable_count++] = start_cwd;
+	/* libFuzzer's -merge writes its control file in $TMPDIR (/tmp stays
+	 * read-only: give -merge a TMPDIR). */
+	const char *tmp = getenv("TMPDIR");
+	if (tmp && tmp[0] == '/')
+		writable[writable_count++] = (char *)tmp;
 	for (int i = 1; i < *argc && writable_count < MAX_WRITABLE - 1; i++) {
 		struct stat st;
 		const char *a = (*argv)[i];
@@ -418,7 +428,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 				writable_count--;
 		}
 	}
-	snprintf(scratch, sizeof(scratch), "/tmp/pmfuzz.mon.XXXXXX");
+	snprintf(scratch, sizeof(scratch), "%s/pmfuzz.mon.XXXXXX",
+		 tmp && tmp[0] == '/' && strlen(tmp) < 32 ? tmp : "/tmp");
 	if (!mkdtemp(scratch))
 		die("fuzz_monitor: mkdtemp");
 	chmod(scratch, 0755);
