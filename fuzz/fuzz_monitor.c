@@ -973,6 +973,25 @@ static void request_raw(struct input *in)
 	deliver(in, n, &fd, nfds, "a raw message");
 }
 
+/* A process the monitor started ends, as the SIGCHLD handler would find it
+ * (never the main program: the monitor would then leave). */
+static void process_ends(struct input *in)
+{
+	struct proc_table *t = m.proc;
+	if (!t || !t->count)
+		return;
+	struct proc_entry *e = &t->entries[pick(in, (unsigned)t->count)];
+	if (!e->pid || e->pid == m.program || e->pid < FAKE_PID_BASE)
+		return;
+	struct rusage usage;
+	memset(&usage, 0, sizeof(usage));
+	usage.ru_utime.tv_sec = (time_t)pick(in, 100);
+	int status = pick(in, 2) ? (int)(pick(in, 256) << 8) : (int)pick(in, 32); /* exit, signal */
+	proc_reaped(&m, e->pid, status, &usage);
+	drain_replies();
+	drain_log();
+}
+
 /* --- the tree changes as a racing program would change it ----------------------- */
 
 static void change_tree(struct input *in)
@@ -1034,11 +1053,14 @@ static void change_tree(struct input *in)
 
 static void one_record(struct input *in)
 {
-	switch (u8(in) % 12) {
+	switch (u8(in) % 13) {
 	case 0:
 	case 1:
 	case 2:
 		request_open(in);
+		break;
+	case 12:
+		process_ends(in);
 		break;
 	case 3:
 		request_unlink(in);
