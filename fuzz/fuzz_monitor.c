@@ -12,7 +12,9 @@
  * port from this machine. fork() and kill() are replaced here: fork
  * returns made-up pids (above any pid the kernel hands out) so that no
  * process is ever started, and kill refuses anything but those pids (a
- * pid <= 0 or a real process is reported as a bug).
+ * pid <= 0 or a real process is reported as a bug). openat() is wrapped so
+ * that the input can make a FIFO appear under the name the monitor is
+ * about to create, as a racing program would.
  *
  * Properties checked: no crash or leak (ASan, UBSan); every reply is a
  * well-formed message with the fds its operation promises; no fd leaks
