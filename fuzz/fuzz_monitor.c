@@ -397,11 +397,20 @@ static void report_blocks(void)
 		fprintf(stderr, "fuzz_monitor: the monitor blocked %lu times\n", blocks);
 }
 
+/* The folder holding the scratch directory, opened before the sandbox:
+ * through it, the (empty) directory under our tmpfs is removed in the
+ * namespace everyone else sees, where the mount is writable. */
+static int scratch_parent = -1;
+static bool sandboxed;
+
 static void remove_scratch(void)
 {
-	umount2(scratch, MNT_DETACH);
-	nftw(scratch, remove_all, 16, FTW_DEPTH | FTW_PHYS);
-	rmdir(scratch);
+	if (!sandboxed)
+		nftw(scratch, remove_all, 16, FTW_DEPTH | FTW_PHYS);
+	const char *base = strrchr(scratch, '/');
+	umount2(scratch, MNT_DETACH); /* a mount point here is busy there too */
+	if (scratch_parent >= 0 && base)
+		unlinkat(scratch_parent, base + 1, AT_REMOVEDIR);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -435,7 +444,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(scratch))
 		die("fuzz_monitor: mkdtemp");
 	chmod(scratch, 0755);
-	if (!sandbox())
+	char parent[sizeof(scratch)];
+	snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(scratch, '/') - scratch), scratch);
+	scratch_parent = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	atexit(remove_scratch);
+	sandboxed = sandbox();
+	if (!sandboxed)
 		fprintf(stderr, "fuzz_monitor: no namespaces (not root?): running unconfined "
 				"in %s\n",
 			scratch);
@@ -444,7 +458,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char jail[128];
 	snprintf(jail, sizeof(jail), "%s/jail", scratch);
 	mkdir(jail, 0755);
-	atexit(remove_scratch);
 	atexit(report_blocks);
 	program_start();
 	block_ok = getenv("PMFUZZ_BLOCK_OK") != NULL;
