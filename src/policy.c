@@ -1080,6 +1080,16 @@ static void decide_bind(const struct policy *p, const struct policy_request *req
 	char where[INET6_ADDRSTRLEN + 16];
 	snprintf(where, sizeof(where), "%s%s%s:%u", v6 ? "[" : "", address, v6 ? "]" : "",
 		 (unsigned)req->port);
+	/* A rule never names port 0, and `*` does not grant it either: a
+	 * program binds an ephemeral port itself. */
+	if (req->port == 0) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "bind to %s is refused: port 0 is never granted; a program binds an "
+			 "ephemeral port itself",
+			 where);
+		decided(out, false, EACCES, NULL, NULL, NULL);
+		return;
+	}
 	for (size_t i = 0; i < p->bind.count; i++) {
 		const struct bind_rule *r = &p->bind.rules[i];
 		if (bind_rule_matches(r, req)) {

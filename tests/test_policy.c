@@ -480,6 +480,30 @@ Test(decide, bind_checks_family_port_and_address)
 	cr_assert_not(o.allow);
 }
 
+/* privman.conf(5): "Port 0 is refused". A rule cannot name it, and a rule
+ * for any port (`*`, `*:*`, an address with `*`) does not grant it either.
+ * Found by fuzz_decide. */
+Test(decide, bind_port_zero_refused_even_by_any_port)
+{
+	struct diag d;
+	struct policy *p = load_text("bind { * *:* 127.0.0.1:* }", &d);
+	cr_assert_not_null(p);
+	struct policy_request req = { .op = POLICY_OP_BIND, .family = AF_INET, .port = 0 };
+	inet_pton(AF_INET, "127.0.0.1", &req.addr4);
+	struct policy_decision out;
+	policy_decide(p, &req, &out);
+	cr_assert_not(out.allow);
+	cr_assert_eq(out.error, EACCES);
+	cr_assert(strstr(out.reason, "port 0 is never granted"), "%s", out.reason);
+	req.family = AF_INET6;
+	policy_decide(p, &req, &out);
+	cr_assert_not(out.allow);
+	req.port = 1;
+	policy_decide(p, &req, &out);
+	cr_assert(out.allow, "any other port is granted by *");
+	policy_free(p);
+}
+
 Test(decide, run_as_star_never_means_root)
 {
 	struct diag d;

@@ -1,0 +1,1168 @@
+/* libFuzzer harness for the monitor's handlers after decoding: open, unlink,
+ * bind, exit, channel, pam_start and the process requests of proc.c, each
+ * through monitor_handle_message() with program-chosen paths, flags, modes,
+ * addresses, users and lists, against a scratch tree that the input also
+ * shapes (files, directories, symlinks, FIFOs, sockets, devices, hard links,
+ * renames). Resolution, decision, the act and the audit all run for real.
+ *
+ * Safety, since the harness runs as root: when it can, it moves into mount
+ * and network namespaces of its own in which every mount but the scratch
+ * directory is read-only and only a loopback interface exists, so a monitor
+ * bug that escapes the scratch tree meets EROFS, and a bind never takes a
+ * port from this machine. fork() and kill() are replaced here: fork
+ * returns made-up pids (above any pid the kernel hands out) so that no
+ * process is ever started, and kill refuses anything but those pids (a
+ * pid <= 0 or a real process is reported as a bug). openat() is wrapped so
+ * that the input can make a FIFO appear under the name the monitor is
+ * about to create, as a racing program would.
+ *
+ * Properties checked: no crash or leak (ASan, UBSan); every reply is a
+ * well-formed message with the fds its operation promises; no fd leaks
+ * across inputs; the monitor never blocks: each request runs under a 2 s
+ * watchdog, and a request that needs it is reported (abort) as a bug. With
+ * PMFUZZ_BLOCK_OK=1 in the environment a block is only counted, so that
+ * fuzzing can go on while a known one is being fixed.
+ *
+ * Input: a series of records, each starting with a byte that picks what to
+ * do (a request, a change to the tree, a fault to inject); see one_record().
+ * Paths come from a vocabulary or literally; a leading '@' stands for the
+ * scratch tree. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+/* proc.c is included for its process table, which the harness empties
+ * after each input (the monitor itself never frees it). */
+#include "../src/proc.c"
+
+#include "monitor.h"
+#include "pam_monitor.h"
+#include "wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* --- no process is ever started or signalled ------------------------------ */
+
+/* Above PID_MAX_LIMIT (4194304): never a real process. */
+#define FAKE_PID_BASE 5000000
+static pid_t next_fake = FAKE_PID_BASE;
+static bool fork_fails; /* priv_daemon: the parent would _exit */
+
+pid_t fork(void)
+{
+	if (fork_fails) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (next_fake >= FAKE_PID_BASE + 1000000)
+		next_fake = FAKE_PID_BASE;
+	return next_fake++;
+}
+
+int kill(pid_t pid, int sig)
+{
+	if (pid < FAKE_PID_BASE) {
+		fprintf(stderr, "fuzz_monitor: the monitor sent signal %d to pid %d, a process "
+				"it did not start%s\n",
+			sig, (int)pid, pid <= 0 ? " (a process group: every process in it)" : "");
+		abort();
+	}
+	return 0;
+}
+
+/* --- a FIFO swapped in while the monitor creates a file ----------------------- */
+
+static bool swap_fifo_armed;
+
+/* The monitor creates with openat(dir, name, O_CREAT...) after deciding on
+ * the parent: when armed, a FIFO appears under that name just before, as a
+ * racing program would make it. */
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (swap_fifo_armed && (flags & O_CREAT)) {
+		swap_fifo_armed = false;
+		mknodat(dirfd, path, S_IFIFO | 0666, 0);
+	}
+	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+}
+
+/* --- the watchdog: the monitor must never block ---------------------------------- */
+
+static timer_t watchdog;
+static volatile sig_atomic_t watchdog_fired;
+static unsigned long blocks;
+static bool block_ok;
+
+/* From the sanitizer runtime, when there is one (not in a coverage build). */
+void __sanitizer_print_stack_trace(void) __attribute__((weak));
+
+static void on_watchdog(int sig)
+{
+	static int shown;
+	watchdog_fired = 1;
+	/* Where the monitor blocked (before the call returns EINTR). */
+	if (shown++ < 3) {
+		static const char msg[] = "fuzz_monitor: the monitor is blocked here:\n";
+		(void)!write(2, msg, sizeof(msg) - 1);
+		if (__sanitizer_print_stack_trace)
+			__sanitizer_print_stack_trace();
+	}
+}
+
+static void watchdog_init(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_watchdog; /* no SA_RESTART: a blocked call returns EINTR */
+	sigaction(SIGRTMIN + 3, &sa, NULL);
+	struct sigevent ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = SIGRTMIN + 3;
+	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &ev, &watchdog) < 0) {
+		perror("fuzz_monitor: timer_create");
+		abort();
+	}
+}
+
+static void watchdog_arm(bool on)
+{
+	struct itimerspec t;
+	memset(&t, 0, sizeof(t));
+	if (on) {
+		watchdog_fired = 0;
+		t.it_value.tv_sec = 2;
+	}
+	timer_settime(watchdog, 0, &t, NULL);
+}
+
+/* --- the scratch directory ---------------------------------------------------- */
+
+static char scratch[64]; /* /tmp/pmfuzz.mon.XXXXXX */
+static char tree[128];   /* scratch/tree: the program's working directory */
+static char logpath[128];
+static int log_sink = -1;
+
+static void die(const char *what)
+{
+	perror(what);
+	abort();
+}
+
+/* Every mount read-only but the scratch directory, in mount and network
+ * namespaces of our own. Returns false when that cannot be done (not root). */
+#define MAX_WRITABLE 16
+static char *writable[MAX_WRITABLE]; /* libFuzzer's corpus and artifact folders */
+static char start_cwd[PATH_MAX];
+static size_t writable_count;
+
+static bool sandbox(void)
+{
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
+		return false;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("fuzz_monitor: mount private");
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		die("fuzz_monitor: mountinfo");
+	char line[4096];
+	while (fgets(line, sizeof(line), f)) {
+		char point[PATH_MAX];
+		if (sscanf(line, "%*d %*d %*s %*s %4095s", point) != 1)
+			continue;
+		/* Octal escapes (\040) in mount points: skip those mounts. */
+		if (strchr(point, '\\'))
+			continue;
+		mount(NULL, point, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+	}
+	fclose(f);
+	for (size_t i = 0; i < writable_count; i++) {
+		if (mount(writable[i], writable[i], NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, writable[i], NULL, MS_REMOUNT | MS_BIND, NULL) < 0)
+			fprintf(stderr, "fuzz_monitor: %s stays read-only: %m\n", writable[i]);
+	}
+	/* Our working directory is still the read-only mount under the
+	 * writable one: enter that one (libFuzzer writes relative paths). */
+	if (start_cwd[0] && chdir(start_cwd) < 0)
+		die("fuzz_monitor: chdir");
+	/* The scratch directory in memory: a disk's metadata updates would
+	 * cost more than the monitor's work. */
+	if (mount("pmfuzz", scratch, "tmpfs", MS_NOSUID, "size=64m,mode=0755") < 0)
+		die("fuzz_monitor: tmpfs");
+	/* The loopback interface up, for binds on 127.0.0.1 and ::1. */
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die("fuzz_monitor: lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die("fuzz_monitor: lo up");
+	close(s);
+	return true;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (ftw->level == 0)
+		return 0;
+	chmod(path, 0700);
+	if (remove(path) < 0 && errno != ENOENT) {
+		perror(path);
+		abort();
+	}
+	return 0;
+}
+
+static void at(char *out, size_t cap, const char *rel)
+{
+	snprintf(out, cap, "%s/%s", tree, rel);
+}
+
+/* The tree every input starts from. */
+static void tree_reset(void)
+{
+	chmod(tree, 0755);
+	nftw(tree, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	static const char *const dirs[] = {"ro", "ro/sub", "rw", "rw/dir", "ao", "un", "other"};
+	static const char *const files[] = {"ro/f", "ro/sub/g", "rw/f", "log", "ao/a", "un/f",
+					    "other/secret", "file-ro"};
+	char p[PATH_MAX], q[PATH_MAX];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		at(p, sizeof(p), dirs[i]);
+		mkdir(p, 0755);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		at(p, sizeof(p), files[i]);
+		int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die(p);
+		if (write(fd, "data\n", 5) != 5)
+			die(p);
+		close(fd);
+	}
+	static const char *const fifos[] = {"ro/fifo", "rw/fifo", "ao/fifo", "un/fifo"};
+	for (size_t i = 0; i < sizeof(fifos) / sizeof(fifos[0]); i++) {
+		at(p, sizeof(p), fifos[i]);
+		mkfifo(p, 0666);
+	}
+	static const char *const links[][2] = {
+		{"ro/link", "../rw/f"},       {"rw/up", ".."},          {"rw/etc", "/etc"},
+		{"rw/loop", "loop"},          {"ao/tolog", "../log"},   {"un/link", "../other/secret"},
+		{"rw/secret", "../other/secret"}, {"ro/dangling", "nowhere"}, {"rw/dirlink", "dir"},
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		at(p, sizeof(p), links[i][0]);
+		symlink(links[i][1], p);
+	}
+	at(p, sizeof(p), "other/secret");
+	at(q, sizeof(q), "rw/hardlink");
+	link(p, q);
+	at(p, sizeof(p), "rw/null");
+	mknod(p, S_IFCHR | 0666, makedev(1, 3));
+}
+
+/* --- the program: a thread with a working directory and umask of its own --------- */
+
+/* The monitor reads a program's working directory and umask from
+ * /proc/PID: a thread that does not share them with the rest of the
+ * fuzzer plays the program, so that the fuzzer's own working directory (where
+ * libFuzzer writes crashes) never moves. */
+static pid_t program_tid;
+static int to_program[2], from_program[2];
+
+static void *program_thread(void *arg)
+{
+	if (unshare(CLONE_FS) < 0)
+		die("fuzz_monitor: unshare(CLONE_FS)");
+	umask(022);
+	program_tid = (pid_t)syscall(SYS_gettid);
+	char path[PATH_MAX];
+	for (;;) {
+		char ok = 1;
+		if (write(from_program[1], &ok, 1) != 1)
+			die("fuzz_monitor: program thread");
+		ssize_t n = read(to_program[0], path, sizeof(path) - 1);
+		if (n <= 0)
+			die("fuzz_monitor: program thread");
+		path[n] = '\0';
+		if (chdir(path) < 0 && chdir(tree) < 0)
+			die("fuzz_monitor: chdir");
+	}
+	return NULL;
+}
+
+/* The program moves to `path` (or back to the tree when it cannot). */
+static bool program_moved = true;
+
+static void program_chdir(const char *path)
+{
+	char ok;
+	program_moved = true;
+	if (write(to_program[1], path, strlen(path)) < 0 || read(from_program[0], &ok, 1) != 1)
+		die("fuzz_monitor: program thread");
+}
+
+static void program_start(void)
+{
+	pthread_t t;
+	char ok;
+	if (pipe2(to_program, O_CLOEXEC) < 0 || pipe2(from_program, O_CLOEXEC) < 0 ||
+	    pthread_create(&t, NULL, program_thread, NULL) != 0 ||
+	    read(from_program[0], &ok, 1) != 1)
+		die("fuzz_monitor: program thread");
+	program_chdir(tree);
+	program_moved = false;
+}
+
+/* --- the monitor ------------------------------------------------------------------ */
+
+static struct monitor m;
+static struct policy *policy;
+#define MAX_PEERS 16
+static int peers[MAX_PEERS]; /* the program's ends of the channels */
+static int forked = -1;      /* the program's end of a priv_fork channel */
+
+static void load_policy(void)
+{
+	char text[4096];
+	bool root = geteuid() == 0;
+	char run[512] = "";
+	if (root) /* a chroot must be owned by root */
+		snprintf(run, sizeof(run),
+			 "run { program /bin/true user { bin } chroot \"%s/jail\" }\n"
+			 "run { user { daemon } }\n",
+			 scratch);
+	snprintf(text, sizeof(text),
+		 "open_ro { \"%s/ro/**\" \"%s/file-ro\" }\n"
+		 "open_ao { \"%s/log\" \"%s/ao/*\" }\n"
+		 "open_rw { \"%s/rw/**\" }\n"
+		 "unlink { \"%s/rw/**\" \"%s/un/*\" }\n"
+		 "bind { 127.0.0.1:* \"[::1]:*\" 8080 }\n"
+		 "run_as { nobody }\n%s"
+		 "allow_rerun true\nfork true\nauth true\nauth_allow_rerun true\n",
+		 tree, tree, tree, tree, tree, tree, tree, run);
+	struct diag d;
+	diag_init(&d);
+	policy = conf_load_buffer("fuzz_monitor.conf", text, strlen(text), &d);
+	if (!policy || policy_validate(policy, &d) < 0) {
+		for (size_t i = 0; i < d.count; i++)
+			fprintf(stderr, "%s\n", d.entries[i].text);
+		abort();
+	}
+	diag_free(&d);
+}
+
+static int remove_all(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static void report_blocks(void)
+{
+	if (blocks)
+		fprintf(stderr, "fuzz_monitor: the monitor blocked %lu times\n", blocks);
+}
+
+/* The folder holding the scratch directory, opened before the sandbox:
+ * through it, the (empty) directory under our tmpfs is removed in the
+ * namespace everyone else sees, where the mount is writable. */
+static int scratch_parent = -1;
+static bool sandboxed;
+
+static void remove_scratch(void)
+{
+	if (!sandboxed)
+		nftw(scratch, remove_all, 16, FTW_DEPTH | FTW_PHYS);
+	const char *base = strrchr(scratch, '/');
+	umount2(scratch, MNT_DETACH); /* a mount point here is busy there too */
+	if (scratch_parent >= 0 && base)
+		unlinkat(scratch_parent, base + 1, AT_REMOVEDIR);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static char prefix[PATH_MAX];
+	if (getcwd(start_cwd, sizeof(start_cwd)))
+		writable[writable_count++] = start_cwd;
+	/* libFuzzer's -merge writes its control file in $TMPDIR (/tmp stays
+	 * read-only: give -merge a TMPDIR). */
+	const char *tmp = getenv("TMPDIR");
+	if (tmp && tmp[0] == '/')
+		writable[writable_count++] = (char *)tmp;
+	for (int i = 1; i < *argc && writable_count < MAX_WRITABLE - 1; i++) {
+		struct stat st;
+		const char *a = (*argv)[i];
+		if (strncmp(a, "-artifact_prefix=", 17) == 0) {
+			snprintf(prefix, sizeof(prefix), "%s", a + 17);
+			char *slash = strrchr(prefix, '/');
+			if (slash && slash != prefix) {
+				*slash = '\0';
+				writable[writable_count++] = prefix;
+			}
+		} else if (a[0] != '-' && stat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
+			writable[writable_count++] = realpath(a, NULL);
+			if (!writable[writable_count - 1])
+				writable_count--;
+		}
+	}
+	snprintf(scratch, sizeof(scratch), "%s/pmfuzz.mon.XXXXXX",
+		 tmp && tmp[0] == '/' && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (!mkdtemp(scratch))
+		die("fuzz_monitor: mkdtemp");
+	chmod(scratch, 0755);
+	char parent[sizeof(scratch)];
+	snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(scratch, '/') - scratch), scratch);
+	scratch_parent = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	atexit(remove_scratch);
+	sandboxed = sandbox();
+	if (!sandboxed)
+		fprintf(stderr, "fuzz_monitor: no namespaces (not root?): running unconfined "
+				"in %s\n",
+			scratch);
+	snprintf(tree, sizeof(tree), "%s/tree", scratch);
+	mkdir(tree, 0755);
+	char jail[128];
+	snprintf(jail, sizeof(jail), "%s/jail", scratch);
+	mkdir(jail, 0755);
+	atexit(report_blocks);
+	program_start();
+	block_ok = getenv("PMFUZZ_BLOCK_OK") != NULL;
+	watchdog_init();
+	load_policy();
+
+	/* syslog lines go to a socket of ours, read and thrown away. */
+	snprintf(logpath, sizeof(logpath), "%s/log.sock", scratch);
+	log_sink = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", logpath);
+	if (log_sink < 0 || bind(log_sink, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		die("fuzz_monitor: log socket");
+
+	memset(&m, 0, sizeof(m));
+	m.policy = policy;
+	audit_init(&m.audit, "fuzz_monitor");
+	snprintf(m.audit.log_path, sizeof(m.audit.log_path), "%s", logpath);
+	m.audit.fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	m.channels = calloc(MONITOR_MAX_CHANNELS, sizeof(*m.channels));
+	m.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	m.signal_fd = -1;
+	if (!m.channels || m.epoll_fd < 0 || m.audit.fd < 0)
+		die("fuzz_monitor: monitor");
+	for (int i = 0; i < MAX_PEERS; i++)
+		peers[i] = -1;
+	return 0;
+}
+
+/* A channel for this process; its program end in peers[]. */
+static struct monitor_channel *add_channel(void)
+{
+	int slot = 0;
+	while (slot < MAX_PEERS && peers[slot] >= 0)
+		slot++;
+	if (slot == MAX_PEERS)
+		return NULL;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("fuzz_monitor: socketpair");
+	struct monitor_channel *c = monitor_channel_add(&m, sv[0], program_tid);
+	if (!c) {
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	peers[slot] = sv[1];
+	return c;
+}
+
+static void drain_log(void)
+{
+	char line[AUDIT_LINE_MAX + 64];
+	audit_flush(&m.audit);
+	while (recv(log_sink, line, sizeof(line), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Read every reply waiting on the program's ends: each must be a
+ * well-formed reply, with an fd only where its operation promises one. */
+static void drain_replies(void)
+{
+	static unsigned char buf[WIRE_MAX_MESSAGE + 1];
+	for (int i = 0; i < MAX_PEERS; i++) {
+		if (peers[i] < 0)
+			continue;
+		for (;;) {
+			int fds[WIRE_MAX_FDS], nfds = 0;
+			ssize_t n = wire_recv(peers[i], buf, sizeof(buf), fds, &nfds, MSG_DONTWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (n <= 0) { /* the monitor ended the channel */
+				close(peers[i]);
+				peers[i] = -1;
+				break;
+			}
+			struct wire_header h;
+			struct wire_reader r;
+			if (wire_open_message(buf, (size_t)n, &h, &r) < 0) {
+				fprintf(stderr, "fuzz_monitor: a malformed reply\n");
+				abort();
+			}
+			int32_t status = wire_get_int(&r);
+			if (r.broken || nfds != wire_reply_fds(h.op, status)) {
+				fprintf(stderr, "fuzz_monitor: reply to op %u status %d carries %d fds\n",
+					(unsigned)h.op, (int)status, nfds);
+				abort();
+			}
+			if (h.op == WIRE_OP_FORK && nfds == 1 && forked < 0) {
+				forked = fds[0];
+				nfds = 0;
+			}
+			wire_close_fds(fds, nfds);
+		}
+	}
+}
+
+/* Everything one input made is undone: channels, processes, PAM slots. */
+static void monitor_reset(void)
+{
+	for (size_t i = 0; i < m.channel_count; i++) {
+		struct monitor_channel *c = &m.channels[i];
+		if (c->sock < 0)
+			continue;
+		epoll_ctl(m.epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
+		close(c->sock);
+		if (c->held_fd >= 0)
+			close(c->held_fd);
+		memset(c, 0, sizeof(*c));
+		c->sock = c->held_fd = -1;
+	}
+	m.channel_count = 0;
+	for (int i = 0; i < MAX_PEERS; i++)
+		if (peers[i] >= 0) {
+			close(peers[i]);
+			peers[i] = -1;
+		}
+	if (forked >= 0)
+		close(forked);
+	forked = -1;
+	if (m.proc) {
+		for (size_t i = 0; i < m.proc->count; i++)
+			if (m.proc->entries[i].pid)
+				entry_free(&m, &m.proc->entries[i]);
+		free(m.proc->entries);
+		free(m.proc);
+		m.proc = NULL;
+	}
+	pam_monitor_free(&m);
+	m.program = program_tid;
+	drain_log();
+}
+
+/* --- reading the input ----------------------------------------------------------- */
+
+struct input {
+	const uint8_t *p;
+	size_t left;
+};
+
+static unsigned u8(struct input *in)
+{
+	if (!in->left)
+		return 0;
+	in->left--;
+	return *in->p++;
+}
+
+static unsigned pick(struct input *in, unsigned n)
+{
+	return n ? u8(in) % n : 0;
+}
+
+static uint32_t u32(struct input *in)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 8 | u8(in);
+	return v;
+}
+
+static const char *const vocabulary[] = {
+	"@/ro/f", "@/ro/sub/g", "@/ro/fifo", "@/ro/link", "@/ro/dangling", "@/ro", "@/ro/sub",
+	"@/file-ro", "@/rw/f", "@/rw/new", "@/rw/dir/new", "@/rw/fifo", "@/rw/up/ro/f",
+	"@/rw/up/other/secret", "@/rw/etc/passwd", "@/rw/loop", "@/rw/secret", "@/rw/hardlink",
+	"@/rw/null", "@/rw/dirlink/x", "@/rw", "@/rw/dir", "@/log", "@/ao/a", "@/ao/new",
+	"@/ao/fifo", "@/ao/tolog", "@/un/f", "@/un/link", "@/un/fifo", "@/un/new", "@/other/secret",
+	"ro/f", "rw/new", "./rw/f", "rw/../ro/f", "rw//f", "rw/f/", "rw/./f", "../tree/rw/f", "log",
+	"un/f", "rw", ".", "..", "/", "/etc/passwd", "/etc/shadow", "/etc", "/proc/self/cwd/rw/f",
+	"/proc/self/root/etc/passwd", "/proc/self/fd/0", "/dev/null", "@/../jail", "@/rw/up/up",
+	"@/rw/dir/../f", "@//rw/f", "@/rw/f\n",
+};
+#define N_VOCABULARY (sizeof(vocabulary) / sizeof(vocabulary[0]))
+
+/* A path: a word of the vocabulary, or up to 127 bytes from the input; a
+ * leading '@' is the scratch tree. */
+static void get_path(struct input *in, char *out, size_t cap)
+{
+	unsigned b = u8(in);
+	char raw[256];
+	if (b < 0x80) {
+		snprintf(raw, sizeof(raw), "%s", vocabulary[b % N_VOCABULARY]);
+	} else {
+		size_t n = b & 0x7f;
+		if (n > in->left)
+			n = in->left;
+		memcpy(raw, in->p, n);
+		raw[n] = '\0'; /* a NUL inside cuts it */
+		in->p += n;
+		in->left -= n;
+	}
+	if (raw[0] == '@')
+		snprintf(out, cap, "%s%s", tree, raw + 1);
+	else
+		snprintf(out, cap, "%s", raw);
+}
+
+static const char *get_word(struct input *in, const char *const *words, size_t n, char *buf,
+			    size_t cap)
+{
+	unsigned b = u8(in);
+	if (b < 0x80)
+		return words[b % n];
+	size_t len = b & 0x3f;
+	if (len > in->left)
+		len = in->left;
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(buf, in->p, len);
+	buf[len] = '\0';
+	in->p += len;
+	in->left -= len;
+	return buf;
+}
+
+/* --- requests ------------------------------------------------------------------- */
+
+static unsigned char request_buf[WIRE_MAX_MESSAGE];
+
+/* Hand one message to the monitor on a channel of this process, as
+ * serve_channel() does, with the watchdog running. */
+static void deliver(struct input *in, size_t size, int *fds, int nfds, const char *what)
+{
+	struct monitor_channel *c = NULL;
+	unsigned want = pick(in, 4), seen = 0;
+	for (size_t i = 0; i < m.channel_count; i++) {
+		struct monitor_channel *x = &m.channels[i];
+		if (x->sock >= 0 && !x->pending && x->pid == program_tid && !c)
+			c = x;
+		if (x->sock >= 0 && !x->pending && x->pid == program_tid && seen++ == want)
+			c = x;
+	}
+	if (!c)
+		c = add_channel();
+	if (!c) {
+		wire_close_fds(fds, nfds);
+		return;
+	}
+	memcpy(m.buf, request_buf, size);
+	watchdog_arm(true);
+	int rc = monitor_handle_message(&m, c, size, fds, nfds);
+	watchdog_arm(false);
+	if (watchdog_fired) {
+		blocks++;
+		fprintf(stderr, "fuzz_monitor: the monitor blocked for 2 s serving %s%s\n", what,
+			block_ok ? " (PMFUZZ_BLOCK_OK: going on)" : "");
+		if (!block_ok)
+			abort();
+	}
+	if (rc < 0)
+		monitor_end_process(&m, c->pid);
+	drain_replies();
+	drain_log();
+}
+
+static int fd_of_kind(unsigned kind)
+{
+	int sv[2], fd = -1;
+	switch (kind % 8) {
+	case 0:
+		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	case 1:
+		return socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	case 2:
+		return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	case 3:
+		return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	case 4:
+	case 5:
+		if (socketpair(AF_UNIX, (kind % 8 == 4 ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC,
+			       0, sv) < 0)
+			return -1;
+		/* The program keeps the other end, as priv_pam_start does. */
+		for (int i = 0; i < MAX_PEERS; i++)
+			if (peers[i] < 0 && kind % 8 == 4) {
+				peers[i] = sv[1];
+				sv[1] = -1;
+				break;
+			}
+		if (sv[1] >= 0)
+			close(sv[1]);
+		return sv[0];
+	case 6:
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	default:
+		fd = open(tree, O_PATH | O_CLOEXEC);
+		return fd;
+	}
+}
+
+static void request_open(struct input *in)
+{
+	static const int flag_words[] = {
+		O_RDONLY, O_WRONLY | O_APPEND, O_RDWR, O_WRONLY | O_CREAT | O_TRUNC,
+		O_WRONLY | O_APPEND | O_CREAT, O_RDWR | O_CREAT | O_EXCL, O_RDONLY | O_NOFOLLOW,
+		O_RDONLY | O_DIRECTORY, O_RDWR | O_TMPFILE, O_WRONLY | O_NONBLOCK, O_RDONLY | O_PATH,
+		O_RDONLY | O_CREAT, O_RDWR | O_TRUNC, O_WRONLY | O_CREAT | O_NOFOLLOW,
+	};
+	char path[PATH_MAX];
+	get_path(in, path, sizeof(path));
+	unsigned f = u8(in);
+	int flags = f < 0xe0 ? flag_words[f % (sizeof(flag_words) / sizeof(flag_words[0]))]
+			     : (int)u32(in);
+	if (f & 0x10)
+		flags |= O_CLOEXEC;
+	int mode = pick(in, 2) ? 0644 : (int)u32(in);
+	struct wire_writer w;
+	wire_writer_init(&w, request_buf, sizeof(request_buf), WIRE_OP_OPEN, u8(in));
+	wire_put_string(&w, path);
+	wire_put_int(&w, flags);
+	wire_put_int(&w, mode);
+	size_t n = wire_writer_finish(&w);
+	if (n)
+		deliver(in, n, NULL, 0, "open");
+}
+
+static void request_unlink(struct input *in)
+{
+	char path[PATH_MAX];
+	get_path(in, path, sizeof(path));
+	struct wire_writer w;
+	wire_writer_init(&w, request_buf, sizeof(request_buf), WIRE_OP_UNLINK, u8(in));
+	wire_put_string(&w, path);
+	size_t n = wire_writer_finish(&w);
+	if (n)
+		deliver(in, n, NULL, 0, "unlink");
+}
+
+static void request_bind(struct input *in)
+{
+	static const char *const v4[] = {"\x7f\0\0\x01", "\0\0\0\0", "\x0a\x01\x02\x03"};
+	static const uint8_t v6[][16] = {
+		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+		{0},
+		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1},
+	};
+	static const uint16_t ports[] = {0, 80, 8080, 25, 65535, 1023};
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	socklen_t len;
+	unsigned kind = u8(in);
+	uint16_t port = kind & 0x80 ? (uint16_t)u32(in) : ports[kind % 6];
+	switch (pick(in, 4)) {
+	case 0: {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, v4[pick(in, 3)], 4);
+		len = sizeof(*sin);
+		break;
+	}
+	case 1: {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, v6[pick(in, 3)], 16);
+		len = sizeof(*sin6);
+		break;
+	}
+	case 2: {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/rw/sock", tree);
+		len = sizeof(*sun);
+		break;
+	}
+	default:
+		len = 1 + pick(in, sizeof(ss));
+		for (socklen_t i = 0; i < len; i++)
+			((uint8_t *)&ss)[i] = (uint8_t)u8(in);
+	}
+	struct wire_writer w;
+	wire_writer_init(&w, request_buf, sizeof(request_buf), WIRE_OP_BIND, u8(in));
+	wire_put_bytes(&w, &ss, len);
+	size_t n = wire_writer_finish(&w);
+	int fd = fd_of_kind(u8(in));
+	if (!n || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	deliver(in, n, &fd, 1, "bind");
+}
+
+/* A BYTES string with its NUL, as client_proc.c sends them. */
+static void put_cstr(struct wire_writer *w, const char *s)
+{
+	wire_put_bytes(w, s, strlen(s) + 1);
+}
+
+static const char *const users[] = {"nobody", "daemon", "bin", "root", "", "nosuchuser"};
+static const char *const chroots[] = {"", "/", "@jail", "/tmp", "/etc/../tmp", "@jail/", "rel"};
+static const char *const programs[] = {"/bin/true", "/bin/sh", "bin/true", "/bin/../bin/true",
+				       "/usr/bin/env", "/"};
+
+static const char *get_chroot(struct input *in, char *buf, size_t cap)
+{
+	char word[64];
+	const char *c = get_word(in, chroots, sizeof(chroots) / sizeof(chroots[0]), word,
+				 sizeof(word));
+	if (c[0] == '@')
+		snprintf(buf, cap, "%s/%s", scratch, c + 1);
+	else
+		snprintf(buf, cap, "%s", c);
+	return buf;
+}
+
+static void put_list(struct wire_writer *w, struct input *in)
+{
+	unsigned n = pick(in, 5);
+	if (u8(in) == 0xff)
+		n = u32(in); /* counts the decoder must refuse */
+	wire_put_int(w, (int32_t)n);
+	for (unsigned i = 0; i < n && i < 8; i++) {
+		char word[64];
+		static const char *const args[] = {"a", "LD_PRELOAD=/tmp/x.so", "PATH=/bin", "-c",
+						   ""};
+		put_cstr(w, get_word(in, args, 5, word, sizeof(word)));
+	}
+}
+
+static void request_proc(struct input *in)
+{
+	static const uint32_t ops[] = {WIRE_OP_FORK, WIRE_OP_WAIT, WIRE_OP_RERUN,
+				       WIRE_OP_RESPAWN, WIRE_OP_EXECVE, WIRE_OP_POPEN,
+				       WIRE_OP_DAEMON, WIRE_OP_HELLO};
+	uint32_t op = ops[pick(in, 8)];
+	char word[64], chroot[PATH_MAX];
+	struct wire_writer w;
+	wire_writer_init(&w, request_buf, sizeof(request_buf), op, u8(in));
+	switch (op) {
+	case WIRE_OP_WAIT: {
+		static const int32_t pids[] = {-1, 0, -2, FAKE_PID_BASE};
+		unsigned p = u8(in);
+		wire_put_int(&w, p & 0x80 ? (int32_t)(next_fake - 1 - (int)(p & 3))
+					  : pids[p % 4]);
+		wire_put_int(&w, pick(in, 2) ? 1 /* WNOHANG */ : (int32_t)pick(in, 8));
+		break;
+	}
+	case WIRE_OP_RERUN:
+	case WIRE_OP_RESPAWN: {
+		uint64_t fnptr = pick(in, 2) ? 0 : (uint64_t)u32(in) << 32 | u32(in);
+		wire_put_bytes(&w, &fnptr, sizeof(fnptr));
+		wire_put_int(&w, pick(in, 3) == 0 ? (int32_t)u32(in) : (int32_t)pick(in, 2));
+		put_cstr(&w, get_word(in, users, 6, word, sizeof(word)));
+		put_cstr(&w, get_chroot(in, chroot, sizeof(chroot)));
+		put_list(&w, in);
+		break;
+	}
+	case WIRE_OP_EXECVE:
+		put_cstr(&w, get_word(in, programs, 6, word, sizeof(word)));
+		put_cstr(&w, get_word(in, users, 6, word, sizeof(word)));
+		put_cstr(&w, get_chroot(in, chroot, sizeof(chroot)));
+		put_list(&w, in);
+		put_list(&w, in);
+		break;
+	case WIRE_OP_POPEN:
+		put_cstr(&w, "echo hi");
+		wire_put_int(&w, (int32_t)pick(in, 3));
+		put_cstr(&w, get_word(in, users, 6, word, sizeof(word)));
+		break;
+	case WIRE_OP_DAEMON:
+		wire_put_int(&w, (int32_t)pick(in, 2));
+		wire_put_int(&w, 1); /* noclose: 0 would take the fuzzer's stdio */
+		break;
+	default:
+		break;
+	}
+	size_t n = wire_writer_finish(&w);
+	if (!n)
+		return;
+	fork_fails = op == WIRE_OP_DAEMON;
+	deliver(in, n, NULL, 0, wire_op_name(op));
+	fork_fails = false;
+}
+
+/* A forked child's hello, on the channel priv_fork returned: from this
+ * very process, which already has a channel, so it must be refused. */
+static void request_hello(struct input *in)
+{
+	if (forked < 0)
+		return;
+	struct wire_writer w;
+	wire_writer_init(&w, request_buf, sizeof(request_buf), WIRE_OP_HELLO, u8(in));
+	size_t n = wire_writer_finish(&w);
+	if (wire_send(forked, request_buf, n, NULL, 0, MSG_DONTWAIT) < 0)
+		return;
+	for (size_t i = 0; i < m.channel_count; i++)
+		if (m.channels[i].sock >= 0 && m.channels[i].pending)
+			proc_serve_pending(&m, &m.channels[i]);
+	drain_replies();
+	drain_log();
+}
+
+static void request_misc(struct input *in)
+{
+	static const uint32_t ops[] = {WIRE_OP_EXIT, WIRE_OP_CHANNEL, WIRE_OP_PAM_START};
+	uint32_t op = ops[pick(in, 3)];
+	struct wire_writer w;
+	wire_writer_init(&w, request_buf, sizeof(request_buf), op, u8(in));
+	if (op == WIRE_OP_EXIT)
+		wire_put_int(&w, (int32_t)u32(in));
+	size_t n = wire_writer_finish(&w);
+	if (op == WIRE_OP_EXIT) {
+		deliver(in, n, NULL, 0, "exit");
+		return;
+	}
+	int fd = fd_of_kind(u8(in));
+	if (fd < 0)
+		return;
+	deliver(in, n, &fd, 1, wire_op_name(op));
+}
+
+/* Any bytes as a message, with 0-1 fds. */
+static void request_raw(struct input *in)
+{
+	size_t n = u8(in) | u8(in) << 8;
+	if (n > in->left)
+		n = in->left;
+	memcpy(request_buf, in->p, n);
+	in->p += n;
+	in->left -= n;
+	int fd = -1, nfds = 0;
+	if (n >= 4 && pick(in, 2)) {
+		fd = fd_of_kind(u8(in));
+		nfds = fd >= 0;
+	}
+	deliver(in, n, &fd, nfds, "a raw message");
+}
+
+/* A process the monitor started ends, as the SIGCHLD handler would find it
+ * (never the main program: the monitor would then leave). */
+static void process_ends(struct input *in)
+{
+	struct proc_table *t = m.proc;
+	if (!t || !t->count)
+		return;
+	struct proc_entry *e = &t->entries[pick(in, (unsigned)t->count)];
+	if (!e->pid || e->pid == m.program || e->pid < FAKE_PID_BASE)
+		return;
+	struct rusage usage;
+	memset(&usage, 0, sizeof(usage));
+	usage.ru_utime.tv_sec = (time_t)pick(in, 100);
+	int status = pick(in, 2) ? (int)(pick(in, 256) << 8) : (int)pick(in, 32); /* exit, signal */
+	proc_reaped(&m, e->pid, status, &usage);
+	drain_replies();
+	drain_log();
+}
+
+/* --- the tree changes as a racing program would change it ----------------------- */
+
+static void change_tree(struct input *in)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	get_path(in, a, sizeof(a));
+	/* The harness changes only the scratch tree. */
+	if (strncmp(a, tree, strlen(tree)) != 0 || strstr(a, ".."))
+		return;
+	switch (pick(in, 9)) {
+	case 0:
+		mkdir(a, 0755);
+		break;
+	case 1:
+		mkfifo(a, 0666);
+		break;
+	case 2: {
+		get_path(in, b, sizeof(b));
+		symlink(b, a);
+		break;
+	}
+	case 3:
+		unlink(a);
+		rmdir(a);
+		break;
+	case 4: {
+		get_path(in, b, sizeof(b));
+		if (strncmp(b, tree, strlen(tree)) == 0 && !strstr(b, ".."))
+			rename(a, b);
+		break;
+	}
+	case 5:
+		chmod(a, pick(in, 2) ? 0 : 0777);
+		break;
+	case 6: {
+		int fd = open(a, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
+	case 7: {
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a);
+		if (s >= 0) {
+			bind(s, (struct sockaddr *)&sun, sizeof(sun));
+			close(s);
+		}
+		break;
+	}
+	default:
+		/* The program moves: its working directory is elsewhere. */
+		program_chdir(a);
+		break;
+	}
+}
+
+/* --- the input ---------------------------------------------------------------------- */
+
+static void one_record(struct input *in)
+{
+	switch (u8(in) % 13) {
+	case 0:
+	case 1:
+	case 2:
+		request_open(in);
+		break;
+	case 12:
+		process_ends(in);
+		break;
+	case 3:
+		request_unlink(in);
+		break;
+	case 4:
+		request_bind(in);
+		break;
+	case 5:
+	case 6:
+		request_proc(in);
+		break;
+	case 7:
+		request_hello(in);
+		break;
+	case 8:
+		request_misc(in);
+		break;
+	case 9:
+		change_tree(in);
+		break;
+	case 10:
+		swap_fifo_armed = true;
+		break;
+	default:
+		request_raw(in);
+		break;
+	}
+}
+
+/* The fds open now (but the audit's syslog socket, opened on first use). */
+static void open_fds(uint64_t set[16])
+{
+	memset(set, 0, 16 * sizeof(uint64_t));
+	DIR *dir = opendir("/proc/self/fd");
+	if (!dir)
+		die("fuzz_monitor: /proc/self/fd");
+	int self = dirfd(dir);
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd != self && fd != m.audit.log_sock && fd < 1024)
+			set[fd / 64] |= UINT64_C(1) << (fd % 64);
+	}
+	closedir(dir);
+}
+
+/* Every fd an input opened is closed by its end. */
+static void check_fds(const uint64_t before[16])
+{
+	uint64_t after[16];
+	bool leak = false;
+	open_fds(after);
+	for (int fd = 0; fd < 1024; fd++) {
+		if (!(after[fd / 64] & ~before[fd / 64] & (UINT64_C(1) << (fd % 64))))
+			continue;
+		char link[64], target[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		fprintf(stderr, "fuzz_monitor: fd %d (%.*s) is left open by an input\n", fd,
+			n > 0 ? (int)n : 1, n > 0 ? target : "?");
+		leak = true;
+	}
+	if (leak)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint64_t before[16];
+	struct input in = {data, size};
+	tree_reset();
+	if (program_moved) /* a round trip to the thread only when needed */
+		program_chdir(tree);
+	program_moved = false;
+	m.program = program_tid;
+	drain_log();
+	open_fds(before);
+	if (!add_channel())
+		abort();
+	for (int i = 0; i < 32 && in.left; i++)
+		one_record(&in);
+	swap_fifo_armed = false;
+	monitor_reset();
+	/* The first stack printed starts the symbolizer, with pipes to it. */
+	static unsigned long blocks_seen;
+	if (blocks == blocks_seen)
+		check_fds(before);
+	blocks_seen = blocks;
+	return 0;
+}
