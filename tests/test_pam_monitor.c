@@ -86,7 +86,7 @@ TestSuite(pam_monitor, .init = setup, .fini = teardown, .timeout = 30);
 Test(pam_monitor, authenticated_uid_listed_before_the_program_hears)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\nauth_allow_rerun true\n");
+	m.policy = load("auth { " SERVICE " }\nauth_allow_rerun true\n");
 	uid_t a = getpwnam(USER_A)->pw_uid, b = getpwnam(USER_B)->pw_uid;
 	uint32_t id = 0;
 	int sock = start(&id);
@@ -123,7 +123,7 @@ Test(pam_monitor, refused_without_auth)
 Test(pam_monitor, wrong_socket_refused)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\n");
+	m.policy = load("auth { " SERVICE " }\n");
 	int sv[2];
 	cr_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	struct wire_request req = {.op = WIRE_OP_PAM_START};
@@ -136,7 +136,7 @@ Test(pam_monitor, wrong_socket_refused)
 Test(pam_monitor, slots_come_back_when_workers_end)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\n");
+	m.policy = load("auth { " SERVICE " }\n");
 	int socks[PAM_MONITOR_MAX_PER_PROCESS];
 	uint32_t id = 0;
 	for (int i = 0; i < PAM_MONITOR_MAX_PER_PROCESS; i++) {
@@ -161,7 +161,7 @@ Test(pam_monitor, slots_come_back_when_workers_end)
 Test(pam_monitor, forget_closes_report_sockets_only)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\n");
+	m.policy = load("auth { " SERVICE " }\n");
 	uint32_t id = 0;
 	int sock = start(&id);
 	cr_assert(sock >= 0);

@@ -106,7 +106,7 @@ static void setup(void)
 	cr_assert(getenv("PAM_WRAPPER"), "not running under pam_wrapper");
 	struct diag d;
 	diag_init(&d);
-	const char *text = "auth true\nauth_allow_rerun true\n";
+	const char *text = "auth { " SERVICE " }\nauth_allow_rerun true\n";
 	m.policy = conf_load_buffer("test.conf", text, strlen(text), &d);
 	cr_assert(m.policy && policy_validate(m.policy, &d) == 0);
 	diag_free(&d);
