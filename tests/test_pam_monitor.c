@@ -10,10 +10,10 @@
 #include "pam_wire.h"
 #include "testutil.h"
 
-#define USER_A "pmtestpmma"
-#define USER_B "pmtestpmmb"
+#define USER_A "pmtestpamma"
+#define USER_B "pmtestpammb"
 #define PASS_A "Quiet-Orchard-3"
-#define SERVICE "pmtest-pammon"
+#define SERVICE "pmtestpam-mon"
 
 #ifdef __SANITIZE_ADDRESS__
 /* The PAM workers are forks of this process. ASan's crypt interceptor looks
