@@ -178,3 +178,106 @@ Test(pam_monitor, forget_closes_report_sockets_only)
 	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
 	close(sock);
 }
+
+/* --- what the program may not choose, on the wire itself --------------------------------- */
+
+static int set_item(int sock, uint32_t id, int type, const char *value)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_SET_ITEM, id);
+	wire_put_int(&w, type);
+	pam_wire_put_text(&w, value);
+	send_msg(sock, &w);
+	return reply_status(receive(sock), PAM_WIRE_SET_ITEM, id);
+}
+
+static char *get_service(int sock, uint32_t id)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_GET_ITEM, id);
+	wire_put_int(&w, PAM_SERVICE);
+	send_msg(sock, &w);
+	ssize_t n = receive(sock);
+	struct wire_header h;
+	struct wire_reader r;
+	cr_assert_eq(wire_open_message(buf, (size_t)n, &h, &r), 0);
+	cr_assert_eq(wire_get_int(&r), PAM_SUCCESS);
+	char value[PAM_WIRE_MAX_TEXT + 1];
+	cr_assert(pam_wire_get_text(&r, value, sizeof(value)) > 0);
+	return strdup(value);
+}
+
+Test(pam_monitor, service_named_at_begin_must_be_granted)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE " }\n");
+	const char *refused[] = {"/tmp/pmtestpam-x", "../../tmp/pmtestpam-x", "..", ".", "other",
+				 "login", SERVICE "/x", "test_pam_monitor"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		uint32_t id = 0;
+		int sock = start(&id);
+		cr_assert(sock >= 0);
+		cr_assert_eq(begin(sock, id, refused[i], USER_A), PAM_PERM_DENIED, "%s", refused[i]);
+		/* the worker ends: the channel closes */
+		cr_assert_eq(receive(sock), 0);
+		close(sock);
+	}
+	/* `auth true` adds the application's own: here the audit's ident */
+	policy_free(m.policy);
+	m.policy = load("auth true\n");
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_PERM_DENIED);
+	close(sock);
+	sock = start(&id);
+	cr_assert_eq(begin(sock, id, "test_pam_monitor", USER_A), PAM_SUCCESS);
+	close(sock);
+}
+
+Test(pam_monitor, service_item_never_changes)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE " }\n");
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "/tmp/pmtestpam-x"), PAM_BAD_ITEM);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "../x"), PAM_BAD_ITEM);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "other"), PAM_BAD_ITEM);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, NULL), PAM_BAD_ITEM);
+	AUTOFREE char *service = get_service(sock, id);
+	cr_assert_str_eq(service, SERVICE);
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
+	close(sock);
+}
+
+Test(pam_monitor, calls_in_order_for_the_same_user)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE " }\n");
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	const int later[] = {PAM_WIRE_SETCRED, PAM_WIRE_OPEN_SESSION, PAM_WIRE_CLOSE_SESSION,
+			     PAM_WIRE_CHAUTHTOK};
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(call(sock, id, later[i], PASS_A), PAM_PERM_DENIED, "before auth");
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(call(sock, id, later[i], PASS_A), PAM_PERM_DENIED, "before acct");
+	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
+	/* another user, or the same one set again: start over */
+	cr_assert_eq(set_item(sock, id, PAM_USER, USER_B), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_PERM_DENIED);
+	cr_assert_eq(set_item(sock, id, PAM_USER, USER_A), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_PERM_DENIED);
+	/* authenticate again, fail: what passed before counts no more */
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, "wrong"), PAM_AUTH_ERR);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_PERM_DENIED);
+	close(sock);
+}
