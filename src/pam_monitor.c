@@ -203,6 +203,7 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	struct policy_decision d;
 	memset(&pr, 0, sizeof(pr));
 	pr.op = POLICY_OP_AUTH;
+	pr.app = m->audit.ident; /* priv_init's appname */
 	policy_decide(m->policy, &pr, &d);
 	if (!d.allow) {
 		audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
@@ -626,6 +627,48 @@ static int worker_set_item(struct worker *w, int type, const char *value)
 	return status;
 }
 
+/* Names the dynamic loader, libc or a shell or interpreter reads to load
+ * code or find files: glibc's list for AT_SECURE programs, and more. A
+ * module such as pam_exec hands the PAM environment to the commands it runs
+ * as root, so the program may not set these in it. */
+static bool unsafe_env_name(const char *text)
+{
+	static const char *const names[] = {
+		"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
+		"LOCPATH", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR",
+		"TZDIR", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH",
+		"PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT",
+		"PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH", NULL,
+	};
+	static const char *const prefixes[] = {"LD_", "MALLOC_", "BASH_FUNC_", NULL};
+	size_t len = strcspn(text, "=");
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == len && strncmp(text, names[i], len) == 0)
+			return true;
+	for (size_t i = 0; prefixes[i]; i++)
+		if (strncmp(text, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* pam_putenv for the program: setting a name from the list above is
+ * refused and logged (unsetting it is not). Returns a PAM status. */
+static int worker_putenv(struct worker *w, const char *text)
+{
+	if (strchr(text, '=') && unsafe_env_name(text)) {
+		char name[256];
+		size_t len = strcspn(text, "=");
+		char copy[128];
+		snprintf(copy, sizeof(copy), "%.*s", (int)(len < 100 ? len : 100), text);
+		audit_refusal(w->audit, "pam_putenv", escaped(copy, name, sizeof(name)),
+			      w->program, EPERM,
+			      "a variable the loader or an interpreter reads: modules such as "
+			      "pam_exec pass the PAM environment to what they run as root");
+		return PAM_PERM_DENIED;
+	}
+	return pam_putenv(w->pamh, text);
+}
+
 /* Decode and run one request; fill w->out with the reply. Returns the
  * reply's size, or 0 after a protocol violation. */
 static size_t worker_request(struct worker *w, size_t size, bool *last)
@@ -723,7 +766,8 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 		int n = pam_wire_get_text(&r, text, sizeof(text));
 		if (n < 1 || !wire_reader_done(&r))
 			break;
-		status = pam_putenv(w->pamh, text);
+		status = worker_putenv(w, text);
+		explicit_bzero(text, sizeof(text));
 		goto reply;
 	}
 	case PAM_WIRE_GETENV: {

@@ -1155,7 +1155,10 @@ static void decide_auth(const struct policy *p, const struct policy_request *req
 	char service[POLICY_SERVICE_MAX + 1], app[POLICY_SERVICE_MAX + 1];
 	bool own = p->auth.value && policy_service_canon(req->app, app, sizeof(app)) == 0;
 	if (!req->service) {
-		if (p->auth_service_count || p->auth.value) {
+		/* Without an application name (privman check), `auth true`
+		 * counts: it grants the one the program will have. */
+		if (p->auth_service_count || own || (p->auth.value && !req->app)) {
+			own = own || p->auth.value;
 			snprintf(out->reason, sizeof(out->reason),
 				 "auth grants %zu PAM service%s%s", p->auth_service_count + own,
 				 p->auth_service_count + own == 1 ? "" : "s",

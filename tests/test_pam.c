@@ -24,8 +24,10 @@
 #define SERVICE_SU "pmtestpam-su"
 /* the application's own service, which `auth true` grants */
 #define SERVICE_SELF "pmtestpam-self"
+/* its session runs a command by name with pam_exec, as root */
+#define SERVICE_EXEC "pmtestpam-exec"
 /* The services the policies grant. */
-#define AUTH "auth { " SERVICE " " SERVICE_CHAT " " SERVICE_DELAY " }\n"
+#define AUTH "auth { " SERVICE " " SERVICE_CHAT " " SERVICE_DELAY " " SERVICE_EXEC " }\n"
 
 static char prog[PATH_MAX], privman[PATH_MAX];
 static char *dir;
@@ -110,6 +112,19 @@ static void setup(void)
 				  "password required pam_unix.so yescrypt\n");
 	write_service(SERVICE_SELF, "auth required pam_unix.so nodelay\n"
 				    "account required pam_unix.so\n");
+	write_service(SERVICE_EXEC, "auth required pam_unix.so nodelay\n"
+				    "account required pam_unix.so\n"
+				    "session optional pam_exec.so /bin/sh -c pmtestpam-hook\n"
+				    "session required pam_permit.so\n");
+	/* what the program would have that command be */
+	char hook[PATH_MAX + 64];
+	snprintf(hook, sizeof(hook), "%s/bin", dir);
+	cr_assert(mkdir(hook, 0755) == 0);
+	snprintf(hook, sizeof(hook), "#!/bin/sh\ntouch %s/hooked\n", dir);
+	AUTOFREE char *hook_path = NULL;
+	cr_assert(asprintf(&hook_path, "%s/bin/pmtestpam-hook", dir) > 0);
+	free(pmtest_write_file(dir, "bin/pmtestpam-hook", hook));
+	cr_assert(chmod(hook_path, 0755) == 0);
 	free(pmtest_write_file(dir, "su", AUTH "auth { " SERVICE_SU " }\n"
 					      "auth_allow_rerun true\nallow_rerun true\n"));
 	free(pmtest_write_file(dir, SERVICE_SELF, "auth true\n"));
@@ -124,6 +139,7 @@ static void teardown(void)
 	unlink("/etc/pam.d/" SERVICE_DELAY);
 	unlink("/etc/pam.d/" SERVICE_SU);
 	unlink("/etc/pam.d/" SERVICE_SELF);
+	unlink("/etc/pam.d/" SERVICE_EXEC);
 	pmtest_user_remove(USER_A);
 	pmtest_user_remove(USER_B);
 	pmtest_rmtree(dir);
@@ -880,4 +896,26 @@ Test(pam, remote_user_and_host_audited_escaped)
 	/* escaped once for the log line, once more for JSON */
 	assert_has(audit, "PAM_RHOST=evil\\\\x0ahost service=" SERVICE);
 	assert_has(audit, "PAM_RUSER=mallory\\\\x1b[2J service=" SERVICE);
+}
+
+Test(pam, environment_for_commands_run_as_root_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* pam_exec hands the PAM environment to the command it runs as root:
+	 * a PATH of the program's would run the program's command. */
+	char path[PATH_MAX + 16], hooked[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "PATH=%s/bin", dir);
+	snprintf(hooked, sizeof(hooked), "%s/hooked", dir);
+	const char *out = RUN("on", "start", SERVICE_EXEC, USER_A, "putenv", path, "putenv",
+			      "LD_PRELOAD=/nonexistent/pmtestpam.so", "putenv", "PMTEST_FINE=1",
+			      "answer", PASS_A, "auth", "acct", "open", "getenv",
+			      "PATH", "getenv", "PMTEST_FINE", "end");
+	assert_has(out, "open PAM_SUCCESS");
+	cr_assert(access(hooked, F_OK) < 0, "the program's command ran as root:\n%s", out);
+	assert_has(out, "start PAM_SUCCESS\nputenv PAM_PERM_DENIED\nputenv PAM_PERM_DENIED\n"
+			"putenv PAM_SUCCESS\n");
+	assert_has(out, "getenv (null)\ngetenv 1\n");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "\"op\":\"pam_putenv\",\"object\":\"PATH\"");
+	assert_has(audit, "\"op\":\"pam_putenv\",\"object\":\"LD_PRELOAD\"");
 }
