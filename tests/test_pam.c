@@ -120,7 +120,7 @@ static void setup(void)
 	char hook[PATH_MAX + 64];
 	snprintf(hook, sizeof(hook), "%s/bin", dir);
 	cr_assert(mkdir(hook, 0755) == 0);
-	snprintf(hook, sizeof(hook), "#!/bin/sh\ntouch %s/hooked\n", dir);
+	snprintf(hook, sizeof(hook), "#!/bin/sh\n/usr/bin/touch %s/hooked\n", dir);
 	AUTOFREE char *hook_path = NULL;
 	cr_assert(asprintf(&hook_path, "%s/bin/pmtestpam-hook", dir) > 0);
 	free(pmtest_write_file(dir, "bin/pmtestpam-hook", hook));
