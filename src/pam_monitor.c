@@ -552,6 +552,15 @@ static int worker_call(struct worker *w, int call, int flags)
 		break;
 	case PAM_WIRE_CHAUTHTOK:
 		rc = pam_chauthtok(w->pamh, flags);
+		/* The expired password is changed: the session may follow, as
+		 * login and sshd go on (auth_allow_rerun still needs a
+		 * pam_acct_mgmt that succeeds). */
+		if (rc == PAM_SUCCESS && (flags & PAM_CHANGE_EXPIRED_AUTHTOK) &&
+		    is_current_user(w, w->expired) && !is_current_user(w, w->passed)) {
+			forget(&w->passed);
+			w->passed = w->expired;
+			w->expired = NULL;
+		}
 		break;
 	default:
 		worker_violation(w, "unknown PAM function");
