@@ -226,3 +226,31 @@ Test(pam_wrapper, unknown_user_refused)
 	cr_assert_eq(count, 0);
 	close(sock);
 }
+
+Test(pam_wrapper, service_and_order_enforced_without_root)
+{
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, "/tmp/pmtest.wrap.x/" SERVICE, USER), PAM_PERM_DENIED);
+	close(sock);
+	sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, SERVICE, USER), PAM_SUCCESS);
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_SET_ITEM, id);
+	wire_put_int(&w, PAM_SERVICE);
+	pam_wire_put_text(&w, "other");
+	send_msg(sock, &w);
+	cr_assert_eq(reply_status(receive(sock), PAM_WIRE_SET_ITEM, id), PAM_BAD_ITEM);
+	char seen[1024];
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_OPEN_SESSION, "", seen, sizeof(seen)),
+		     PAM_PERM_DENIED, "no session before authentication");
+	cr_assert_str_eq(seen, "", "and no module ran");
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_AUTHENTICATE, PASSWORD, seen, sizeof(seen)),
+		     PAM_SUCCESS);
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_ACCT_MGMT, "", seen, sizeof(seen)), PAM_SUCCESS);
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_OPEN_SESSION, "", seen, sizeof(seen)),
+		     PAM_SUCCESS);
+	close(sock);
+}
