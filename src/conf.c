@@ -342,7 +342,7 @@ static const char *token_name(enum token_kind kind)
 
 /* --- the schema --------------------------------------------------------- */
 
-enum value_kind { KIND_SCALAR, KIND_BOOL, KIND_LIST, KIND_SCOPE, KIND_INCLUDE };
+enum value_kind { KIND_SCALAR, KIND_BOOL, KIND_LIST, KIND_SCOPE, KIND_INCLUDE, KIND_AUTH };
 
 enum directive {
 	DIR_OPEN_RO,
@@ -393,7 +393,7 @@ static const struct schema_entry top_schema[] = {
 	{ "runas", DIR_RUN_AS, KIND_LIST },
 	{ "chroot", DIR_CHROOT, KIND_SCALAR },
 	{ "unpriv_user", DIR_UNPRIV_USER, KIND_SCALAR },
-	{ "auth", DIR_AUTH, KIND_BOOL },
+	{ "auth", DIR_AUTH, KIND_AUTH },
 	{ "auth_allow_rerun", DIR_AUTH_ALLOW_RERUN, KIND_BOOL },
 	{ "fork", DIR_FORK, KIND_BOOL },
 	{ "allow_rerun", DIR_ALLOW_RERUN, KIND_BOOL },
@@ -623,6 +623,8 @@ static int store_item(struct parser *ps, struct scope_target *scope, enum direct
 		return add_runas(ps, &p->run_as);
 	case DIR_CUSTOM:
 		return add_custom(ps);
+	case DIR_AUTH:
+		return add_value(ps, &p->auth_services, &p->auth_service_count);
 	case RUN_USER:
 		return add_runas(ps, &scope->run->users);
 	case RUN_ENV:
@@ -796,6 +798,40 @@ static int parse_scalar(struct parser *ps, const struct schema_entry *entry,
 
 static int parse_statement(struct parser *ps, const struct schema_entry *schema,
 			   struct scope_target *scope);
+
+/* `auth true|false` or `auth { SERVICE ... }`. A bare word must be a
+ * boolean, so that a misspelt `true` is an error rather than the name of a
+ * service; one service is written in braces. Lists accumulate; `false`
+ * revokes everything earlier `auth` statements granted (a later file can
+ * turn PAM off). policy.c checks the names. */
+static int parse_auth(struct parser *ps, const struct schema_entry *entry)
+{
+	struct policy *p = ps->policy;
+	if (ps->token.kind == TOKEN_OPEN_BRACE || ps->token.kind == TOKEN_OPEN_PAREN)
+		return parse_list(ps, entry, NULL);
+	if (!is_value(&ps->token))
+		return expected(ps, "true, false, or a list of PAM services in '{ }' for 'auth'");
+	bool value;
+	if (conf_parse_bool(ps->token.text, &value) < 0) {
+		diag_error(ps->diag, &ps->token.at,
+			   "expected true or false, or a list of PAM services in braces "
+			   "(auth { %s }), not '%s'",
+			   ps->token.text, ps->token.text);
+		return -1;
+	}
+	p->auth.value = value;
+	p->auth.set = true;
+	p->auth.origin = ps->token.at;
+	if (!value) {
+		for (size_t i = 0; i < p->auth_service_count; i++)
+			free(p->auth_services[i].text);
+		free(p->auth_services);
+		p->auth_services = NULL;
+		p->auth_service_count = 0;
+	}
+	next_token(ps);
+	return 0;
+}
 
 /* The statements of a scope, from '{' to '}'. */
 static int parse_scope_body(struct parser *ps, const struct schema_entry *entry,
@@ -1045,6 +1081,8 @@ static int parse_statement(struct parser *ps, const struct schema_entry *schema,
 		return parse_scope(ps, entry);
 	case KIND_INCLUDE:
 		return parse_include(ps);
+	case KIND_AUTH:
+		return parse_auth(ps, entry);
 	}
 	return -1;
 }

@@ -385,7 +385,8 @@ int priv_pam_start(const char *service, const char *user, const struct pam_conv 
 	size = wire_writer_finish(&w);
 	int status = size ? exchange(h, PAM_WIRE_BEGIN, size, false, NULL) : PAM_SYSTEM_ERR;
 	if (status != PAM_SUCCESS) {
-		e = errno;
+		/* The worker refused the service: the policy does not grant it. */
+		e = status == PAM_PERM_DENIED ? EPERM : errno;
 		handle_free(h);
 		errno = e;
 		return status;
@@ -494,6 +495,8 @@ int priv_pam_set_item(pam_handle_t *pamh, int item_type, const void *item)
 		pam_wire_put_text(&w, item);
 		size_t size = wire_writer_finish(&w);
 		status = exchange(h, PAM_WIRE_SET_ITEM, size, false, NULL);
+		if (item_type == PAM_SERVICE && status == PAM_BAD_ITEM)
+			errno = EPERM; /* chosen at pam_start, for good */
 		if (item_type < ITEM_SLOTS) {
 			free(h->items[item_type]);
 			h->items[item_type] = NULL;

@@ -7,7 +7,16 @@
  * conversation's answers, wipes them once PAM has them, and exits when the
  * channel closes. Only the worker can report an authenticated user: the
  * report socket is made by the monitor and its other end lives only in the
- * worker, which the program cannot reach. */
+ * worker, which the program cannot reach.
+ *
+ * What the program may not choose: the PAM service is named once, at
+ * pam_start, and must be one the policy grants (a plain name: PAM reads
+ * /etc/pam.d/NAME, and a path would make the root worker read a file the
+ * program wrote and load its module); PAM_SERVICE cannot be set afterwards.
+ * And the order: a uid-0 caller is an administrator to pam_unix (it may set
+ * any user's password without the old one) and to pam_rootok, so
+ * pam_setcred, the session calls and pam_chauthtok run only for the user
+ * who passed pam_authenticate and then pam_acct_mgmt in this transaction. */
 #include "pam_monitor.h"
 
 #include <errno.h>
@@ -25,6 +34,7 @@
 #include <unistd.h>
 
 #include "kill_one.h"
+#include "pam_stack.h"
 #include "pam_wire.h"
 
 _Static_assert(PAM_MONITOR_TAG > MONITOR_MAX_CHANNELS, "report tags above channel indices");
@@ -184,6 +194,7 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	struct policy_decision d;
 	memset(&pr, 0, sizeof(pr));
 	pr.op = POLICY_OP_AUTH;
+	pr.app = m->audit.ident; /* priv_init's appname */
 	policy_decide(m->policy, &pr, &d);
 	if (!d.allow) {
 		audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
@@ -271,8 +282,18 @@ struct worker {
 	struct audit *audit;
 	pam_handle_t *pamh;
 	bool broken;    /* the program lied: end after the current call */
-	char service[256];
+	const struct policy *policy;
+	const char *app; /* the application's name: `auth true` grants it */
+	char service[POLICY_SERVICE_MAX + 1]; /* as PAM uses it */
+	char service_log[4 * (POLICY_SERVICE_MAX + 1)]; /* escaped, for logs */
+	/* The service's stack holds a module that trusts the caller (the
+	 * root worker): its users are never recorded for auth_allow_rerun. */
+	bool trusts_caller;
+	char trust_note[768];
 	char *authenticated; /* PAM_USER after pam_authenticate succeeded */
+	char *passed;        /* PAM_USER after pam_acct_mgmt succeeded for it */
+	char *expired;       /* PAM_USER whose pam_acct_mgmt said
+				PAM_NEW_AUTHTOK_REQD after pam_authenticate */
 	uid_t reported[MAX_REPORTS];
 	size_t report_count;
 	unsigned char in[WIRE_MAX_MESSAGE + 1];
@@ -289,6 +310,8 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_stat
 	explicit_bzero(w->in, sizeof(w->in));
 	explicit_bzero(w->out, sizeof(w->out));
 	free(w->authenticated);
+	free(w->passed);
+	free(w->expired);
 	audit_finish(w->audit);
 	_exit(0);
 }
@@ -366,6 +389,51 @@ static bool secret_item(int type)
 	return type == PAM_AUTHTOK || type == PAM_OLDAUTHTOK;
 }
 
+/* A program-chosen text for a log line: printable ASCII but '\\' as is,
+ * every other byte as \xNN, so that it can neither forge a line nor hide
+ * in one. Cut to fit `cap`. */
+static const char *escaped(const char *in, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (!in)
+		in = "-";
+	for (; *in && o + 5 < cap; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void forget(char **user)
+{
+	free(*user);
+	*user = NULL;
+}
+
+/* Whatever passed before no longer counts (PAM_USER set, authentication
+ * run again). */
+static void forget_proofs(struct worker *w)
+{
+	forget(&w->authenticated);
+	forget(&w->passed);
+	forget(&w->expired);
+}
+
+static bool is_current_user(struct worker *w, const char *user)
+{
+	const char *now = item_text(w, PAM_USER);
+	return user && now && strcmp(user, now) == 0;
+}
+
 /* Tell the monitor that PAM_USER passed pam_authenticate and then
  * pam_acct_mgmt in this transaction. Sent before the program hears of its
  * success, so the monitor finds it when the program asks next. */
@@ -374,6 +442,12 @@ static void worker_report(struct worker *w)
 	const char *user = item_text(w, PAM_USER);
 	if (!user || !w->authenticated || strcmp(user, w->authenticated) != 0)
 		return;
+	if (w->trusts_caller) {
+		char name[256];
+		audit_refusal(w->audit, "auth_allow_rerun", escaped(user, name, sizeof(name)),
+			      w->program, EPERM, w->trust_note);
+		return;
+	}
 	struct passwd pw, *found = NULL;
 	char buf[4096];
 	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || !found) {
@@ -403,23 +477,68 @@ static void worker_report(struct worker *w)
 		audit_event(w->audit, LOG_WARNING, "pam: the monitor did not confirm %s", user);
 }
 
+/* pam_setcred, the session calls and pam_chauthtok act for the user as
+ * root: they run only for the user who passed pam_authenticate and then
+ * pam_acct_mgmt in this transaction, and who is still PAM_USER. The one
+ * exception is the expired password: pam_chauthtok with
+ * PAM_CHANGE_EXPIRED_AUTHTOK for the user who authenticated and whose
+ * pam_acct_mgmt answered PAM_NEW_AUTHTOK_REQD. Returns NULL, or why not. */
+static const char *call_refused(struct worker *w, int call, int flags)
+{
+	switch (call) {
+	case PAM_WIRE_AUTHENTICATE:
+	case PAM_WIRE_ACCT_MGMT:
+		return NULL;
+	case PAM_WIRE_CHAUTHTOK:
+		if ((flags & PAM_CHANGE_EXPIRED_AUTHTOK) && is_current_user(w, w->expired))
+			return NULL;
+		break;
+	default:
+		break;
+	}
+	if (is_current_user(w, w->passed))
+		return NULL;
+	if (w->authenticated && is_current_user(w, w->authenticated))
+		return "PAM_USER has not passed pam_acct_mgmt after pam_authenticate in this "
+		       "transaction";
+	return "PAM_USER has not passed pam_authenticate and pam_acct_mgmt in this transaction "
+	       "(the root PAM worker would act for any user without proof)";
+}
+
 static int worker_call(struct worker *w, int call, int flags)
 {
 	int rc;
+	char user_log[256];
+	const char *why = call_refused(w, call, flags);
+	if (why) {
+		const char *name = pam_wire_call_name(call);
+		char object[sizeof(w->service_log) + sizeof(user_log) + 16];
+		snprintf(object, sizeof(object), "service=%s user=%s", w->service_log,
+			 escaped(item_text(w, PAM_USER), user_log, sizeof(user_log)));
+		audit_refusal(w->audit, name ? name : "pam_call", object, w->program, EPERM, why);
+		return PAM_PERM_DENIED;
+	}
 	switch (call) {
 	case PAM_WIRE_AUTHENTICATE:
+		forget_proofs(w);
 		rc = pam_authenticate(w->pamh, flags);
-		free(w->authenticated);
-		w->authenticated = NULL;
 		if (rc == PAM_SUCCESS) {
 			const char *user = item_text(w, PAM_USER);
 			w->authenticated = user ? strdup(user) : NULL;
 		}
 		break;
 	case PAM_WIRE_ACCT_MGMT:
+		forget(&w->passed);
+		forget(&w->expired);
 		rc = pam_acct_mgmt(w->pamh, flags);
-		if (rc == PAM_SUCCESS)
+		if (!w->authenticated || !is_current_user(w, w->authenticated))
+			break;
+		if (rc == PAM_SUCCESS) {
+			w->passed = strdup(w->authenticated);
 			worker_report(w);
+		} else if (rc == PAM_NEW_AUTHTOK_REQD) {
+			w->expired = strdup(w->authenticated);
+		}
 		break;
 	case PAM_WIRE_SETCRED:
 		rc = pam_setcred(w->pamh, flags);
@@ -432,21 +551,130 @@ static int worker_call(struct worker *w, int call, int flags)
 		break;
 	case PAM_WIRE_CHAUTHTOK:
 		rc = pam_chauthtok(w->pamh, flags);
+		/* The expired password is changed: the session may follow, as
+		 * login and sshd go on (auth_allow_rerun still needs a
+		 * pam_acct_mgmt that succeeds). */
+		if (rc == PAM_SUCCESS && (flags & PAM_CHANGE_EXPIRED_AUTHTOK) &&
+		    is_current_user(w, w->expired) && !is_current_user(w, w->passed)) {
+			forget(&w->passed);
+			w->passed = w->expired;
+			w->expired = NULL;
+		}
 		break;
 	default:
 		worker_violation(w, "unknown PAM function");
 		return PAM_SYSTEM_ERR;
 	}
-	const char *user = item_text(w, PAM_USER);
 	audit_event(w->audit, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
-		    "%s service=%s user=%s pid=%d: %s", pam_wire_call_name(call), w->service,
-		    user ? user : "-", (int)w->program, pam_strerror(w->pamh, rc));
+		    "%s service=%s user=%s pid=%d: %s", pam_wire_call_name(call), w->service_log,
+		    escaped(item_text(w, PAM_USER), user_log, sizeof(user_log)), (int)w->program,
+		    pam_strerror(w->pamh, rc));
 	return rc;
 }
 
-static bool service_ok(const char *s)
+/* BEGIN: the service the program names must be one the policy grants,
+ * decided on the name as PAM will use it. Returns a PAM status. */
+static int worker_choose_service(struct worker *w, const char *asked)
 {
-	return s[0] && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/');
+	char log[sizeof(w->service_log)];
+	escaped(asked, log, sizeof(log));
+	struct policy_request pr;
+	struct policy_decision d;
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	pr.service = asked;
+	pr.app = w->app;
+	policy_decide(w->policy, &pr, &d);
+	audit_decision(w->audit, "pam_start", log, 0, w->program, &d, 0);
+	if (!d.allow)
+		return PAM_PERM_DENIED;
+	if (policy_service_canon(asked, w->service, sizeof(w->service)) < 0)
+		return PAM_PERM_DENIED; /* decide() refused it already */
+	escaped(w->service, w->service_log, sizeof(w->service_log));
+
+	struct pam_stack_report report;
+	const struct pam_stack_finding *f = NULL;
+	if (pam_stack_scan(NULL, w->service, &report) == 0 &&
+	    pam_stack_trusts_caller(&report, &f)) {
+		w->trusts_caller = true;
+		snprintf(w->trust_note, sizeof(w->trust_note),
+			 "PAM service %s: %.200s line %u: %s %s; its users are not recorded",
+			 w->service, f->file, f->line, f->module, f->why);
+	}
+	return PAM_SUCCESS;
+}
+
+/* A string item the program sets. PAM_SERVICE was chosen at pam_start and
+ * stays (Linux-PAM would load the stack of the new name, a path included);
+ * the items that access-control modules trust (PAM_RUSER, PAM_RHOST,
+ * PAM_TTY) are logged. Returns a PAM status. */
+static int worker_set_item(struct worker *w, int type, const char *value)
+{
+	char log[4 * 256];
+	if (!pam_wire_string_item(type))
+		return PAM_BAD_ITEM;
+	if (type == PAM_SERVICE) {
+		audit_refusal(w->audit, "pam_set_item", escaped(value, log, sizeof(log)),
+			      w->program, EPERM,
+			      "PAM_SERVICE is chosen once, at pam_start, from the services the "
+			      "policy grants; it cannot be changed");
+		return PAM_BAD_ITEM;
+	}
+	int status = pam_set_item(w->pamh, type, value);
+	if (type == PAM_USER && status == PAM_SUCCESS)
+		forget_proofs(w);
+	if (type == PAM_RUSER || type == PAM_RHOST || type == PAM_TTY)
+		audit_event(w->audit, LOG_INFO, "pam_set_item %s=%s service=%s pid=%d: %s",
+			    type == PAM_RUSER ? "PAM_RUSER" : type == PAM_RHOST ? "PAM_RHOST"
+										  : "PAM_TTY",
+			    escaped(value, log, sizeof(log)), w->service_log, (int)w->program,
+			    pam_strerror(w->pamh, status));
+	else if (status != PAM_SUCCESS)
+		audit_event(w->audit, LOG_NOTICE, "pam_set_item %d pid=%d: %s", type,
+			    (int)w->program, pam_strerror(w->pamh, status));
+	return status;
+}
+
+/* Names the dynamic loader, libc or a shell or interpreter reads to load
+ * code or find files: glibc's list for AT_SECURE programs, and more. A
+ * module such as pam_exec hands the PAM environment to the commands it runs
+ * as root, so the program may not set these in it. */
+static bool unsafe_env_name(const char *text)
+{
+	static const char *const names[] = {
+		"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
+		"LOCPATH", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR",
+		"TZDIR", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH",
+		"PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT",
+		"PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH", NULL,
+	};
+	static const char *const prefixes[] = {"LD_", "MALLOC_", "BASH_FUNC_", NULL};
+	size_t len = strcspn(text, "=");
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == len && strncmp(text, names[i], len) == 0)
+			return true;
+	for (size_t i = 0; prefixes[i]; i++)
+		if (strncmp(text, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* pam_putenv for the program: setting a name from the list above is
+ * refused and logged (unsetting it is not). Returns a PAM status. */
+static int worker_putenv(struct worker *w, const char *text)
+{
+	if (strchr(text, '=') && unsafe_env_name(text)) {
+		char name[256];
+		size_t len = strcspn(text, "=");
+		char copy[128];
+		snprintf(copy, sizeof(copy), "%.*s", (int)(len < 100 ? len : 100), text);
+		audit_refusal(w->audit, "pam_putenv", escaped(copy, name, sizeof(name)),
+			      w->program, EPERM,
+			      "a variable the loader or an interpreter reads: modules such as "
+			      "pam_exec pass the PAM environment to what they run as root");
+		return PAM_PERM_DENIED;
+	}
+	return pam_putenv(w->pamh, text);
 }
 
 /* Decode and run one request; fill w->out with the reply. Returns the
@@ -478,23 +706,22 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 	}
 	switch (h.op) {
 	case PAM_WIRE_BEGIN: {
-		int n = pam_wire_get_text(&r, w->service, sizeof(w->service));
-		int u = pam_wire_get_text(&r, text2, sizeof(text2));
+		int n = pam_wire_get_text(&r, text2, sizeof(text2));
+		char user[PAM_WIRE_MAX_TEXT + 1], user_log[256];
+		int u = pam_wire_get_text(&r, user, sizeof(user));
 		if (n < 1 || u == -2 || !wire_reader_done(&r))
 			break;
-		if (!service_ok(w->service)) {
-			audit_refusal(w->audit, "pam_start", w->service, w->program, EINVAL,
-				      "not a PAM service name");
-			status = PAM_SYSTEM_ERR;
+		status = worker_choose_service(w, text2);
+		if (status != PAM_SUCCESS) {
 			*last = true;
 			goto reply;
 		}
 		const struct pam_conv conv = {worker_conv, w};
-		status = pam_start(w->service, u >= 0 ? text2 : NULL, &conv, &w->pamh);
+		status = pam_start(w->service, u >= 0 ? user : NULL, &conv, &w->pamh);
 		audit_event(w->audit, status == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
-			    "pam_start service=%s user=%s pid=%d transaction %u: %s", w->service,
-			    u >= 0 ? text2 : "-", (int)w->program, (unsigned)w->id,
-			    pam_strerror(w->pamh, status));
+			    "pam_start service=%s user=%s pid=%d transaction %u: %s", w->service_log,
+			    escaped(u >= 0 ? user : NULL, user_log, sizeof(user_log)),
+			    (int)w->program, (unsigned)w->id, pam_strerror(w->pamh, status));
 		if (status != PAM_SUCCESS) {
 			w->pamh = NULL;
 			*last = true;
@@ -519,19 +746,8 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 			explicit_bzero(text, sizeof(text));
 			break;
 		}
-		if (!pam_wire_string_item(type) || (n < 0 && (type == PAM_SERVICE))) {
-			status = PAM_BAD_ITEM;
-		} else {
-			status = pam_set_item(w->pamh, type, n >= 0 ? text : NULL);
-			if (type == PAM_USER && status == PAM_SUCCESS) {
-				free(w->authenticated);
-				w->authenticated = NULL;
-			}
-		}
+		status = worker_set_item(w, type, n >= 0 ? text : NULL);
 		explicit_bzero(text, sizeof(text));
-		if (status != PAM_SUCCESS)
-			audit_event(w->audit, LOG_NOTICE, "pam_set_item %d pid=%d: %s", type,
-				    (int)w->program, pam_strerror(w->pamh, status));
 		goto reply;
 	}
 	case PAM_WIRE_GET_ITEM: {
@@ -558,7 +774,8 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 		int n = pam_wire_get_text(&r, text, sizeof(text));
 		if (n < 1 || !wire_reader_done(&r))
 			break;
-		status = pam_putenv(w->pamh, text);
+		status = worker_putenv(w, text);
+		explicit_bzero(text, sizeof(text));
 		goto reply;
 	}
 	case PAM_WIRE_GETENV: {
@@ -658,6 +875,9 @@ worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program,
 	w->id = id;
 	w->program = program;
 	w->audit = &m->audit;
+	w->policy = m->policy;
+	/* The monitor's audit ident is priv_init's appname. */
+	w->app = m->audit.ident;
 
 	for (;;) {
 		int fds[WIRE_MAX_FDS], nfds = 0;

@@ -167,6 +167,9 @@ void policy_free(struct policy *p)
 		free(p->custom.rules[i].text);
 	free(p->custom.rules);
 	value_free(&p->custom_timeout);
+	for (size_t i = 0; i < p->auth_service_count; i++)
+		value_free(&p->auth_services[i]);
+	free(p->auth_services);
 	value_free(&p->unpriv_user);
 	value_free(&p->chroot);
 	policy_security_free(&p->security);
@@ -846,6 +849,66 @@ static int validate_custom(struct policy *p, struct diag *d)
 	return rc;
 }
 
+/* --- PAM services --------------------------------------------------------- */
+
+int policy_service_canon(const char *name, char *out, size_t cap)
+{
+	size_t len = name ? strnlen(name, POLICY_SERVICE_MAX + 1) : 0;
+	if (len == 0 || len > POLICY_SERVICE_MAX || len >= cap)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("._-+@", c)))
+			return -1;
+		out[i] = c;
+	}
+	out[len] = '\0';
+	return strcmp(out, ".") == 0 || strcmp(out, "..") == 0 ? -1 : 0;
+}
+
+/* Each name of `auth { ... }` is a plain PAM service name, written as PAM
+ * will use it: never a path, never a way out of /etc/pam.d. */
+static int validate_auth_services(const struct policy *p, struct diag *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < p->auth_service_count; i++) {
+		const struct policy_value *v = &p->auth_services[i];
+		char canon[POLICY_SERVICE_MAX + 1];
+		if (policy_service_canon(v->text, canon, sizeof(canon)) < 0) {
+			diag_error(d, &v->origin,
+				   "auth \"%s\" is not a PAM service name: a plain name of "
+				   "letters, digits and . _ - + @ (no '/', not '.' or '..'), as in "
+				   "/etc/pam.d/NAME",
+				   v->text);
+			rc = -1;
+		} else if (strcmp(canon, v->text) != 0) {
+			diag_error(d, &v->origin,
+				   "auth \"%s\": PAM lowercases service names; write \"%s\"",
+				   v->text, canon);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* A service without a file of its own gets the stack of "other". */
+static void warn_missing_services(const struct policy *p, struct diag *d)
+{
+	for (size_t i = 0; i < p->auth_service_count; i++) {
+		const struct policy_value *v = &p->auth_services[i];
+		char etc[PATH_MAX], usr[PATH_MAX];
+		snprintf(etc, sizeof(etc), "/etc/pam.d/%s", v->text);
+		snprintf(usr, sizeof(usr), "/usr/lib/pam.d/%s", v->text);
+		if (access(etc, F_OK) < 0 && access(usr, F_OK) < 0)
+			diag_warn(d, &v->origin,
+				  "auth: PAM service %s has no file %s; PAM would use the stack of "
+				  "/etc/pam.d/other for it",
+				  v->text, etc);
+	}
+}
+
 int policy_validate_syntax(struct policy *p, struct diag *d)
 {
 	int rc = 0;
@@ -886,6 +949,8 @@ int policy_validate_syntax(struct policy *p, struct diag *d)
 	}
 	if (security_parse_capabilities(&p->security, d) < 0)
 		rc = -1;
+	if (validate_auth_services(p, d) < 0)
+		rc = -1;
 	return rc;
 }
 
@@ -904,6 +969,8 @@ int policy_validate(struct policy *p, struct diag *d)
 	/* The capability text was parsed with the syntax above. */
 	if (security_resolve(&p->security, false, d) < 0)
 		rc = -1;
+	if (rc == 0)
+		warn_missing_services(p, d);
 	return rc;
 }
 
@@ -1232,6 +1299,73 @@ static void decide_custom(const struct policy *p, const struct policy_request *r
 	decided(out, false, EPERM, NULL, NULL, NULL);
 }
 
+static const struct policy_value *auth_service_find(const struct policy *p, const char *service)
+{
+	for (size_t i = 0; i < p->auth_service_count; i++)
+		if (strcmp(p->auth_services[i].text, service) == 0)
+			return &p->auth_services[i];
+	return NULL;
+}
+
+/* A PAM service: granted when `auth { ... }` names it, or when it is the
+ * application's own and `auth true` is set. The name is compared as PAM
+ * will use it. Without a service: whether any service may be used. */
+static void decide_auth(const struct policy *p, const struct policy_request *req,
+			struct policy_decision *out)
+{
+	char service[POLICY_SERVICE_MAX + 1], app[POLICY_SERVICE_MAX + 1];
+	bool own = p->auth.value && policy_service_canon(req->app, app, sizeof(app)) == 0;
+	if (!req->service) {
+		/* Without an application name (privman check), `auth true`
+		 * counts: it grants the one the program will have. */
+		if (p->auth_service_count || own || (p->auth.value && !req->app)) {
+			own = own || p->auth.value;
+			snprintf(out->reason, sizeof(out->reason),
+				 "auth grants %zu PAM service%s%s", p->auth_service_count + own,
+				 p->auth_service_count + own == 1 ? "" : "s",
+				 p->auth.value ? " (auth true: the application's own)" : "");
+			if (p->auth_service_count)
+				decided(out, true, 0, "auth", p->auth_services[0].text,
+					&p->auth_services[0].origin);
+			else
+				decided(out, true, 0, "auth", "true", &p->auth.origin);
+			return;
+		}
+		decide_bool(&p->auth, "auth", out);
+		return;
+	}
+	if (policy_service_canon(req->service, service, sizeof(service)) < 0) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "a PAM service must be a plain name (letters, digits, . _ - + @; no '/', "
+			 "not '.' or '..')");
+		decided(out, false, EINVAL, NULL, NULL, NULL);
+		return;
+	}
+	const struct policy_value *v = auth_service_find(p, service);
+	if (v) {
+		snprintf(out->reason, sizeof(out->reason), "PAM service %s is granted", service);
+		decided(out, true, 0, "auth", v->text, &v->origin);
+		return;
+	}
+	if (own && strcmp(app, service) == 0) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "PAM service %s is the application's own, granted by auth true", service);
+		decided(out, true, 0, "auth", "true", &p->auth.origin);
+		return;
+	}
+	if (p->auth.value)
+		snprintf(out->reason, sizeof(out->reason),
+			 "PAM service %.100s is not granted: auth true grants only the "
+			 "application's own service%s%.100s%s, and no auth { } list names it",
+			 service, own ? " (" : "", own ? app : "", own ? ")" : "");
+	else
+		snprintf(out->reason, sizeof(out->reason),
+			 "PAM service %s is not granted: no auth { } list names it", service);
+	decided(out, false, EPERM, p->auth.set ? "auth" : NULL,
+		p->auth.set ? (p->auth.value ? "true" : "false") : NULL,
+		p->auth.set ? &p->auth.origin : NULL);
+}
+
 void policy_decide(const struct policy *p, const struct policy_request *req,
 		   struct policy_decision *out)
 {
@@ -1256,7 +1390,7 @@ void policy_decide(const struct policy *p, const struct policy_request *req,
 		decide_run_as(p, req, out);
 		return;
 	case POLICY_OP_AUTH:
-		decide_bool(&p->auth, "auth", out);
+		decide_auth(p, req, out);
 		return;
 	case POLICY_OP_FORK:
 		decide_bool(&p->fork, "fork", out);
@@ -1322,6 +1456,23 @@ static void dump_bool(FILE *out, const char *name, const struct policy_bool *b)
 {
 	int n = fprintf(out, "%s %s", name, b->value ? "true" : "false");
 	put_origin(out, b->set ? &b->origin : NULL, 40 - n);
+}
+
+static void dump_auth(FILE *out, const struct policy *p)
+{
+	dump_bool(out, "auth", &p->auth);
+	if (p->auth.value)
+		fputs("    # auth true grants one PAM service: the one named like the application\n"
+		      "    # (priv_init's appname), and no other\n",
+		      out);
+	if (!p->auth_service_count)
+		return;
+	fputs("auth {\n", out);
+	for (size_t i = 0; i < p->auth_service_count; i++) {
+		int n = fprintf(out, "    %s", p->auth_services[i].text);
+		put_origin(out, &p->auth_services[i].origin, 40 - n);
+	}
+	fputs("}\n", out);
 }
 
 static void dump_caps(FILE *out, const char *indent, const char *label, uint64_t mask)
@@ -1393,7 +1544,7 @@ void policy_dump(const struct policy *p, FILE *out)
 		}
 		fputs("}\n", out);
 	}
-	dump_bool(out, "auth", &p->auth);
+	dump_auth(out, p);
 	dump_bool(out, "auth_allow_rerun", &p->auth_allow_rerun);
 	dump_bool(out, "fork", &p->fork);
 	dump_bool(out, "allow_rerun", &p->allow_rerun);

@@ -147,7 +147,12 @@ struct policy {
 	struct runas_rules run_as;
 	struct run_rules run;
 
+	/* `auth true` grants the PAM service named like the application
+	 * (priv_init's appname) and nothing else; `auth { NAME ... }` grants
+	 * the services named; `auth false` revokes both. */
 	struct policy_bool auth;
+	struct policy_value *auth_services;
+	size_t auth_service_count;
 	struct policy_bool auth_allow_rerun;
 	struct policy_bool fork;
 	struct policy_bool allow_rerun;
@@ -260,6 +265,10 @@ struct policy_request {
 	const char *user;
 	const char *program;
 	const char *chroot;
+	/* AUTH: the PAM service asked for (NULL: may any service be used at
+	 * all?) and the application's name, which `auth true` grants. */
+	const char *service;
+	const char *app;
 	/* Users who passed pam_authenticate and pam_acct_mgmt in this run of
 	 * the program (auth_allow_rerun). */
 	const uid_t *authenticated;
@@ -282,6 +291,12 @@ struct policy_decision {
 /* The pure match: no system call, no allocation. Always fills `out`. */
 void policy_decide(const struct policy *p, const struct policy_request *req,
 		   struct policy_decision *out);
+
+/* A PAM service name as PAM will use it (Linux-PAM lowercases it) into
+ * out: ASCII letters, digits and . _ - + @ only, not "." or "..", at most
+ * POLICY_SERVICE_MAX bytes. Returns 0, or -1 when it is not a plain name. */
+#define POLICY_SERVICE_MAX 255
+int policy_service_canon(const char *name, char *out, size_t cap);
 
 /* Name of an operation as written in a request ("open", "bind", ...). */
 const char *policy_op_name(enum policy_op op);

@@ -230,7 +230,7 @@ Test(syntax, missing_values)
 {
 	cr_assert_syntax_error("chroot", "test.conf:1:7: error: expected a value for 'chroot', "
 					 "found the end of the file");
-	cr_assert_syntax_error("auth {", "expected a value for 'auth' (true or false)");
+	cr_assert_syntax_error("auth", "expected true, false, or a list of PAM services");
 	cr_assert_syntax_error("open_ro", "expected a value or a list");
 	cr_assert_syntax_error("open_ro { { } }", "expected a value or '}' to close the list");
 	cr_assert_syntax_error("security user", "expected '{' to open the security scope");

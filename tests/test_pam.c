@@ -13,17 +13,25 @@
 
 #include "testutil.h"
 
-#define USER_A "pmtestpama"
-#define USER_B "pmtestpamb"
+#define USER_A "pmtestpamua"
+#define USER_B "pmtestpamub"
 #define PASS_A "Right-Horse-7"
 #define PASS_B "Other-Staple-9"
-#define SERVICE "pmtest-pam"
-#define SERVICE_CHAT "pmtest-pamchat"
-#define SERVICE_DELAY "pmtest-pamdelay"
+#define SERVICE "pmtestpam-main"
+#define SERVICE_CHAT "pmtestpam-chat"
+#define SERVICE_DELAY "pmtestpam-delay"
+/* su-like: pam_rootok first */
+#define SERVICE_SU "pmtestpam-su"
+/* the application's own service, which `auth true` grants */
+#define SERVICE_SELF "pmtestpam-self"
+/* its session runs a command by name with pam_exec, as root */
+#define SERVICE_EXEC "pmtestpam-exec"
+/* The services the policies grant. */
+#define AUTH "auth { " SERVICE " " SERVICE_CHAT " " SERVICE_DELAY " " SERVICE_EXEC " }\n"
 
-static char prog[PATH_MAX];
+static char prog[PATH_MAX], privman[PATH_MAX];
 static char *dir;
-static char audit_path[PATH_MAX], granted[PATH_MAX];
+static char audit_path[PATH_MAX], granted[PATH_MAX], evil[PATH_MAX], marker[PATH_MAX];
 
 static void write_service(const char *name, const char *text)
 {
@@ -49,6 +57,7 @@ static void setup(void)
 	self[n] = '\0';
 	snprintf(prog, sizeof(prog), "%s/helpers/pam_prog", dirname(self));
 	cr_assert(access(prog, X_OK) == 0, "%s is not built", prog);
+	snprintf(privman, sizeof(privman), "%s/privman", dirname(self));
 	if (geteuid() != 0)
 		return;
 	pmtest_user_ensure(USER_A);
@@ -76,15 +85,49 @@ static void setup(void)
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.json", dir);
 	snprintf(granted, sizeof(granted), "%s/granted", dir);
 	free(pmtest_write_file(dir, "granted", "granted file\n"));
-	free(pmtest_write_file(dir, "on", "auth true\nauth_allow_rerun true\n"));
+	free(pmtest_write_file(dir, "on", AUTH "auth_allow_rerun true\n"));
 	char *text = NULL;
-	cr_assert(asprintf(&text, "auth true\nauth_allow_rerun true\nopen_ro %s\n", granted) > 0);
+	cr_assert(asprintf(&text, AUTH "auth_allow_rerun true\nopen_ro %s\n", granted) > 0);
 	free(pmtest_write_file(dir, "open", text));
 	free(text);
 	free(pmtest_write_file(dir, "off", "auth false\nauth_allow_rerun true\n"));
-	free(pmtest_write_file(dir, "rerun", "auth true\nauth_allow_rerun true\nallow_rerun true\n"));
+	free(pmtest_write_file(dir, "rerun", AUTH "auth_allow_rerun true\nallow_rerun true\n"));
 	free(pmtest_write_file(dir, "norerun",
-			       "auth true\nauth_allow_rerun false\nallow_rerun true\n"));
+			       AUTH "auth_allow_rerun false\nallow_rerun true\n"));
+
+	/* A PAM configuration the program could write: its module would run
+	 * as root and leave the marker. */
+	snprintf(marker, sizeof(marker), "%s/marker", dir);
+	snprintf(evil, sizeof(evil), "%s/evil", dir);
+	char text_evil[2 * PATH_MAX + 256];
+	snprintf(text_evil, sizeof(text_evil),
+		 "auth optional pam_exec.so /usr/bin/touch %s\n"
+		 "auth required pam_permit.so\naccount required pam_permit.so\n"
+		 "session optional pam_exec.so /usr/bin/touch %s\n",
+		 marker, marker);
+	free(pmtest_write_file(dir, "evil", text_evil));
+	write_service(SERVICE_SU, "auth sufficient pam_rootok.so\n"
+				  "auth required pam_unix.so nodelay\n"
+				  "account required pam_unix.so\n"
+				  "password required pam_unix.so yescrypt\n");
+	write_service(SERVICE_SELF, "auth required pam_unix.so nodelay\n"
+				    "account required pam_unix.so\n");
+	write_service(SERVICE_EXEC, "auth required pam_unix.so nodelay\n"
+				    "account required pam_unix.so\n"
+				    "session optional pam_exec.so /bin/sh -c pmtestpam-hook\n"
+				    "session required pam_permit.so\n");
+	/* what the program would have that command be */
+	char hook[PATH_MAX + 64];
+	snprintf(hook, sizeof(hook), "%s/bin", dir);
+	cr_assert(mkdir(hook, 0755) == 0);
+	snprintf(hook, sizeof(hook), "#!/bin/sh\n/usr/bin/touch %s/hooked\n", dir);
+	AUTOFREE char *hook_path = NULL;
+	cr_assert(asprintf(&hook_path, "%s/bin/pmtestpam-hook", dir) > 0);
+	free(pmtest_write_file(dir, "bin/pmtestpam-hook", hook));
+	cr_assert(chmod(hook_path, 0755) == 0);
+	free(pmtest_write_file(dir, "su", AUTH "auth { " SERVICE_SU " }\n"
+					      "auth_allow_rerun true\nallow_rerun true\n"));
+	free(pmtest_write_file(dir, SERVICE_SELF, "auth true\n"));
 }
 
 static void teardown(void)
@@ -94,6 +137,9 @@ static void teardown(void)
 	unlink("/etc/pam.d/" SERVICE);
 	unlink("/etc/pam.d/" SERVICE_CHAT);
 	unlink("/etc/pam.d/" SERVICE_DELAY);
+	unlink("/etc/pam.d/" SERVICE_SU);
+	unlink("/etc/pam.d/" SERVICE_SELF);
+	unlink("/etc/pam.d/" SERVICE_EXEC);
 	pmtest_user_remove(USER_A);
 	pmtest_user_remove(USER_B);
 	pmtest_rmtree(dir);
@@ -321,8 +367,9 @@ Test(pam, conversation_with_several_prompts)
 Test(pam, chauthtok_asks_twice_and_changes_the_password)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", "New-Kettle-42", "answer",
-			      "New-Kettle-42", "chauthtok", "end");
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "answer", "New-Kettle-42", "answer", "New-Kettle-42", "chauthtok",
+			      "end");
 	assert_has(out, "msg echo_off New password: \n");
 	assert_has(out, "msg echo_off Retype new password: \n");
 	assert_has(out, "chauthtok PAM_SUCCESS");
@@ -627,4 +674,252 @@ Test(pam, another_channel_served_while_a_conversation_waits)
 	const char *out = RUN("open", "concurrent", SERVICE, USER_A, PASS_A, granted);
 	assert_has(out, "msg echo_off Password: \nopened granted file\nauth PAM_SUCCESS\n");
 	assert_lacks(out, "conv-timeout");
+}
+
+/* --- what the program may not choose ------------------------------------------------------ */
+
+/* The password hash of `user` in /etc/shadow (malloc'd). */
+static char *shadow_hash(const char *user)
+{
+	FILE *f = fopen("/etc/shadow", "re");
+	cr_assert(f);
+	char line[1024];
+	size_t len = strlen(user);
+	char *hash = NULL;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, user, len) == 0 && line[len] == ':') {
+			char *end = strchr(line + len + 1, ':');
+			cr_assert(end);
+			hash = strndup(line + len + 1, (size_t)(end - line - len - 1));
+		}
+	fclose(f);
+	cr_assert(hash, "%s is not in /etc/shadow", user);
+	return hash;
+}
+
+Test(pam, service_item_refused_and_its_module_never_loaded)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* An absolute path to a configuration the program wrote: its
+	 * pam_exec would leave the marker, as root. */
+	const char *out = RUN("on", "start", SERVICE, USER_A, "set", "service", evil, "get",
+			      "service", "answer", "wrong", "auth", "acct", "open", "end");
+	cr_assert(access(marker, F_OK) < 0, "the program's PAM module ran as root:\n%s", out);
+	assert_has(out, "start PAM_SUCCESS\nset PAM_BAD_ITEM EPERM\nget PAM_SUCCESS " SERVICE "\n");
+	/* The service's own stack ran: pam_unix refused the wrong password. */
+	assert_has(out, "auth PAM_AUTH_ERR");
+
+	/* A relative one, out of /etc/pam.d; and another service's name. */
+	char up[PATH_MAX + 8];
+	snprintf(up, sizeof(up), "../..%s", evil);
+	out = RUN("on", "start", SERVICE, USER_A, "set", "service", up, "answer", "wrong", "auth",
+		  "set", "service", "Other", "get", "service", "end");
+	cr_assert(access(marker, F_OK) < 0, "the program's PAM module ran as root:\n%s", out);
+	assert_has(out, "start PAM_SUCCESS\nset PAM_BAD_ITEM EPERM\n");
+	assert_has(out, "auth PAM_AUTH_ERR");
+	assert_has(out, "set PAM_BAD_ITEM EPERM\nget PAM_SUCCESS " SERVICE "\n");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "PAM_SERVICE is chosen once, at pam_start");
+	assert_has(audit, evil);
+}
+
+Test(pam, service_must_be_granted_and_a_plain_name)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char up[PATH_MAX + 8];
+	snprintf(up, sizeof(up), "../..%s", evil);
+	const char *out = RUN("on", "start", evil, USER_A, "auth", "start", up, USER_A, "auth",
+			      "start", "..", USER_A, "start", "login", USER_A, "start", SERVICE_SU,
+			      USER_A, "start", "on", USER_A, "start", SERVICE, USER_A, "end");
+	cr_assert_eq(count_of(out, "start PAM_PERM_DENIED EPERM\n"), 6, "%s", out);
+	assert_has(out, "start PAM_SUCCESS\nend PAM_SUCCESS\n");
+	cr_assert(access(marker, F_OK) < 0, "the program's PAM module ran as root");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "a PAM service must be a plain name");
+	assert_has(audit, "PAM service login is not granted");
+	assert_has(audit, "PAM service " SERVICE_SU " is not granted");
+	/* `auth true` grants no service but the application's own: here "on" */
+	assert_has(audit, "PAM service on is not granted");
+}
+
+Test(pam, auth_true_grants_the_application_service_only)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN(SERVICE_SELF, "start", SERVICE_SELF, USER_A, "answer", PASS_A,
+			      "auth", "acct", "end", "start", SERVICE, USER_A, "start", SERVICE_SU,
+			      USER_A, "start", "PmTestPam-Self", USER_A, "end");
+	assert_has(out, "start PAM_SUCCESS\nconv 1\nmsg echo_off Password: \nauth PAM_SUCCESS");
+	assert_has(out, "acct PAM_SUCCESS");
+	/* Upper case is the same service to PAM, and to the policy. */
+	assert_has(out, "start PAM_PERM_DENIED EPERM\nstart PAM_PERM_DENIED EPERM\n"
+			"start PAM_SUCCESS\nend PAM_SUCCESS\n");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "is the application's own, granted by auth true");
+}
+
+Test(pam, chauthtok_without_authentication_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *a = shadow_hash(USER_A);
+	AUTOFREE char *b = shadow_hash(USER_B);
+	/* Never root here: were the gate broken, the test would set root's
+	 * password on the machine that runs it. The gate does not look at who
+	 * the user is. */
+	const char *out = RUN(
+		"on", "answer", "Evil-Pass-1", "answer", "Evil-Pass-1", "answer", "Evil-Pass-1",
+		"answer", "Evil-Pass-1", "answer", "Evil-Pass-1", "answer", "Evil-Pass-1",
+		/* no authentication at all, for two users */
+		"start", SERVICE, USER_A, "chauthtok", "end", "start", SERVICE, USER_B,
+		"chauthtok", "end",
+		/* a failed authentication */
+		"start", SERVICE, USER_A, "auth", "chauthtok", "end");
+	cr_assert_eq(count_of(out, "chauthtok PAM_PERM_DENIED"), 3, "%s", out);
+	assert_lacks(out, "chauthtok PAM_SUCCESS");
+	assert_has(out, "auth PAM_AUTH_ERR");
+	/* authenticated, but not through the account step; then authenticated
+	 * and accepted as A, but PAM_USER changed to B */
+	out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "answer", "Evil-Pass-1",
+		  "answer", "Evil-Pass-1", "chauthtok", "answer", "Evil-Pass-1", "answer",
+		  "Evil-Pass-1", "chauthtok-expired", "end", "start", SERVICE, USER_A, "answer",
+		  PASS_A, "auth", "acct", "set", "user", USER_B, "answer", "Evil-Pass-1", "answer",
+		  "Evil-Pass-1", "chauthtok", "end");
+	assert_has(out, "auth PAM_SUCCESS");
+	assert_has(out, "acct PAM_SUCCESS");
+	cr_assert_eq(count_of(out, "chauthtok PAM_PERM_DENIED"), 2, "%s", out);
+	assert_has(out, "chauthtok-expired PAM_PERM_DENIED");
+	AUTOFREE char *a2 = shadow_hash(USER_A);
+	AUTOFREE char *b2 = shadow_hash(USER_B);
+	cr_assert_str_eq(a, a2, "%s's password changed", USER_A);
+	cr_assert_str_eq(b, b2, "%s's password changed", USER_B);
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "\"op\":\"pam_chauthtok\"");
+	assert_has(audit, "has not passed pam_authenticate and pam_acct_mgmt");
+	assert_has(audit, "user=" USER_B);
+}
+
+Test(pam, expired_password_changed_after_authentication_only)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	cr_assert(pmtest_sh("chage -d 0 %s", USER_A) == 0);
+	/* pam_unix asks for the current password again, then twice the new one. */
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "answer", PASS_A, "answer", "Spring-Ladder-5", "answer",
+			      "Spring-Ladder-5", "chauthtok", "setcred", "chauthtok-expired",
+			      "setcred", "end");
+	assert_has(out, "auth PAM_SUCCESS");
+	assert_has(out, "acct PAM_NEW_AUTHTOK_REQD");
+	assert_has(out, "chauthtok PAM_PERM_DENIED");
+	/* the session may follow once the password is changed, as in login */
+	assert_has(out, "chauthtok PAM_PERM_DENIED 0 0\nsetcred PAM_PERM_DENIED");
+	assert_has(out, "chauthtok-expired PAM_SUCCESS");
+	assert_has(out, "setcred PAM_SUCCESS");
+	out = RUN("on", "start", SERVICE, USER_A, "answer", "Spring-Ladder-5", "auth", "acct",
+		  "end");
+	assert_has(out, "auth PAM_SUCCESS");
+	assert_has(out, "acct PAM_SUCCESS");
+}
+
+Test(pam, session_and_credentials_follow_authentication)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char made[PATH_MAX];
+	snprintf(made, sizeof(made), "%s/made-by-session", dir);
+	const char *out = RUN("on", "start", SERVICE, USER_A, "setcred", "open", "close", "answer",
+			      PASS_A, "auth", "open", "acct", "set", "user", USER_A, "open", "end");
+	cr_assert_eq(count_of(out, "PAM_PERM_DENIED"), 5, "%s", out);
+	assert_has(out, "auth PAM_SUCCESS");
+	assert_has(out, "acct PAM_SUCCESS");
+	cr_assert(access(made, F_OK) < 0, "the session ran without authentication");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "\"op\":\"pam_setcred\"");
+	assert_has(audit, "\"op\":\"pam_open_session\"");
+	assert_has(audit, "\"op\":\"pam_close_session\"");
+	assert_has(audit, "has not passed pam_acct_mgmt after pam_authenticate");
+}
+
+Test(pam, rootok_service_refused_unless_listed)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* Not granted: refused, and no authentication. */
+	const char *out = RUN("rerun", "start", SERVICE_SU, USER_A, "auth", "acct", "end",
+			      "rerun", USER_A);
+	assert_has(out, "start PAM_PERM_DENIED EPERM\n");
+	assert_has(out, "rerun -1 EPERM");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "PAM service " SERVICE_SU " is not granted");
+}
+
+Test(pam, rootok_service_listed_never_grants_a_rerun)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* Listed: pam_rootok lets the root worker pass as anyone, with no
+	 * password; the user is not recorded for auth_allow_rerun. */
+	const char *out = RUN("su", "start", SERVICE_SU, USER_A, "auth", "acct", "end", "rerun",
+			      USER_A);
+	assert_has(out, "start PAM_SUCCESS\nauth PAM_SUCCESS");
+	assert_has(out, "acct PAM_SUCCESS");
+	assert_has(out, "rerun -1 EPERM");
+	assert_lacks(out, "rerun-as");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "\"op\":\"auth_allow_rerun\"");
+	assert_has(audit, "pam_rootok");
+	/* The same user through a service that asks for the password is. */
+	out = RUN("su", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct", "end", "rerun",
+		  USER_A);
+	assert_has(out, "rerun 0 42");
+}
+
+Test(pam, check_warns_about_rootok_services)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char cmd[PATH_MAX * 3];
+	snprintf(cmd, sizeof(cmd), "%s check -q -c %s/su -r 'auth %s' 2>&1", privman, dir,
+		 SERVICE_SU);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p);
+	char text[8192];
+	size_t n = fread(text, 1, sizeof(text) - 1, p);
+	text[n] = '\0';
+	int status = pclose(p);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s\n%s", cmd, text);
+	assert_has(text, "warning: PAM service " SERVICE_SU ": /etc/pam.d/" SERVICE_SU
+			 " line 1: auth pam_rootok succeeds when the caller's uid is 0, and the "
+			 "PAM worker runs as root");
+	assert_has(text, "auth " SERVICE_SU ": ALLOW");
+	/* The services without pam_rootok are not warned about. */
+	assert_lacks(text, "PAM service " SERVICE ":");
+}
+
+Test(pam, remote_user_and_host_audited_escaped)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "set", "rhost", "evil\nhost", "set",
+			      "ruser", "mallory\x1b[2J", "end");
+	assert_has(out, "set PAM_SUCCESS\nset PAM_SUCCESS\n");
+	AUTOFREE char *audit = read_audit();
+	/* escaped once for the log line, once more for JSON */
+	assert_has(audit, "PAM_RHOST=evil\\\\x0ahost service=" SERVICE);
+	assert_has(audit, "PAM_RUSER=mallory\\\\x1b[2J service=" SERVICE);
+}
+
+Test(pam, environment_for_commands_run_as_root_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* pam_exec hands the PAM environment to the command it runs as root:
+	 * a PATH of the program's would run the program's command. */
+	char path[PATH_MAX + 16], hooked[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "PATH=%s/bin", dir);
+	snprintf(hooked, sizeof(hooked), "%s/hooked", dir);
+	const char *out = RUN("on", "start", SERVICE_EXEC, USER_A, "putenv", path, "putenv",
+			      "LD_PRELOAD=/nonexistent/pmtestpam.so", "putenv", "PMTEST_FINE=1",
+			      "answer", PASS_A, "auth", "acct", "open", "getenv",
+			      "PATH", "getenv", "PMTEST_FINE", "end");
+	assert_has(out, "open PAM_SUCCESS");
+	cr_assert(access(hooked, F_OK) < 0, "the program's command ran as root:\n%s", out);
+	assert_has(out, "start PAM_SUCCESS\nputenv PAM_PERM_DENIED\nputenv PAM_PERM_DENIED\n"
+			"putenv PAM_SUCCESS\n");
+	assert_has(out, "getenv (null)\ngetenv 1\n");
+	AUTOFREE char *audit = read_audit();
+	assert_has(audit, "\"op\":\"pam_putenv\",\"object\":\"PATH\"");
+	assert_has(audit, "\"op\":\"pam_putenv\",\"object\":\"LD_PRELOAD\"");
 }

@@ -10,10 +10,10 @@
 #include "pam_wire.h"
 #include "testutil.h"
 
-#define USER_A "pmtestpmma"
-#define USER_B "pmtestpmmb"
+#define USER_A "pmtestpamma"
+#define USER_B "pmtestpammb"
 #define PASS_A "Quiet-Orchard-3"
-#define SERVICE "pmtest-pammon"
+#define SERVICE "pmtestpam-mon"
 
 #ifdef __SANITIZE_ADDRESS__
 /* The PAM workers are forks of this process. ASan's crypt interceptor looks
@@ -86,7 +86,7 @@ TestSuite(pam_monitor, .init = setup, .fini = teardown, .timeout = 30);
 Test(pam_monitor, authenticated_uid_listed_before_the_program_hears)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\nauth_allow_rerun true\n");
+	m.policy = load("auth { " SERVICE " }\nauth_allow_rerun true\n");
 	uid_t a = getpwnam(USER_A)->pw_uid, b = getpwnam(USER_B)->pw_uid;
 	uint32_t id = 0;
 	int sock = start(&id);
@@ -123,7 +123,7 @@ Test(pam_monitor, refused_without_auth)
 Test(pam_monitor, the_channel_is_a_socketpair_the_monitor_made)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\n");
+	m.policy = load("auth { " SERVICE " }\n");
 	uint32_t id = 0;
 	int sock = start(&id);
 	cr_assert(sock >= 0);
@@ -140,7 +140,7 @@ Test(pam_monitor, the_channel_is_a_socketpair_the_monitor_made)
 Test(pam_monitor, slots_come_back_when_workers_end)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\n");
+	m.policy = load("auth { " SERVICE " }\n");
 	int socks[PAM_MONITOR_MAX_PER_PROCESS];
 	uint32_t id = 0;
 	for (int i = 0; i < PAM_MONITOR_MAX_PER_PROCESS; i++) {
@@ -165,7 +165,7 @@ Test(pam_monitor, slots_come_back_when_workers_end)
 Test(pam_monitor, forget_closes_report_sockets_only)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	m.policy = load("auth true\n");
+	m.policy = load("auth { " SERVICE " }\n");
 	uint32_t id = 0;
 	int sock = start(&id);
 	cr_assert(sock >= 0);
@@ -180,5 +180,108 @@ Test(pam_monitor, forget_closes_report_sockets_only)
 	cr_assert(fcntl(sock, F_GETFD) >= 0);
 	/* the transaction itself still works: the worker does not need it */
 	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	close(sock);
+}
+
+/* --- what the program may not choose, on the wire itself --------------------------------- */
+
+static int set_item(int sock, uint32_t id, int type, const char *value)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_SET_ITEM, id);
+	wire_put_int(&w, type);
+	pam_wire_put_text(&w, value);
+	send_msg(sock, &w);
+	return reply_status(receive(sock), PAM_WIRE_SET_ITEM, id);
+}
+
+static char *get_service(int sock, uint32_t id)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_GET_ITEM, id);
+	wire_put_int(&w, PAM_SERVICE);
+	send_msg(sock, &w);
+	ssize_t n = receive(sock);
+	struct wire_header h;
+	struct wire_reader r;
+	cr_assert_eq(wire_open_message(buf, (size_t)n, &h, &r), 0);
+	cr_assert_eq(wire_get_int(&r), PAM_SUCCESS);
+	char value[PAM_WIRE_MAX_TEXT + 1];
+	cr_assert(pam_wire_get_text(&r, value, sizeof(value)) > 0);
+	return strdup(value);
+}
+
+Test(pam_monitor, service_named_at_begin_must_be_granted)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE " }\n");
+	const char *refused[] = {"/tmp/pmtestpam-x", "../../tmp/pmtestpam-x", "..", ".", "other",
+				 "login", SERVICE "/x", "test_pam_monitor"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		uint32_t id = 0;
+		int sock = start(&id);
+		cr_assert(sock >= 0);
+		cr_assert_eq(begin(sock, id, refused[i], USER_A), PAM_PERM_DENIED, "%s", refused[i]);
+		/* the worker ends: the channel closes */
+		cr_assert_eq(receive(sock), 0);
+		close(sock);
+	}
+	/* `auth true` adds the application's own: here the audit's ident */
+	policy_free(m.policy);
+	m.policy = load("auth true\n");
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_PERM_DENIED);
+	close(sock);
+	sock = start(&id);
+	cr_assert_eq(begin(sock, id, "test_pam_monitor", USER_A), PAM_SUCCESS);
+	close(sock);
+}
+
+Test(pam_monitor, service_item_never_changes)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE " }\n");
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "/tmp/pmtestpam-x"), PAM_BAD_ITEM);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "../x"), PAM_BAD_ITEM);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "other"), PAM_BAD_ITEM);
+	cr_assert_eq(set_item(sock, id, PAM_SERVICE, NULL), PAM_BAD_ITEM);
+	AUTOFREE char *service = get_service(sock, id);
+	cr_assert_str_eq(service, SERVICE);
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
+	close(sock);
+}
+
+Test(pam_monitor, calls_in_order_for_the_same_user)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE " }\n");
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	const int later[] = {PAM_WIRE_SETCRED, PAM_WIRE_OPEN_SESSION, PAM_WIRE_CLOSE_SESSION,
+			     PAM_WIRE_CHAUTHTOK};
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(call(sock, id, later[i], PASS_A), PAM_PERM_DENIED, "before auth");
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(call(sock, id, later[i], PASS_A), PAM_PERM_DENIED, "before acct");
+	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
+	/* another user, or the same one set again: start over */
+	cr_assert_eq(set_item(sock, id, PAM_USER, USER_B), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_PERM_DENIED);
+	cr_assert_eq(set_item(sock, id, PAM_USER, USER_A), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_PERM_DENIED);
+	/* authenticate again, fail: what passed before counts no more */
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_SUCCESS);
+	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, "wrong"), PAM_AUTH_ERR);
+	cr_assert_eq(call(sock, id, PAM_WIRE_SETCRED, ""), PAM_PERM_DENIED);
 	close(sock);
 }

@@ -15,6 +15,10 @@
 #define WRAPPER "libpam_wrapper.so"
 #define MATRIX "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
 #define SERVICE "pmtest-wrap"
+/* its account step runs pam_set_items, which sets PAM_USER from the
+ * environment: a module that changes the user */
+#define SERVICE_MOD "pmtest-wrapmod"
+#define SET_ITEMS "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
 /* pam_matrix knows users from its file only; the report resolves the name
  * with getpwnam, so the user is one every system has. */
 #define USER "nobody"
@@ -47,6 +51,17 @@ static void __attribute__((constructor)) load_pam_wrapper(int argc, char **argv)
 		"account required " MATRIX " passdb=%s/passdb\n"
 		"session required " MATRIX " passdb=%s/passdb\n",
 		dir, dir, dir);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s", dir, SERVICE_MOD);
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f,
+		"auth required " MATRIX " passdb=%s/passdb\n"
+		"account required " SET_ITEMS "\n"
+		"account required pam_permit.so\n"
+		"session required pam_permit.so\n",
+		dir);
 	fclose(f);
 	/* libpam reads "other" first and complains when there is none */
 	snprintf(path, sizeof(path), "%s/other", dir);
@@ -106,7 +121,7 @@ static void setup(void)
 	cr_assert(getenv("PAM_WRAPPER"), "not running under pam_wrapper");
 	struct diag d;
 	diag_init(&d);
-	const char *text = "auth true\nauth_allow_rerun true\n";
+	const char *text = "auth { " SERVICE " " SERVICE_MOD " }\nauth_allow_rerun true\n";
 	m.policy = conf_load_buffer("test.conf", text, strlen(text), &d);
 	cr_assert(m.policy && policy_validate(m.policy, &d) == 0);
 	diag_free(&d);
@@ -224,5 +239,55 @@ Test(pam_wrapper, unknown_user_refused)
 	size_t count;
 	pam_authenticated_uids(&m, &list, &count);
 	cr_assert_eq(count, 0);
+	close(sock);
+}
+
+Test(pam_wrapper, service_and_order_enforced_without_root)
+{
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, "/tmp/pmtest.wrap.x/" SERVICE, USER), PAM_PERM_DENIED);
+	close(sock);
+	sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, SERVICE, USER), PAM_SUCCESS);
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_SET_ITEM, id);
+	wire_put_int(&w, PAM_SERVICE);
+	pam_wire_put_text(&w, "other");
+	send_msg(sock, &w);
+	cr_assert_eq(reply_status(receive(sock), PAM_WIRE_SET_ITEM, id), PAM_BAD_ITEM);
+	char seen[1024];
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_OPEN_SESSION, "", seen, sizeof(seen)),
+		     PAM_PERM_DENIED, "no session before authentication");
+	cr_assert_str_eq(seen, "", "and no module ran");
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_AUTHENTICATE, PASSWORD, seen, sizeof(seen)),
+		     PAM_SUCCESS);
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_ACCT_MGMT, "", seen, sizeof(seen)), PAM_SUCCESS);
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_OPEN_SESSION, "", seen, sizeof(seen)),
+		     PAM_SUCCESS);
+	close(sock);
+}
+
+Test(pam_wrapper, user_changed_by_a_module_has_not_passed)
+{
+	/* pam_matrix authenticates nobody; the account step then makes
+	 * PAM_USER root. Neither root nor nobody passed both steps. */
+	setenv("PAM_USER", "root", 1);
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0);
+	cr_assert_eq(begin(sock, id, SERVICE_MOD, USER), PAM_SUCCESS);
+	char seen[1024];
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_AUTHENTICATE, PASSWORD, seen, sizeof(seen)),
+		     PAM_SUCCESS);
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_ACCT_MGMT, "", seen, sizeof(seen)), PAM_SUCCESS);
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_OPEN_SESSION, "", seen, sizeof(seen)),
+		     PAM_PERM_DENIED);
+	cr_assert_eq(call_seen(sock, id, PAM_WIRE_CHAUTHTOK, "", seen, sizeof(seen)),
+		     PAM_PERM_DENIED);
+	cr_assert_not(listed(0));
+	cr_assert_not(listed(getpwnam(USER)->pw_uid));
 	close(sock);
 }

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "pam_stack.h"
 #include "policy.h"
 
 enum { EXIT_DENY = 3 };
@@ -37,8 +39,10 @@ static void check_usage(FILE *out)
 		"                          unlink PATH\n"
 		"                          bind PORT | bind ADDRESS:PORT | bind [V6]:PORT\n"
 		"                          run_as USER [chroot DIR] [program PATH]\n"
-		"                          auth | fork | rerun\n"
+		"                          auth SERVICE | auth | fork | rerun\n"
 		"                          custom HANDLE\n"
+		"  -a, --app NAME        the application's name (priv_init's appname), which\n"
+		"                          `auth true` grants as a PAM service (default: APP)\n"
 		"  -q, --quiet           do not print the effective policy\n"
 		"      --compat          note each rule that the original Privman read\n"
 		"                        differently (a /dir/* rule matched any depth there)\n"
@@ -46,7 +50,8 @@ static void check_usage(FILE *out)
 		"\n"
 		"Exit status: 0 valid (and every request allowed), 1 invalid policy,\n"
 		"2 usage error, 3 valid but a request is denied. Options may follow APP.\n"
-		"See privman(1).\n",
+		"Granted PAM services whose stack trusts the caller (pam_rootok...) are\n"
+		"warned about: the PAM worker runs as root. See privman(1).\n",
 		privman_conf_dir());
 }
 
@@ -142,7 +147,7 @@ static void print_decision(const char *request, const struct policy_decision *de
 }
 
 /* Explain one request; returns EXIT_OK, EXIT_DENY or EXIT_USAGE. */
-static int explain(const struct policy *p, const char *text)
+static int explain(const struct policy *p, const char *app, const char *text)
 {
 	char *copy = strdup(text);
 	if (!copy)
@@ -238,8 +243,10 @@ static int explain(const struct policy *p, const char *text)
 		req.op = POLICY_OP_RUN_AS;
 		req.uid = pw->pw_uid;
 		req.user = arg;
-	} else if (strcasecmp(op, "auth") == 0 && !arg) {
+	} else if (strcasecmp(op, "auth") == 0) {
 		req.op = POLICY_OP_AUTH;
+		req.service = arg; /* NULL: may any service be used? */
+		req.app = app;
 	} else if (strcasecmp(op, "fork") == 0 && !arg) {
 		req.op = POLICY_OP_FORK;
 	} else if ((strcasecmp(op, "rerun") == 0 || strcasecmp(op, "allow_rerun") == 0) && !arg) {
@@ -265,8 +272,8 @@ bad:
 	fprintf(stderr,
 		"privman check: cannot read request '%s'; expected e.g. 'open_ro /etc/passwd', "
 		"'open /var/log/x O_WRONLY|O_APPEND', 'unlink PATH', 'bind 25', "
-		"'bind 127.0.0.1:25', 'run_as mail [chroot DIR] [program PATH]', 'auth', 'fork', "
-		"'rerun' or 'custom 0'\n",
+		"'bind 127.0.0.1:25', 'run_as mail [chroot DIR] [program PATH]', 'auth login', "
+		"'auth', 'fork', 'rerun' or 'custom 0'\n",
 		text);
 out:
 	free(copy);
@@ -318,6 +325,60 @@ static int add_app(const char *app, char **path)
 	return 0;
 }
 
+/* Warn about each granted PAM service whose stack trusts the caller: the
+ * PAM worker that runs it is root. */
+static void warn_pam_service(const char *service, const struct origin *at, struct diag *d)
+{
+	struct pam_stack_report r;
+	if (pam_stack_scan(NULL, service, &r) < 0)
+		return; /* policy_validate() said the file is missing */
+	for (size_t i = 0; i < r.count; i++) {
+		const struct pam_stack_finding *f = &r.found[i];
+		diag_warn(d, at,
+			  "PAM service %s%s: %s line %u: %s %s %s; so a program granted this "
+			  "service may %s without the user's password%s",
+			  service, r.missing ? " (no file: the stack of other)" : "", f->file,
+			  f->line, f->type, f->module, f->why,
+			  strcmp(f->type, "auth") == 0 || strcmp(f->type, "account") == 0
+				  ? "pass this stack as any user"
+				  : "run it for any user it names",
+			  strcmp(f->type, "auth") == 0 || strcmp(f->type, "account") == 0
+				  ? " (auth_allow_rerun never records its users)"
+				  : "");
+	}
+}
+
+static void warn_pam_stacks(const struct policy *p, const char *app, struct diag *d)
+{
+	for (size_t i = 0; i < p->auth_service_count; i++)
+		warn_pam_service(p->auth_services[i].text, &p->auth_services[i].origin, d);
+	if (!p->auth.value)
+		return;
+	char own[POLICY_SERVICE_MAX + 1];
+	if (!app)
+		diag_note(d, &p->auth.origin,
+			  "auth true grants one PAM service: the one named like the application "
+			  "(priv_init's appname); name the application (APP or --app) to check it");
+	else if (policy_service_canon(app, own, sizeof(own)) < 0)
+		diag_warn(d, &p->auth.origin,
+			  "auth true grants no PAM service: the application's name '%s' is not a "
+			  "PAM service name",
+			  app);
+	else {
+		char etc[PATH_MAX], usr[PATH_MAX];
+		snprintf(etc, sizeof(etc), "/etc/pam.d/%s", own);
+		snprintf(usr, sizeof(usr), "/usr/lib/pam.d/%s", own);
+		diag_note(d, &p->auth.origin,
+			  "auth true grants one PAM service: %s (the application's own)", own);
+		if (access(etc, F_OK) < 0 && access(usr, F_OK) < 0)
+			diag_warn(d, &p->auth.origin,
+				  "auth: PAM service %s has no file %s; PAM would use the stack of "
+				  "/etc/pam.d/other for it",
+				  own, etc);
+		warn_pam_service(own, &p->auth.origin, d);
+	}
+}
+
 int cmd_check(int argc, char **argv)
 {
 	enum { OPT_COMPAT = 256 };
@@ -326,6 +387,7 @@ int cmd_check(int argc, char **argv)
 		{ "compat", no_argument, NULL, OPT_COMPAT },
 		{ "request", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "app", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -335,6 +397,7 @@ int cmd_check(int argc, char **argv)
 	const char *app = NULL;
 	size_t file_count = 0, request_count = 0;
 	bool quiet = false, compat = false;
+	const char *app_name = NULL; /* --app */
 	int rc = EXIT_USAGE;
 	if (!files || !requests)
 		goto out;
@@ -342,7 +405,7 @@ int cmd_check(int argc, char **argv)
 	/* '-': operands come back in order as option 1, so that options may
 	 * follow APP whatever POSIXLY_CORRECT says. */
 	int c;
-	while ((c = getopt_long(argc, argv, "-c:r:qh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-c:r:a:qh", options, NULL)) != -1) {
 		switch (c) {
 		case 1: /* APP, read where it stands among the -c files */
 			if (app) {
@@ -367,6 +430,9 @@ int cmd_check(int argc, char **argv)
 		case OPT_COMPAT:
 			compat = true;
 			break;
+		case 'a':
+			app_name = optarg;
+			break;
 		case 'h':
 			check_usage(stdout);
 			rc = EXIT_OK;
@@ -387,6 +453,8 @@ int cmd_check(int argc, char **argv)
 		check_usage(stderr);
 		goto out;
 	}
+	if (!app_name)
+		app_name = app; /* the application's own PAM service for `auth true` */
 	if (file_count == 0) {
 		fprintf(stderr, "privman check: no policy given: name an APP or use -c FILE\n");
 		check_usage(stderr);
@@ -402,6 +470,8 @@ int cmd_check(int argc, char **argv)
 		policy_free(p);
 		p = NULL;
 	}
+	if (p)
+		warn_pam_stacks(p, app_name, &d);
 	for (size_t i = 0; i < d.count; i++)
 		fprintf(stderr, "%s\n", d.entries[i].text);
 	diag_free(&d);
@@ -414,7 +484,7 @@ int cmd_check(int argc, char **argv)
 		policy_dump(p, stdout);
 	rc = EXIT_OK;
 	for (size_t i = 0; i < request_count; i++) {
-		int r = explain(p, requests[i]);
+		int r = explain(p, app_name, requests[i]);
 		if (r == EXIT_USAGE || (r == EXIT_DENY && rc == EXIT_OK))
 			rc = r;
 	}

@@ -7,6 +7,8 @@
  *   answer TEXT             queue an answer for the next prompt (echo on or off)
  *   auth | acct | setcred | open | close | chauthtok
  *                           the call, flags 0              "auth CODE MS"
+ *   chauthtok-expired       priv_pam_chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)
+ *                                                          "chauthtok-expired CODE MS"
  *   delay USEC              priv_pam_fail_delay            "delay CODE"
  *   set ITEM VALUE|-        priv_pam_set_item              "set CODE [ERRNO]"
  *   get ITEM                priv_pam_get_item              "get CODE VALUE|(null)"
@@ -326,6 +328,8 @@ static void run_call(const char *cmd)
 		rc = priv_pam_open_session(pamh, 0);
 	else if (strcmp(cmd, "close") == 0)
 		rc = priv_pam_close_session(pamh, 0);
+	else if (strcmp(cmd, "chauthtok-expired") == 0)
+		rc = priv_pam_chauthtok(pamh, PAM_CHANGE_EXPIRED_AUTHTOK);
 	else
 		rc = priv_pam_chauthtok(pamh, 0);
 	int e = errno;
@@ -361,7 +365,8 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(cmd, "auth") == 0 || strcmp(cmd, "acct") == 0 ||
 			   strcmp(cmd, "setcred") == 0 || strcmp(cmd, "open") == 0 ||
-			   strcmp(cmd, "close") == 0 || strcmp(cmd, "chauthtok") == 0) {
+			   strcmp(cmd, "close") == 0 || strcmp(cmd, "chauthtok") == 0 ||
+			   strcmp(cmd, "chauthtok-expired") == 0) {
 			run_call(cmd);
 		} else if (strcmp(cmd, "delay") == 0 && a1) {
 			printf("delay %s\n",
