@@ -40,6 +40,10 @@ enum wire_op {
 	WIRE_OP_EXECVE = 37,  /* program, user, chroot, argv, envp -> pid */
 	WIRE_OP_POPEN = 38,   /* command, type, user      -> pid, fd */
 	WIRE_OP_DAEMON = 39,  /* nochdir, noclose         -> status */
+	WIRE_OP_EXEC_REPLACE = 44, /* program, user, chroot, argv, envp + the
+				      caller's end of a link socket, on which
+				      the caller's stdin/stdout/stderr wait
+				      -> status (see proc.c: priv_execve) */
 	WIRE_OP_PAM_START = 48, /* a SOCK_SEQPACKET socket -> status: the id of a
 				   PAM transaction served on that socket
 				   (49-63: pam_wire.h, on that socket only) */

@@ -24,7 +24,7 @@
  *   popenmany USER N          N priv_popen_as never closed: "opened N", or
  *                             "opened K then ERRNO"
  *   popenw USER COMMAND TEXT  priv_popen_as(COMMAND, "w"), writes TEXT
- *   execve USER CHROOT PROGRAM ARG...  (USER or CHROOT "-" for NULL)
+ *   execve USER CHROOT PROGRAM ARG...  priv_execve_spawn (USER or CHROOT "-" for NULL)
  *                             "exit N" from priv_wait4
  *   forkfd                    asks for two fork channels and passes them on fd 3
  *                             ("given"), then after a line on stdin says
@@ -343,8 +343,8 @@ int main(int argc, char **argv)
 		printf("status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	} else if (strcmp(cmd, "execve") == 0 && argc >= 6) {
 		char *env[] = {"PATH=/bin", NULL};
-		int pid = priv_execve(argv[5], argv + 5, env, dash_null(argv[3]),
-				      dash_null(argv[4]));
+		int pid = priv_execve_spawn(argv[5], argv + 5, env, dash_null(argv[3]),
+					    dash_null(argv[4]));
 		if (pid < 0) {
 			err();
 			return 0;

@@ -1,0 +1,148 @@
+/* A program split by priv_init that calls priv_execve as a program written
+ * for the original Privman does, for tests/test_execve.c. USER or CHROOT
+ * "-" stands for NULL. The environment of the new program is PATH=/bin.
+ *
+ *   execve_prog APPNAME replace USER CHROOT PROGRAM ARG...
+ *       prints "before", calls priv_execve; a refusal prints "ERR <ERRNO>"
+ *       and exits 0; were the call to return after success, it would print
+ *       "should not have failed" and exit 99
+ *   execve_prog APPNAME redirect FILE USER CHROOT PROGRAM ARG...
+ *       the same with its stdout sent to FILE (opened for appending) first
+ *   execve_prog APPNAME pidfile FILE USER CHROOT PROGRAM ARG...
+ *       the same, after writing its pid to FILE
+ *   execve_prog APPNAME threads FILE USER CHROOT PROGRAM ARG...
+ *       the same, with a second thread that appends a byte to FILE every
+ *       millisecond, reopening it each time (FILE must be writable by the
+ *       unprivileged user); it wrote once before the call
+ *   execve_prog APPNAME fork USER CHROOT PROGRAM ARG...
+ *       a priv_fork child makes the call; the parent waits for the child
+ *       and prints "child exit N" or "child signal N"
+ *   execve_prog APPNAME spawn USER CHROOT PROGRAM ARG...
+ *       priv_execve_spawn: "spawned" when it returns a pid, then "exit N"
+ *       from priv_wait4 */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "privman.h"
+
+static char *env[] = {"PATH=/bin", NULL};
+
+static const char *dash_null(const char *s)
+{
+	return strcmp(s, "-") == 0 ? NULL : s;
+}
+
+static void err(void)
+{
+	printf("ERR %s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+	fflush(stdout);
+}
+
+/* argv: USER CHROOT PROGRAM ARG... */
+static int replace(char **argv)
+{
+	printf("before\n");
+	priv_execve(argv[2], argv + 2, env, dash_null(argv[0]), dash_null(argv[1]));
+	int e = errno;
+	if (e == EPERM || e == EACCES || e == EINVAL) {
+		err();
+		return 0;
+	}
+	printf("should not have failed\n");
+	return 99;
+}
+
+static const char *tick_file;
+static volatile int ticked;
+
+static void *ticker(void *unused)
+{
+	for (;;) {
+		int fd = open(tick_file, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "x", 1) == 1)
+				ticked = 1;
+			close(fd);
+		}
+		usleep(1000);
+	}
+	return unused;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 6) {
+		fprintf(stderr, "usage: execve_prog APPNAME MODE ...\n");
+		return 2;
+	}
+	priv_init(argv[1]);
+	const char *mode = argv[2];
+	if (strcmp(mode, "replace") == 0)
+		return replace(argv + 3);
+	if (strcmp(mode, "redirect") == 0 && argc >= 7) {
+		int fd = open(argv[3], O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+			return 2;
+		close(fd);
+		return replace(argv + 4);
+	}
+	if (strcmp(mode, "pidfile") == 0 && argc >= 7) {
+		FILE *f = fopen(argv[3], "we");
+		if (!f)
+			return 2;
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+		return replace(argv + 4);
+	}
+	if (strcmp(mode, "threads") == 0 && argc >= 7) {
+		tick_file = argv[3];
+		pthread_t t;
+		if (pthread_create(&t, NULL, ticker, NULL) != 0)
+			return 2;
+		for (int i = 0; i < 5000 && !ticked; i++)
+			usleep(1000);
+		return replace(argv + 4);
+	}
+	if (strcmp(mode, "fork") == 0) {
+		fflush(stdout);
+		pid_t pid = priv_fork();
+		if (pid < 0) {
+			err();
+			return 0;
+		}
+		if (pid == 0)
+			_exit(replace(argv + 3));
+		int status;
+		if (waitpid(pid, &status, 0) != pid)
+			return 2;
+		if (WIFSIGNALED(status))
+			printf("child signal %d\n", WTERMSIG(status));
+		else
+			printf("child exit %d\n", WEXITSTATUS(status));
+		return 0;
+	}
+	if (strcmp(mode, "spawn") == 0) {
+		char **a = argv + 3;
+		pid_t pid = priv_execve_spawn(a[2], a + 2, env, dash_null(a[0]), dash_null(a[1]));
+		if (pid < 0) {
+			err();
+			return 0;
+		}
+		printf("spawned\n");
+		int status;
+		if (priv_wait4(pid, &status, 0, NULL) != pid) {
+			err();
+			return 1;
+		}
+		printf("exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return 0;
+	}
+	fprintf(stderr, "execve_prog: bad mode %s\n", mode);
+	return 2;
+}
