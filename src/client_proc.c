@@ -554,6 +554,13 @@ int priv_execve(const char *program, char *const argv[], char *const envp[], con
 		errno = e;
 		return -1;
 	}
+	/* A signal that comes while the monitor starts the program is held,
+	 * then passed on to it, or delivered here if the call fails. */
+	sigset_t forwarded, old;
+	sigemptyset(&forwarded);
+	for (size_t i = 0; i < sizeof(exec_forwarded) / sizeof(int); i++)
+		sigaddset(&forwarded, exec_forwarded[i]);
+	pthread_sigmask(SIG_BLOCK, &forwarded, &old);
 	/* What the caller wrote comes before what the program writes
 	 * (execve(2) would lose what stdio still holds). */
 	fflush(NULL);
@@ -566,6 +573,7 @@ int priv_execve(const char *program, char *const argv[], char *const envp[], con
 	close(link[1]);
 	if (rc < 0) {
 		close(link[0]);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		errno = e;
 		return -1;
 	}

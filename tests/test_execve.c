@@ -281,3 +281,25 @@ Test(execve, priv_execve_spawn_returns_the_pid_as_before)
 	policy("allow_rerun true\nrun_as { pmtestex2 }\n");
 	expect_exit(ARGS("spawn", "pmtestex1", "-", "/bin/sh", "-c", "exit 5"), 0, "ERR EPERM\n");
 }
+
+Test(execve, the_program_dies_with_a_caller_that_is_killed)
+{
+	policy("allow_rerun true\nrun_as { pmtestex1 }\n");
+	AUTOFREE char *pidfile = shared_file("pid");
+	AUTOFREE char *mark = shared_file("survived");
+	char outfile[512];
+	snprintf(outfile, sizeof(outfile), "%s/out", dir);
+	pid_t monitor = start(ARGS("pidfile", pidfile, "pmtestex1", "-", "/bin/sh", "-c",
+				   "echo ready; sleep 0.3; echo survived >\"$0\"", mark));
+	wait_for_text(outfile, "ready");
+	char buf[32];
+	slurp(pidfile, buf, sizeof(buf));
+	pid_t caller = atoi(buf);
+	cr_assert(caller > 0 && caller != monitor);
+	cr_assert(kill(caller, SIGKILL) == 0);
+	int status = finish(monitor);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status 0x%x", status);
+	usleep(600000);
+	slurp(mark, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "", "the program outlived the process it replaced");
+}
