@@ -303,3 +303,41 @@ Test(execve, the_program_dies_with_a_caller_that_is_killed)
 	slurp(mark, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "", "the program outlived the process it replaced");
 }
+
+/* --- hostile program code speaking the wire -------------------------------------- */
+
+static void audit_says(const char *text)
+{
+	static char audit[1 << 16];
+	char p[512];
+	snprintf(p, sizeof(p), "%s/audit.json", dir);
+	slurp(p, audit, sizeof(audit));
+	cr_assert(strstr(audit, text), "the audit log lacks \"%s\":\n%s", text, audit);
+}
+
+Test(execve, a_link_that_is_not_as_promised_is_a_protocol_violation_and_nothing_runs)
+{
+	policy("allow_rerun true\nrun_as { pmtestex1 }\n");
+	/* Served no more: the call fails with EPIPE; the program never ran. */
+	expect_exit(ARGS("evil", "nostdio", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
+		    "ERR EPIPE\n");
+	audit_says("\"protocol\"");
+	expect_exit(ARGS("evil", "surplus", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
+		    "ERR EPIPE\n");
+	expect_exit(ARGS("evil", "stream", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
+		    "ERR EPIPE\n");
+}
+
+Test(execve, nonsense_on_the_link_kills_the_program)
+{
+	policy("allow_rerun true\nrun_as { pmtestex1 }\n");
+	AUTOFREE char *mark = shared_file("survived");
+	expect_exit(ARGS("evil", "garbage", "pmtestex1", "-", "/bin/sh", "-c",
+			 "sleep 0.3; echo survived >\"$0\"", mark),
+		    0, "OK\nlink closed\n");
+	usleep(500000);
+	char buf[64];
+	slurp(mark, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "");
+	audit_says("something else than a signal");
+}

@@ -19,17 +19,29 @@
  *       and prints "child exit N" or "child signal N"
  *   execve_prog APPNAME spawn USER CHROOT PROGRAM ARG...
  *       priv_execve_spawn: "spawned" when it returns a pid, then "exit N"
- *       from priv_wait4 */
+ *       from priv_wait4
+ *   execve_prog APPNAME evil HOW USER CHROOT PROGRAM ARG...
+ *       speaks the wire itself, as hostile program code would: the request
+ *       of priv_execve with a link socket that is broken as HOW says:
+ *         nostdio  no message of standard streams queued on the link
+ *         surplus  the message says one stream and carries three fds
+ *         stream   a SOCK_STREAM socket (no message boundaries)
+ *         garbage  a good request, then 8 bytes of nonsense on the link
+ *       prints "OK" or "ERR <ERRNO>" for the request, and for garbage
+ *       then "status 0x<wait status>" from the link, or "link closed" */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "privman.h"
+#include "wire.h"
 
 static char *env[] = {"PATH=/bin", NULL};
 
@@ -73,6 +85,84 @@ static void *ticker(void *unused)
 		usleep(1000);
 	}
 	return unused;
+}
+
+static void put_cstr(struct wire_writer *w, const char *s)
+{
+	if (strcmp(s, "-") == 0)
+		s = "";
+	wire_put_bytes(w, s, strlen(s) + 1);
+}
+
+/* Queue `bits` with `n` fds (all stdout) on `sock`. */
+static int send_streams(int sock, int32_t bits, int n)
+{
+	int fds[3] = {1, 1, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct iovec iov = {.iov_base = &bits, .iov_len = sizeof(bits)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+	return sendmsg(sock, &mh, 0) == sizeof(bits) ? 0 : -1;
+}
+
+/* argv: HOW USER CHROOT PROGRAM ARG... */
+static int evil(char **argv)
+{
+	const char *how = argv[0];
+	static unsigned char msg[WIRE_MAX_MESSAGE];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_EXEC_REPLACE, 0);
+	put_cstr(&w, argv[3]);
+	put_cstr(&w, argv[1]);
+	put_cstr(&w, argv[2]);
+	int32_t n = 0;
+	while (argv[3 + n])
+		n++;
+	wire_put_int(&w, n);
+	for (int32_t i = 0; i < n; i++)
+		put_cstr(&w, argv[3 + i]);
+	wire_put_int(&w, 1);
+	put_cstr(&w, env[0]);
+	size_t len = wire_writer_finish(&w);
+	int link[2];
+	int type = strcmp(how, "stream") == 0 ? SOCK_STREAM : SOCK_SEQPACKET;
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, link) < 0)
+		return 2;
+	if (strcmp(how, "surplus") == 0)
+		send_streams(link[0], 2, 3);
+	else if (strcmp(how, "garbage") == 0 || strcmp(how, "stream") == 0)
+		send_streams(link[0], 2, 1);
+	int rc = client_call(msg, len, &link[1], 1, NULL);
+	close(link[1]);
+	if (rc < 0) {
+		err();
+		return 0;
+	}
+	printf("OK\n");
+	fflush(stdout);
+	if (strcmp(how, "garbage") != 0)
+		return 0;
+	char junk[8] = "nonsense";
+	if (send(link[0], junk, sizeof(junk), 0) != sizeof(junk))
+		return 2;
+	int32_t status = -1;
+	ssize_t got = recv(link[0], &status, sizeof(status), 0);
+	if (got == 0)
+		printf("link closed\n");
+	else if (got == sizeof(status))
+		printf("status 0x%x\n", (unsigned)status);
+	else
+		return 2;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -127,6 +217,8 @@ int main(int argc, char **argv)
 			printf("child exit %d\n", WEXITSTATUS(status));
 		return 0;
 	}
+	if (strcmp(mode, "evil") == 0 && argc >= 7)
+		return evil(argv + 3);
 	if (strcmp(mode, "spawn") == 0) {
 		char **a = argv + 3;
 		pid_t pid = priv_execve_spawn(a[2], a + 2, env, dash_null(a[0]), dash_null(a[1]));
