@@ -264,6 +264,41 @@ Test(execve, other_threads_of_the_caller_stop)
 		    0, "before\nstill\n");
 }
 
+/* A jail (root-owned, 0755, no /proc) holding a static /checker that
+ * prints "still" when the file its argument names keeps its size for
+ * 200 ms, and an empty /ticks anyone may write. */
+static void make_checker_jail(void)
+{
+	char p[512], src[512];
+	snprintf(p, sizeof(p), "%s/jail", dir);
+	cr_assert(mkdir(p, 0755) == 0);
+	free(shared_file("jail/ticks"));
+	snprintf(src, sizeof(src), "%s/checker.c", dir);
+	FILE *f = fopen(src, "we");
+	cr_assert(f);
+	fputs("#include <stdio.h>\n#include <sys/stat.h>\n#include <time.h>\n"
+	      "int main(int c, char **v) { struct stat a, b;\n"
+	      "  struct timespec t = {0, 200000000};\n"
+	      "  if (c < 2 || stat(v[1], &a) || nanosleep(&t, 0) || stat(v[1], &b)) return 9;\n"
+	      "  if (a.st_size == b.st_size) printf(\"still\\n\");\n"
+	      "  else printf(\"moved %ld %ld\\n\", (long)a.st_size, (long)b.st_size);\n"
+	      "  return 0; }\n",
+	      f);
+	fclose(f);
+	cr_assert(pmtest_sh("cc -static -O1 -o %s/checker %s", p, src) == 0, "cannot build checker");
+}
+
+Test(execve, other_threads_of_the_caller_stop_in_a_chroot_without_proc)
+{
+	make_checker_jail();
+	char text[1024];
+	snprintf(text, sizeof(text), "chroot %s/jail\nallow_rerun true\nrun_as { pmtestex1 }\n",
+		 dir);
+	policy(text);
+	expect_exit(ARGS("threads", "/ticks", "pmtestex1", "-", "/checker", "/ticks"), 0,
+		    "before\nstill\n");
+}
+
 Test(execve, a_priv_fork_child_is_replaced_and_its_parent_sees_the_programs_status)
 {
 	policy("allow_rerun true\nfork true\nrun_as { pmtestex1 }\n");
