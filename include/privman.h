@@ -31,6 +31,8 @@ void priv_exit(int status) __attribute__((noreturn));
 pid_t priv_fork(void);
 int priv_daemon(int nochdir, int noclose);
 pid_t priv_wait4(pid_t pid, int *status, int options, struct rusage *rusage);
+/* Like execve(2): on success the program takes the caller's place and the
+ * call does not return (the caller leaves with the program's status). */
 int priv_execve(const char *program, char *const argv[], char *const envp[], const char *user,
 		const char *chroot);
 /* Extension: the program runs beside the caller, which gets its pid for
