@@ -256,17 +256,18 @@ Test(execve, other_threads_of_the_caller_stop)
 	policy("allow_rerun true\nrun_as { pmtestex1 }\n");
 	AUTOFREE char *file = shared_file("ticks");
 	/* The caller's second thread appends to the file every millisecond
-	 * until the call: the program sees it grow no more. */
+	 * until the call: the program sees it grow no more (once the caller
+	 * has had its moment to stop it: the program starts first). */
 	expect_exit(ARGS("threads", file, "pmtestex1", "-", "/bin/sh", "-c",
-			 "a=$(wc -c <\"$0\"); sleep 0.2; b=$(wc -c <\"$0\"); "
+			 "sleep 0.1; a=$(wc -c <\"$0\"); sleep 0.2; b=$(wc -c <\"$0\"); "
 			 "[ \"$a\" = \"$b\" ] && echo still || echo moved $a $b",
 			 file),
 		    0, "before\nstill\n");
 }
 
 /* A jail (root-owned, 0755, no /proc) holding a static /checker that
- * prints "still" when the file its argument names keeps its size for
- * 200 ms, and an empty /ticks anyone may write. */
+ * waits 100 ms, then prints "still" when the file its argument names
+ * keeps its size for 200 ms; and an empty /ticks anyone may write. */
 static void make_checker_jail(void)
 {
 	char p[512], src[512];
@@ -278,8 +279,9 @@ static void make_checker_jail(void)
 	cr_assert(f);
 	fputs("#include <stdio.h>\n#include <sys/stat.h>\n#include <time.h>\n"
 	      "int main(int c, char **v) { struct stat a, b;\n"
-	      "  struct timespec t = {0, 200000000};\n"
-	      "  if (c < 2 || stat(v[1], &a) || nanosleep(&t, 0) || stat(v[1], &b)) return 9;\n"
+	      "  struct timespec t = {0, 100000000};\n"
+	      "  if (c < 2 || nanosleep(&t, 0) || stat(v[1], &a) || nanosleep(&t, 0) ||\n"
+	      "      nanosleep(&t, 0) || stat(v[1], &b)) return 9;\n"
 	      "  if (a.st_size == b.st_size) printf(\"still\\n\");\n"
 	      "  else printf(\"moved %ld %ld\\n\", (long)a.st_size, (long)b.st_size);\n"
 	      "  return 0; }\n",
