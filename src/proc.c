@@ -1238,6 +1238,111 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 			   PROC_MONITORED);
 }
 
+int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
+		      const struct wire_request *req, int *fds, int *fd_out)
+{
+	struct target t;
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	if (preq.flags != 0 && preq.flags != 1)
+		return -EINVAL;
+	if (!preq.user)
+		return -EINVAL;
+	int rc = allow_run_as(m, c, "popen_as", preq.user, NULL, "/bin/sh", &t);
+	if (rc < 0)
+		return rc;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	bool reading = preq.flags == 0; /* the program reads the command's output */
+	char *argv[] = {"sh", "-c", (char *)(uintptr_t)preq.program, NULL};
+	extern char **environ;
+	int stdio[3] = {STDIO_MONITOR, STDIO_MONITOR, STDIO_MONITOR};
+	if (reading)
+		stdio[STDOUT_FILENO] = p[1];
+	else
+		stdio[STDIN_FILENO] = p[0];
+	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, environ, stdio, PROC_MONITORED);
+	close(reading ? p[1] : p[0]);
+	if (pid < 0) {
+		close(reading ? p[0] : p[1]);
+		return pid;
+	}
+	*fd_out = reading ? p[0] : p[1];
+	return pid;
+}
+
+/* Watch a process that is not (or no longer) our child through a pidfd. */
+static int watch_pidfd(struct monitor *m, struct proc_entry *e)
+{
+	struct proc_table *t = m->proc;
+	if (e->pidfd < 0)
+		e->pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+	if (e->pidfd < 0)
+		return -errno;
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = MONITOR_PROC_TAG + (uint64_t)(e - t->entries)};
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, e->pidfd, &ev) < 0)
+		return -errno;
+	e->flags &= ~(unsigned)PROC_CHILD;
+	return 0;
+}
+
+/* daemon(3) for the monitor: this process exits, as the parent of
+ * daemon(3) does, and a child of it, in a session of its own, serves on.
+ * The program then does the same on its side (client_proc.c). */
+int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
+		       const struct wire_request *req, int *fds, int *fd_out)
+{
+	if (!decode(req))
+		return MONITOR_VIOLATION;
+	int rc = decide_bool(m, c, POLICY_OP_FORK, "daemon");
+	if (rc < 0)
+		return rc;
+	struct proc_table *t = table(m);
+	if (!t)
+		return -ENOMEM;
+	audit_flush(&m->audit);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0); /* the new monitor holds every channel */
+
+	if (setsid() < 0)
+		syslog(LOG_WARNING, "monitor: setsid: %m");
+	if (!preq.noclose) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			close(null);
+		}
+	}
+	/* Our former parent's children are nobody's now: watch them by pidfd.
+	 * Their exit status is lost to priv_wait4 (reported as 0). */
+	for (size_t i = 0; i < t->count; i++) {
+		struct proc_entry *e = &t->entries[i];
+		if (e->pid && (e->flags & PROC_CHILD) && !(e->flags & PROC_EXITED) &&
+		    watch_pidfd(m, e) < 0)
+			e->flags = (e->flags | PROC_EXITED) & ~(unsigned)PROC_PROGRAM;
+	}
+	if (t->program_is_child && !t->program_gone) {
+		struct proc_entry *e = entry_add(t, m->program, -1, PROC_PROGRAM, 0);
+		if (!e || watch_pidfd(m, e) < 0) {
+			if (e)
+				entry_free(m, e);
+			t->program_gone = true;
+		}
+		t->program_is_child = false;
+	}
+	audit_event(&m->audit, LOG_INFO, "monitor detached as pid %d for daemon(3)", (int)getpid());
+	return 0;
+}
+
+/* --- priv_execve: the program takes the caller's place ------------------------- */
+
 static bool seqpacket_unix(int fd)
 {
 	int type = 0, domain = 0;
@@ -1360,107 +1465,4 @@ static void exec_link_event(struct monitor *m, struct proc_entry *e)
 		link_close(m, e);
 		return;
 	}
-}
-
-int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
-		      const struct wire_request *req, int *fds, int *fd_out)
-{
-	struct target t;
-	if (!decode(req))
-		return MONITOR_VIOLATION;
-	if (preq.flags != 0 && preq.flags != 1)
-		return -EINVAL;
-	if (!preq.user)
-		return -EINVAL;
-	int rc = allow_run_as(m, c, "popen_as", preq.user, NULL, "/bin/sh", &t);
-	if (rc < 0)
-		return rc;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	bool reading = preq.flags == 0; /* the program reads the command's output */
-	char *argv[] = {"sh", "-c", (char *)(uintptr_t)preq.program, NULL};
-	extern char **environ;
-	int stdio[3] = {STDIO_MONITOR, STDIO_MONITOR, STDIO_MONITOR};
-	if (reading)
-		stdio[STDOUT_FILENO] = p[1];
-	else
-		stdio[STDIN_FILENO] = p[0];
-	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, environ, stdio, PROC_MONITORED);
-	close(reading ? p[1] : p[0]);
-	if (pid < 0) {
-		close(reading ? p[0] : p[1]);
-		return pid;
-	}
-	*fd_out = reading ? p[0] : p[1];
-	return pid;
-}
-
-/* Watch a process that is not (or no longer) our child through a pidfd. */
-static int watch_pidfd(struct monitor *m, struct proc_entry *e)
-{
-	struct proc_table *t = m->proc;
-	if (e->pidfd < 0)
-		e->pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
-	if (e->pidfd < 0)
-		return -errno;
-	struct epoll_event ev = {.events = EPOLLIN,
-				 .data.u64 = MONITOR_PROC_TAG + (uint64_t)(e - t->entries)};
-	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, e->pidfd, &ev) < 0)
-		return -errno;
-	e->flags &= ~(unsigned)PROC_CHILD;
-	return 0;
-}
-
-/* daemon(3) for the monitor: this process exits, as the parent of
- * daemon(3) does, and a child of it, in a session of its own, serves on.
- * The program then does the same on its side (client_proc.c). */
-int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
-		       const struct wire_request *req, int *fds, int *fd_out)
-{
-	if (!decode(req))
-		return MONITOR_VIOLATION;
-	int rc = decide_bool(m, c, POLICY_OP_FORK, "daemon");
-	if (rc < 0)
-		return rc;
-	struct proc_table *t = table(m);
-	if (!t)
-		return -ENOMEM;
-	audit_flush(&m->audit);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0)
-		_exit(0); /* the new monitor holds every channel */
-
-	if (setsid() < 0)
-		syslog(LOG_WARNING, "monitor: setsid: %m");
-	if (!preq.noclose) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-			close(null);
-		}
-	}
-	/* Our former parent's children are nobody's now: watch them by pidfd.
-	 * Their exit status is lost to priv_wait4 (reported as 0). */
-	for (size_t i = 0; i < t->count; i++) {
-		struct proc_entry *e = &t->entries[i];
-		if (e->pid && (e->flags & PROC_CHILD) && !(e->flags & PROC_EXITED) &&
-		    watch_pidfd(m, e) < 0)
-			e->flags = (e->flags | PROC_EXITED) & ~(unsigned)PROC_PROGRAM;
-	}
-	if (t->program_is_child && !t->program_gone) {
-		struct proc_entry *e = entry_add(t, m->program, -1, PROC_PROGRAM, 0);
-		if (!e || watch_pidfd(m, e) < 0) {
-			if (e)
-				entry_free(m, e);
-			t->program_gone = true;
-		}
-		t->program_is_child = false;
-	}
-	audit_event(&m->audit, LOG_INFO, "monitor detached as pid %d for daemon(3)", (int)getpid());
-	return 0;
 }
