@@ -505,12 +505,12 @@ static void __attribute__((noreturn)) exec_leave(int status)
 }
 
 /* The caller's stdin, stdout and stderr as execve(2) would pass them (open
- * and not close-on-exec), queued on the link for the monitor: an INT mask
- * and one fd per bit. */
-static int send_stdio(int link)
+ * and not close-on-exec), and the gate the program waits on, queued on the
+ * link for the monitor: an INT mask and one fd per bit (proc.c). */
+static int send_stdio(int link, int gate)
 {
-	int32_t bits = 0;
-	int fds[3], n = 0;
+	int32_t bits = 1 << 3;
+	int fds[4], n = 0;
 	for (int i = 0; i < 3; i++) {
 		int fl = fcntl(i, F_GETFD);
 		if (fl >= 0 && !(fl & FD_CLOEXEC)) {
@@ -518,6 +518,7 @@ static int send_stdio(int link)
 			fds[n++] = i;
 		}
 	}
+	fds[n++] = gate;
 	union {
 		char buf[CMSG_SPACE(sizeof(fds))];
 		struct cmsghdr align;
@@ -547,9 +548,17 @@ int priv_execve(const char *program, char *const argv[], char *const envp[], con
 	struct request *r = execve_request(WIRE_OP_EXEC_REPLACE, program, argv, envp, user, chroot);
 	if (!r)
 		return -1;
-	int link[2];
+	int link[2], gate[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link) < 0) {
 		int e = errno;
+		free(r);
+		errno = e;
+		return -1;
+	}
+	if (pipe2(gate, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(link[0]);
+		close(link[1]);
 		free(r);
 		errno = e;
 		return -1;
@@ -564,15 +573,17 @@ int priv_execve(const char *program, char *const argv[], char *const envp[], con
 	/* What the caller wrote comes before what the program writes
 	 * (execve(2) would lose what stdio still holds). */
 	fflush(NULL);
-	int rc = send_stdio(link[0]);
+	int rc = send_stdio(link[0], gate[0]);
 	if (rc == 0)
 		rc = request_call_fds(r, &link[1], 1, NULL, NULL, 0, NULL) < 0 ? -1 : 0;
 	else
 		free(r);
 	int e = errno;
 	close(link[1]);
+	close(gate[0]);
 	if (rc < 0) {
 		close(link[0]);
+		close(gate[1]);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		errno = e;
 		return -1;
@@ -583,9 +594,16 @@ int priv_execve(const char *program, char *const argv[], char *const envp[], con
 	exec_stop_threads();
 	exec_link = link[0];
 	exec_set_signals();
-	if (exec_link > 0)
-		syscall(SYS_close_range, 0, exec_link - 1, 0);
-	syscall(SYS_close_range, exec_link + 1, ~0U, 0);
+	/* Every fd but the link and the gate, which then lets the program start. */
+	int lo = link[0] < gate[1] ? link[0] : gate[1], hi = link[0] ^ gate[1] ^ lo;
+	if (lo > 0)
+		syscall(SYS_close_range, 0, lo - 1, 0);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, lo + 1, hi - 1, 0);
+	syscall(SYS_close_range, hi + 1, ~0U, 0);
+	while (write(gate[1], "", 1) < 0 && errno == EINTR)
+		;
+	close(gate[1]);
 	uint64_t open_signals = sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU) | sigbit(SIGCONT);
 	for (size_t i = 0; i < sizeof(exec_forwarded) / sizeof(int); i++)
 		open_signals |= sigbit(exec_forwarded[i]);

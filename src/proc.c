@@ -1182,11 +1182,26 @@ static void set_stdio(const int stdio[3])
 	}
 }
 
+/* In the new process: wait until a byte comes through `gate` (priv_execve:
+ * the caller has stopped its threads and closed its files). */
+static void pass_gate(int gate)
+{
+	char c;
+	ssize_t n;
+	do
+		n = read(gate, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127); /* the caller is gone */
+	close(gate);
+}
+
 /* execve and popen: a program run as the target, with no channel, on the
- * standard streams `stdio`. Its entry in the book gets `flags`. */
+ * standard streams `stdio`, once `gate` opens (unless -1). Its entry in the
+ * book gets `flags`. */
 static int run_program(struct monitor *m, struct monitor_channel *c, const struct target *t,
 		       const char *path, char *const argv[], char *const envp[],
-		       const int stdio[3], unsigned flags)
+		       const int stdio[3], int gate, unsigned flags)
 {
 	struct proc_table *pt = table(m);
 	if (!pt)
@@ -1194,10 +1209,12 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 	int cwd, mask;
 	pid_t pid = start(m, c, &cwd, &mask);
 	if (pid == 0) {
-		int keep[4] = {stdio[0], stdio[1], stdio[2], cwd};
-		close_monitor_fds(false, keep, 4);
+		int keep[5] = {stdio[0], stdio[1], stdio[2], cwd, gate};
+		close_monitor_fds(false, keep, 5);
 		set_stdio(stdio);
 		become(t, mask, cwd, DROP_NO_NEW_PRIVS);
+		if (gate >= 0)
+			pass_gate(gate);
 		execve(path, argv, envp);
 		_exit(127);
 	}
@@ -1235,7 +1252,7 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 	char *argv0[2] = {(char *)(uintptr_t)preq.program, NULL};
 	const int stdio[3] = {STDIO_MONITOR, STDIO_MONITOR, STDIO_MONITOR};
 	return run_program(m, c, &t, preq.program, preq.argc ? preq.args : argv0, preq.env, stdio,
-			   PROC_MONITORED);
+			   -1, PROC_MONITORED);
 }
 
 int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
@@ -1262,7 +1279,8 @@ int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 		stdio[STDOUT_FILENO] = p[1];
 	else
 		stdio[STDIN_FILENO] = p[0];
-	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, environ, stdio, PROC_MONITORED);
+	pid_t pid = run_program(m, c, &t, "/bin/sh", argv, environ, stdio, -1,
+				PROC_MONITORED);
 	close(reading ? p[1] : p[0]);
 	if (pid < 0) {
 		close(reading ? p[0] : p[1]);
@@ -1353,11 +1371,14 @@ static bool seqpacket_unix(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
 }
 
-/* The caller's standard streams, which it queued on the link before its
- * request: one message of an INT mask (bit i: its fd i is open and not
- * close-on-exec) with one fd for each bit set, in order. Returns 0 with
- * stdio[] filled (fds or STDIO_CLOSED), or -1 (every fd received closed). */
-static int recv_stdio(int link, int stdio[3])
+/* The caller's standard streams and its gate, which it queued on the link
+ * before its request: one message of an INT mask (bit i < 3: its fd i is
+ * open and not close-on-exec; bit 3, always set: the gate) with one fd for
+ * each bit set, in order. The gate is the read end of a pipe on which the
+ * caller writes once it has stopped its threads and closed its files: the
+ * program waits for it before it starts. Returns 0 with stdio[] filled (fds
+ * or STDIO_CLOSED) and *gate, or -1 (every fd received closed). */
+static int recv_stdio(int link, int stdio[3], int *gate)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 8)];
@@ -1389,12 +1410,14 @@ static int recv_stdio(int link, int stdio[3])
 				close(fd);
 		}
 	}
-	if (bad || bits < 0 || bits > 7 || (size_t)__builtin_popcount((unsigned)bits) != ngot) {
+	if (bad || bits < 8 || bits > 15 || (size_t)__builtin_popcount((unsigned)bits) != ngot) {
 		wire_close_fds(got, (int)ngot);
 		return -1;
 	}
-	for (int i = 0, k = 0; i < 3; i++)
+	int k = 0;
+	for (int i = 0; i < 3; i++)
 		stdio[i] = (bits & (1 << i)) ? got[k++] : STDIO_CLOSED;
+	*gate = got[k];
 	return 0;
 }
 
@@ -1406,8 +1429,8 @@ int proc_handle_exec_replace(struct monitor *m, struct monitor_channel *c,
 			     const struct wire_request *req, int *fds, int *fd_out)
 {
 	struct target t;
-	int stdio[3];
-	if (!decode(req) || !seqpacket_unix(fds[0]) || recv_stdio(fds[0], stdio) < 0)
+	int stdio[3], gate;
+	if (!decode(req) || !seqpacket_unix(fds[0]) || recv_stdio(fds[0], stdio, &gate) < 0)
 		return MONITOR_VIOLATION;
 	struct proc_table *pt = table(m);
 	int rc = pt ? allow_execve(m, c, &t) : -ENOMEM;
@@ -1415,10 +1438,11 @@ int proc_handle_exec_replace(struct monitor *m, struct monitor_channel *c,
 	pid_t pid = rc;
 	if (rc == 0)
 		pid = run_program(m, c, &t, preq.program, preq.argc ? preq.args : argv0, preq.env,
-				  stdio, PROC_REPLACING);
+				  stdio, gate, PROC_REPLACING);
 	for (int i = 0; i < 3; i++)
 		if (stdio[i] >= 0)
 			close(stdio[i]);
+	close(gate);
 	if (pid < 0)
 		return pid;
 	struct proc_entry *e = entry_find(pt, pid);

@@ -256,18 +256,18 @@ Test(execve, other_threads_of_the_caller_stop)
 	policy("allow_rerun true\nrun_as { pmtestex1 }\n");
 	AUTOFREE char *file = shared_file("ticks");
 	/* The caller's second thread appends to the file every millisecond
-	 * until the call: the program sees it grow no more (once the caller
-	 * has had its moment to stop it: the program starts first). */
+	 * until the call: the program, which starts once it is stopped, sees
+	 * it grow no more. */
 	expect_exit(ARGS("threads", file, "pmtestex1", "-", "/bin/sh", "-c",
-			 "sleep 0.1; a=$(wc -c <\"$0\"); sleep 0.2; b=$(wc -c <\"$0\"); "
+			 "a=$(wc -c <\"$0\"); sleep 0.2; b=$(wc -c <\"$0\"); "
 			 "[ \"$a\" = \"$b\" ] && echo still || echo moved $a $b",
 			 file),
 		    0, "before\nstill\n");
 }
 
 /* A jail (root-owned, 0755, no /proc) holding a static /checker that
- * waits 100 ms, then prints "still" when the file its argument names
- * keeps its size for 200 ms; and an empty /ticks anyone may write. */
+ * prints "still" when the file its argument names keeps its size for
+ * 200 ms, and an empty /ticks anyone may write. */
 static void make_checker_jail(void)
 {
 	char p[512], src[512];
@@ -279,9 +279,8 @@ static void make_checker_jail(void)
 	cr_assert(f);
 	fputs("#include <stdio.h>\n#include <sys/stat.h>\n#include <time.h>\n"
 	      "int main(int c, char **v) { struct stat a, b;\n"
-	      "  struct timespec t = {0, 100000000};\n"
-	      "  if (c < 2 || nanosleep(&t, 0) || stat(v[1], &a) || nanosleep(&t, 0) ||\n"
-	      "      nanosleep(&t, 0) || stat(v[1], &b)) return 9;\n"
+	      "  struct timespec t = {0, 200000000};\n"
+	      "  if (c < 2 || stat(v[1], &a) || nanosleep(&t, 0) || stat(v[1], &b)) return 9;\n"
 	      "  if (a.st_size == b.st_size) printf(\"still\\n\");\n"
 	      "  else printf(\"moved %ld %ld\\n\", (long)a.st_size, (long)b.st_size);\n"
 	      "  return 0; }\n",
@@ -377,4 +376,13 @@ Test(execve, nonsense_on_the_link_kills_the_program)
 	slurp(mark, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "");
 	audit_says("something else than a signal");
+}
+
+Test(execve, the_program_starts_only_once_the_caller_has_stopped_its_threads)
+{
+	policy("allow_rerun true\nrun_as { pmtestex1 }\n");
+	/* The caller opens the gate only once its threads are stopped and its
+	 * files closed; this one waits 300 ms first. */
+	expect_exit(ARGS("evil", "late", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
+		    "OK\nopening\nran\nstatus 0x0\n");
 }

@@ -24,11 +24,14 @@
  *       speaks the wire itself, as hostile program code would: the request
  *       of priv_execve with a link socket that is broken as HOW says:
  *         nostdio  no message of standard streams queued on the link
- *         surplus  the message says one stream and carries three fds
+ *         surplus  the message says one stream and a gate and carries
+ *                  four fds
  *         stream   a SOCK_STREAM socket (no message boundaries)
  *         garbage  a good request, then 8 bytes of nonsense on the link
- *       prints "OK" or "ERR <ERRNO>" for the request, and for garbage
- *       then "status 0x<wait status>" from the link, or "link closed" */
+ *         late     a good request whose gate opens 300 ms later, after
+ *                  printing "opening"
+ *       prints "OK" or "ERR <ERRNO>" for the request, and for garbage and
+ *       late then "status 0x<wait status>" from the link, or "link closed" */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -94,10 +97,11 @@ static void put_cstr(struct wire_writer *w, const char *s)
 	wire_put_bytes(w, s, strlen(s) + 1);
 }
 
-/* Queue `bits` with `n` fds (all stdout) on `sock`. */
-static int send_streams(int sock, int32_t bits, int n)
+/* Queue `bits` with `n` fds on `sock`: stdout n - 1 times, then `gate`. */
+static int send_streams(int sock, int32_t bits, int n, int gate)
 {
-	int fds[3] = {1, 1, 1};
+	int fds[4] = {1, 1, 1, 1};
+	fds[n - 1] = gate;
 	union {
 		char buf[CMSG_SPACE(sizeof(fds))];
 		struct cmsghdr align;
@@ -135,12 +139,17 @@ static int evil(char **argv)
 	size_t len = wire_writer_finish(&w);
 	int link[2];
 	int type = strcmp(how, "stream") == 0 ? SOCK_STREAM : SOCK_SEQPACKET;
-	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, link) < 0)
+	int gate[2];
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, link) < 0 || pipe2(gate, O_CLOEXEC) < 0)
 		return 2;
+	/* stdout and the gate; the program may start at once but for "late" */
 	if (strcmp(how, "surplus") == 0)
-		send_streams(link[0], 2, 3);
-	else if (strcmp(how, "garbage") == 0 || strcmp(how, "stream") == 0)
-		send_streams(link[0], 2, 1);
+		send_streams(link[0], 2 | 8, 4, gate[0]);
+	else if (strcmp(how, "nostdio") != 0)
+		send_streams(link[0], 2 | 8, 2, gate[0]);
+	if (strcmp(how, "late") != 0 && write(gate[1], "", 1) != 1)
+		return 2;
+	close(gate[0]);
 	int rc = client_call(msg, len, &link[1], 1, NULL);
 	close(link[1]);
 	if (rc < 0) {
@@ -149,11 +158,19 @@ static int evil(char **argv)
 	}
 	printf("OK\n");
 	fflush(stdout);
-	if (strcmp(how, "garbage") != 0)
+	if (strcmp(how, "late") == 0) {
+		usleep(300000);
+		printf("opening\n");
+		fflush(stdout);
+		if (write(gate[1], "", 1) != 1)
+			return 2;
+	} else if (strcmp(how, "garbage") == 0) {
+		char junk[8] = "nonsense";
+		if (send(link[0], junk, sizeof(junk), 0) != sizeof(junk))
+			return 2;
+	} else {
 		return 0;
-	char junk[8] = "nonsense";
-	if (send(link[0], junk, sizeof(junk), 0) != sizeof(junk))
-		return 2;
+	}
 	int32_t status = -1;
 	ssize_t got = recv(link[0], &status, sizeof(status), 0);
 	if (got == 0)
