@@ -291,9 +291,10 @@ pid_t priv_execve_spawn(const char *program, char *const argv[], char *const env
  *
  * Only the monitor can start a program as another user, so the new program
  * is its child, and the caller stays behind as a stand-in that keeps its
- * pid: it stops every other thread, closes every fd, and waits on a link to
- * the monitor for the program's wait status, then leaves with exactly that
- * status (the same exit code, or death by the same signal). Whoever waits
+ * pid: it stops every other thread, closes every fd, opens the gate the
+ * program waits behind, and waits on a link to the monitor for the
+ * program's wait status, then leaves with exactly that status (the same
+ * exit code, or death by the same signal). Whoever waits
  * for the caller (the monitor, when it is the first program process; the
  * parent of a priv_fork child) sees the program's end, and only after every
  * byte the program wrote. The signals a process sends to the caller are
@@ -525,16 +526,13 @@ static int send_stdio(int link, int gate)
 	} control;
 	memset(&control, 0, sizeof(control));
 	struct iovec iov = {.iov_base = &bits, .iov_len = sizeof(bits)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (n) {
-		mh.msg_control = control.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
-	}
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
 	return sendmsg(link, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(bits) ? 0 : -1;
 }
 
@@ -589,8 +587,17 @@ int priv_execve(const char *program, char *const argv[], char *const envp[], con
 		return -1;
 	}
 
-	/* The program runs: from here on, nothing of the caller's does. */
+	/* The program waits behind the gate: from here on, nothing of the
+	 * caller's runs. Of two threads whose calls succeed at once, one takes
+	 * the process; the other lets its program die (the monitor sees its
+	 * link close) and stops like any other thread. */
 	kernel_sigmask(~UINT64_C(0));
+	static int taken;
+	if (__atomic_exchange_n(&taken, 1, __ATOMIC_SEQ_CST)) {
+		close(link[0]);
+		close(gate[1]);
+		exec_stop_here(0);
+	}
 	exec_stop_threads();
 	exec_link = link[0];
 	exec_set_signals();
