@@ -386,3 +386,17 @@ Test(execve, the_program_starts_only_once_the_caller_has_stopped_its_threads)
 	expect_exit(ARGS("evil", "late", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
 		    "OK\nopening\nran\nstatus 0x0\n");
 }
+
+Test(execve, of_two_threads_that_succeed_at_once_one_takes_the_process)
+{
+	policy("allow_rerun true\nrun_as { pmtestex1 }\n");
+	for (int i = 0; i < 5; i++) {
+		int status = run(ARGS("twice", "pmtestex1", "-"));
+		cr_assert(WIFEXITED(status), "status 0x%x\n%s", status, out);
+		if (WEXITSTATUS(status) == 1)
+			cr_assert_str_eq(out, "one\n");
+		else
+			cr_assert(WEXITSTATUS(status) == 2 && strcmp(out, "two\n") == 0,
+				  "status 0x%x\n%s", status, out);
+	}
+}

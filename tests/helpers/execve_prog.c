@@ -17,6 +17,9 @@
  *   execve_prog APPNAME fork USER CHROOT PROGRAM ARG...
  *       a priv_fork child makes the call; the parent waits for the child
  *       and prints "child exit N" or "child signal N"
+ *   execve_prog APPNAME twice USER CHROOT
+ *       two threads call priv_execve at once, of /bin/sh printing "one" and
+ *       exiting 1, and printing "two" and exiting 2
  *   execve_prog APPNAME spawn USER CHROOT PROGRAM ARG...
  *       priv_execve_spawn: "spawned" when it returns a pid, then "exit N"
  *       from priv_wait4
@@ -182,8 +185,39 @@ static int evil(char **argv)
 	return 0;
 }
 
+static pthread_barrier_t both;
+
+static void *twice_thread(void *arg)
+{
+	char **a = arg;
+	pthread_barrier_wait(&both);
+	priv_execve("/bin/sh", a + 2, env, dash_null(a[0]), dash_null(a[1]));
+	printf("should not have failed\n");
+	fflush(stdout);
+	_exit(99);
+}
+
+static int twice(char **argv)
+{
+	static char *one[] = {NULL, NULL, "sh", "-c", "echo one; exit 1", NULL};
+	static char *two[] = {NULL, NULL, "sh", "-c", "echo two; exit 2", NULL};
+	one[0] = two[0] = argv[0];
+	one[1] = two[1] = argv[1];
+	pthread_t t1, t2;
+	if (pthread_barrier_init(&both, NULL, 2) != 0 ||
+	    pthread_create(&t1, NULL, twice_thread, one) != 0 ||
+	    pthread_create(&t2, NULL, twice_thread, two) != 0)
+		return 2;
+	pthread_join(t1, NULL);
+	return 3;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[2], "twice") == 0) {
+		priv_init(argv[1]);
+		return twice(argv + 3);
+	}
 	if (argc < 6) {
 		fprintf(stderr, "usage: execve_prog APPNAME MODE ...\n");
 		return 2;
