@@ -59,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case WIRE_OP_RERUN:
 	case WIRE_OP_RESPAWN:
 	case WIRE_OP_EXECVE:
+	case WIRE_OP_EXEC_REPLACE:
 	case WIRE_OP_POPEN:
 	case WIRE_OP_DAEMON:
 		/* Their fields are read by proc.c's strict decoder. */

@@ -35,8 +35,14 @@ void priv_exit(int status) __attribute__((noreturn));
 pid_t priv_fork(void);
 int priv_daemon(int nochdir, int noclose);
 pid_t priv_wait4(pid_t pid, int *status, int options, struct rusage *rusage);
+/* Like execve(2): on success the program takes the caller's place and the
+ * call does not return (the caller leaves with the program's status). */
 int priv_execve(const char *program, char *const argv[], char *const envp[], const char *user,
 		const char *chroot);
+/* Extension: the program runs beside the caller, which gets its pid for
+ * priv_wait4 (see priv_execve(3)). */
+pid_t priv_execve_spawn(const char *program, char *const argv[], char *const envp[],
+			const char *user, const char *chroot);
 FILE *priv_popen_as(const char *command, const char *type, const char *user);
 int priv_pclose(FILE *stream);
 

@@ -68,6 +68,7 @@ static const struct dispatch {
 	{WIRE_OP_RERUN, "allow_rerun, run_as or run", 0, proc_handle_rerun},
 	{WIRE_OP_RESPAWN, "allow_rerun, run_as or run", 0, proc_handle_respawn},
 	{WIRE_OP_EXECVE, "allow_rerun, run_as or run", 0, proc_handle_execve},
+	{WIRE_OP_EXEC_REPLACE, "allow_rerun, run_as or run", 0, proc_handle_exec_replace},
 	{WIRE_OP_POPEN, "allow_rerun, run_as or run", 1, proc_handle_popen},
 	{WIRE_OP_DAEMON, "fork", 0, proc_handle_daemon},
 	{WIRE_OP_CUSTOM, "custom", 1, custom_handle},

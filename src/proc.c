@@ -52,17 +52,22 @@
 /* Processes the monitor started for one requester and that it has not
  * waited for: the monitor forks as root, so no RLIMIT_NPROC bounds them. */
 #define PROC_MAX_STARTED 256
+/* epoll tags (after MONITOR_PROC_TAG): a pidfd is tagged with its entry's
+ * index, a priv_execve link with PROC_LINK_TAG + the index. */
+#define PROC_LINK_TAG (UINT64_C(1) << 30)
 
 enum proc_flags {
 	PROC_CHILD = 1 << 0,     /* our child: reaped on SIGCHLD */
 	PROC_PROGRAM = 1 << 1,   /* a program process: keeps the monitor alive */
 	PROC_MONITORED = 1 << 2, /* its requester may priv_wait4 it */
 	PROC_EXITED = 1 << 3,
+	PROC_REPLACING = 1 << 4, /* priv_execve: it took its requester's place */
 };
 
 struct proc_entry {
 	pid_t pid; /* 0: a free slot */
 	int pidfd; /* -1 for our children */
+	int link;  /* PROC_REPLACING: the requester's link (see exec_link_event), or -1 */
 	unsigned flags;
 	pid_t requester;
 	int status;
@@ -162,9 +167,19 @@ static struct proc_entry *entry_add(struct proc_table *t, pid_t pid, int pidfd, 
 	memset(e, 0, sizeof(*e));
 	e->pid = pid;
 	e->pidfd = pidfd;
+	e->link = -1;
 	e->flags = flags;
 	e->requester = requester;
 	return e;
+}
+
+static void link_close(struct monitor *m, struct proc_entry *e)
+{
+	if (e->link >= 0) {
+		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, e->link, NULL);
+		close(e->link);
+	}
+	e->link = -1;
 }
 
 static void entry_free(struct monitor *m, struct proc_entry *e)
@@ -173,8 +188,22 @@ static void entry_free(struct monitor *m, struct proc_entry *e)
 		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, e->pidfd, NULL);
 		close(e->pidfd);
 	}
+	link_close(m, e);
 	memset(e, 0, sizeof(*e));
 	e->pidfd = -1;
+	e->link = -1;
+}
+
+/* Signal a process of the book that has not ended: our child is not reaped
+ * yet and any other is held by its pidfd, so the pid is still its own. */
+static void entry_signal(struct proc_entry *e, int sig)
+{
+	if (e->flags & PROC_EXITED)
+		return;
+	if (e->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, e->pidfd, sig, NULL, 0);
+	else if (e->flags & PROC_CHILD)
+		kill_one(e->pid, sig);
 }
 
 static size_t live_programs(const struct monitor *m)
@@ -282,10 +311,17 @@ static void forget_requester(struct monitor *m, pid_t pid)
 		struct proc_entry *e = &t->entries[i];
 		if (!e->pid || e->requester != pid)
 			continue;
-		if (e->flags & PROC_EXITED)
+		if (e->flags & PROC_EXITED) {
 			entry_free(m, e);
-		else
-			e->requester = 0;
+			continue;
+		}
+		/* A program that took the place of a process dies with it, as
+		 * after execve(2) (the caller waits for it otherwise). */
+		if (e->flags & PROC_REPLACING) {
+			entry_signal(e, SIGKILL);
+			link_close(m, e);
+		}
+		e->requester = 0;
 	}
 }
 
@@ -305,6 +341,12 @@ static void process_ended(struct monitor *m, struct proc_entry *e, int status,
 	}
 	if (e->flags & PROC_PROGRAM)
 		monitor_end_process(m, pid);
+	/* priv_execve: its caller waits for this status to leave with it. */
+	if (e->link >= 0) {
+		int32_t st = status;
+		(void)send(e->link, &st, sizeof(st), MSG_DONTWAIT | MSG_NOSIGNAL);
+		link_close(m, e);
+	}
 	/* Kept for a priv_wait4 to come, unless one is waiting already. */
 	if ((e->flags & PROC_MONITORED) && e->requester)
 		deliver_wait(m, e);
@@ -340,9 +382,16 @@ void proc_reaped(struct monitor *m, pid_t pid, int status, const struct rusage *
 		finish_if_done(m);
 }
 
+static void exec_link_event(struct monitor *m, struct proc_entry *e);
+
 void proc_event(struct monitor *m, uint64_t tag)
 {
 	struct proc_table *t = m->proc;
+	if (t && tag >= PROC_LINK_TAG && tag - PROC_LINK_TAG < t->count &&
+	    t->entries[tag - PROC_LINK_TAG].pid && t->entries[tag - PROC_LINK_TAG].link >= 0) {
+		exec_link_event(m, &t->entries[tag - PROC_LINK_TAG]);
+		return;
+	}
 	if (!t || tag >= t->count || !t->entries[tag].pid)
 		return;
 	struct proc_entry *e = &t->entries[tag];
@@ -445,6 +494,7 @@ bool proc_decode_request(const struct wire_request *req)
 		preq.argc = get_list(&r, preq.args);
 		break;
 	case WIRE_OP_EXECVE:
+	case WIRE_OP_EXEC_REPLACE:
 		preq.program = get_cstr(&r, false);
 		preq.user = get_cstr(&r, true);
 		preq.chroot = get_cstr(&r, true);
@@ -1121,7 +1171,7 @@ static bool too_many_started(struct monitor *m, pid_t requester)
 	size_t n = 0;
 	for (size_t i = 0; m->proc && i < m->proc->count; i++)
 		if (m->proc->entries[i].pid && m->proc->entries[i].requester == requester &&
-		    (m->proc->entries[i].flags & PROC_MONITORED))
+		    (m->proc->entries[i].flags & (PROC_MONITORED | PROC_REPLACING)))
 			n++;
 	return n >= PROC_MAX_STARTED;
 }
@@ -1269,6 +1319,8 @@ static void forget_all(struct monitor *m)
 	for (size_t i = 0; t && i < t->count; i++) {
 		if (t->entries[i].pidfd >= 0)
 			close(t->entries[i].pidfd); /* not in our epoll set */
+		if (t->entries[i].link >= 0)
+			close(t->entries[i].link);
 		memset(&t->entries[i], 0, sizeof(t->entries[i]));
 	}
 	if (t) {
@@ -1362,10 +1414,50 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	monitor_run(m);
 }
 
-/* execve and popen: a program run as the target, with no channel. */
+/* A standard stream of a new program: the monitor's (the program's when
+ * it called priv_init), closed, or an fd to put there. */
+#define STDIO_MONITOR (-1)
+#define STDIO_CLOSED (-2)
+
+/* In the new process: put each stream in place. The fds to put there are
+ * first moved above 2, so that no dup2 overwrites one still to be placed;
+ * the originals are close-on-exec. */
+static void set_stdio(const int stdio[3])
+{
+	int from[3];
+	for (int i = 0; i < 3; i++) {
+		from[i] = stdio[i];
+		if (from[i] >= 0 && from[i] <= 2 && (from[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			_exit(127);
+	}
+	for (int i = 0; i < 3; i++) {
+		if (from[i] >= 0 && dup2(from[i], i) < 0)
+			_exit(127);
+		if (from[i] == STDIO_CLOSED)
+			close(i);
+	}
+}
+
+/* In the new process: wait until a byte comes through `gate` (priv_execve:
+ * the caller has stopped its threads and closed its files). */
+static void pass_gate(int gate)
+{
+	char c;
+	ssize_t n;
+	do
+		n = read(gate, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127); /* the caller is gone */
+	close(gate);
+}
+
+/* execve and popen: a program run as the target, with no channel, on the
+ * standard streams `stdio`, once `gate` opens (unless -1). Its entry in the
+ * book gets `flags`. */
 static int run_program(struct monitor *m, struct monitor_channel *c, const struct target *t,
-		       const char *op, const char *path, char *const argv[], char *const envp[], int child_fd,
-		       int child_as)
+		       const char *op, const char *path, char *const argv[], char *const envp[],
+		       const int stdio[3], int gate, unsigned flags)
 {
 	struct proc_table *pt = table(m);
 	if (!pt)
@@ -1373,17 +1465,15 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 	int cwd, mask;
 	pid_t pid = start(m, c, t, op, &cwd, &mask);
 	if (pid == 0) {
-		int keep[3] = {child_fd, cwd, t->jail};
-		close_monitor_fds(false, keep, 3);
-		if (child_fd >= 0) {
-			if (dup2(child_fd, child_as) < 0)
-				_exit(127);
-			close(child_fd);
-		}
+		int keep[6] = {stdio[0], stdio[1], stdio[2], cwd, gate, t->jail};
+		close_monitor_fds(false, keep, 6);
+		set_stdio(stdio);
 		/* execve keeps what is ignored: nothing is, in a new program. */
 		for (int sig = 1; sig < NSIG; sig++)
 			signal(sig, SIG_DFL);
 		become(t, mask, cwd, DROP_NO_NEW_PRIVS);
+		if (gate >= 0)
+			pass_gate(gate);
 		execve(path, argv, envp);
 		_exit(127);
 	}
@@ -1391,7 +1481,7 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 		tally_sync(m);
 		return pid;
 	}
-	if (!entry_add(pt, pid, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
+	if (!entry_add(pt, pid, -1, PROC_CHILD | flags, c->pid)) {
 		kill_one(pid, SIGKILL);
 		tally_sync(m);
 		return -ENOMEM;
@@ -1423,18 +1513,26 @@ static char **passed_env(struct monitor *m, struct monitor_channel *c, const cha
 	return out;
 }
 
+/* Decide a request of priv_execve or priv_execve_spawn (audited). */
+static int allow_execve(struct monitor *m, struct monitor_channel *c, struct target *t)
+{
+	if (preq.program[0] != '/' || !resolve_is_clean(preq.program)) {
+		audit_refusal(&m->audit, "execve", preq.program, c->pid, EINVAL,
+			      "the program must be a clean absolute path inside the chroot");
+		return -EINVAL;
+	}
+	return allow_run_as(m, c, "execve", preq.user, preq.chroot, preq.program, t);
+}
+
+/* priv_execve_spawn: the program runs beside its caller, which gets its pid
+ * for priv_wait4. */
 int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out)
 {
 	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!decode(req))
 		return MONITOR_VIOLATION;
-	if (preq.program[0] != '/' || !resolve_is_clean(preq.program)) {
-		audit_refusal(&m->audit, "execve", preq.program, c->pid, EINVAL,
-			      "the program must be a clean absolute path inside the chroot");
-		return -EINVAL;
-	}
-	int rc = allow_run_as(m, c, "execve", preq.user, preq.chroot, preq.program, &t);
+	int rc = allow_execve(m, c, &t);
 	if (rc < 0)
 		return rc;
 	rc = charge(m, c, "execve", &t, 1);
@@ -1444,7 +1542,9 @@ int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 	if (!env)
 		return -ENOMEM;
 	char *argv0[2] = {(char *)(uintptr_t)preq.program, NULL};
-	rc = run_program(m, c, &t, "execve", preq.program, preq.argc ? preq.args : argv0, env, -1, -1);
+	const int stdio[3] = {STDIO_MONITOR, STDIO_MONITOR, STDIO_MONITOR};
+	rc = run_program(m, c, &t, "execve", preq.program, preq.argc ? preq.args : argv0, env,
+			 stdio, -1, PROC_MONITORED);
 	free(env);
 	return rc;
 }
@@ -1482,8 +1582,13 @@ int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 	}
 	bool reading = preq.flags == 0; /* the program reads the command's output */
 	char *argv[] = {"sh", "-c", (char *)(uintptr_t)preq.program, NULL};
-	pid_t pid = run_program(m, c, &t, "popen_as", "/bin/sh", argv, env, reading ? p[1] : p[0],
-				reading ? STDOUT_FILENO : STDIN_FILENO);
+	int stdio[3] = {STDIO_MONITOR, STDIO_MONITOR, STDIO_MONITOR};
+	if (reading)
+		stdio[STDOUT_FILENO] = p[1];
+	else
+		stdio[STDIN_FILENO] = p[0];
+	pid_t pid = run_program(m, c, &t, "popen_as", "/bin/sh", argv, env, stdio, -1,
+				PROC_MONITORED);
 	free(env);
 	close(reading ? p[1] : p[0]);
 	if (pid < 0) {
@@ -1561,4 +1666,153 @@ int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
 	}
 	audit_event(&m->audit, LOG_INFO, "monitor detached as pid %d for daemon(3)", (int)getpid());
 	return 0;
+}
+
+/* --- priv_execve: the program takes the caller's place ------------------------- */
+
+/* The link of a priv_execve caller: a SOCK_SEQPACKET unix socket of a pair
+ * that the caller itself made (its peer's credentials are the caller's), so
+ * never one end of a channel or PAM socket, which the monitor made. */
+static bool link_of(int fd, pid_t caller)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+		return false;
+	len = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
+		return false;
+	struct ucred peer;
+	len = sizeof(peer);
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid == caller &&
+	       peer.pid != getpid();
+}
+
+/* The caller's standard streams and its gate, which it queued on the link
+ * before its request: one message of an INT mask (bit i < 3: its fd i is
+ * open and not close-on-exec; bit 3, always set: the gate) with one fd for
+ * each bit set, in order. The gate is the read end of a pipe on which the
+ * caller writes once it has stopped its threads and closed its files: the
+ * program waits for it before it starts. Returns 0 with stdio[] filled (fds
+ * or STDIO_CLOSED) and *gate, or -1 (every fd received closed). */
+static int recv_stdio(int link, int stdio[3], int *gate)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} control;
+	int32_t bits = -1;
+	struct iovec iov = {.iov_base = &bits, .iov_len = sizeof(bits)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+	ssize_t n;
+	do
+		n = recvmsg(link, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	int got[8];
+	size_t ngot = 0;
+	bool bad = n != (ssize_t)sizeof(bits) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
+	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+			bad = true;
+			continue;
+		}
+		size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (ngot < sizeof(got) / sizeof(got[0]))
+				got[ngot++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (bad || bits < 8 || bits > 15 || (size_t)__builtin_popcount((unsigned)bits) != ngot) {
+		wire_close_fds(got, (int)ngot);
+		return -1;
+	}
+	int k = 0;
+	for (int i = 0; i < 3; i++)
+		stdio[i] = (bits & (1 << i)) ? got[k++] : STDIO_CLOSED;
+	*gate = got[k];
+	return 0;
+}
+
+/* priv_execve: the program takes its caller's place. It gets the caller's
+ * standard streams; the caller, which sent the link (a SOCK_SEQPACKET
+ * socket) with the request, waits on it for the program's wait status, and
+ * sends on it the signals it is sent (exec_link_event). */
+int proc_handle_exec_replace(struct monitor *m, struct monitor_channel *c,
+			     const struct wire_request *req, int *fds, int *fd_out)
+{
+	struct target t TARGET_CLEANUP = {.jail = -1};
+	int stdio[3], gate;
+	if (!decode(req) || !link_of(fds[0], c->pid) || recv_stdio(fds[0], stdio, &gate) < 0)
+		return MONITOR_VIOLATION;
+	struct proc_table *pt = table(m);
+	int rc = pt ? allow_execve(m, c, &t) : -ENOMEM;
+	if (rc == 0)
+		rc = charge(m, c, "execve", &t, 1);
+	char **env = NULL;
+	if (rc == 0) {
+		env = passed_env(m, c, "execve_env", preq.program, &t, preq.env, preq.envc);
+		if (!env)
+			rc = -ENOMEM;
+	}
+	char *argv0[2] = {(char *)(uintptr_t)preq.program, NULL};
+	pid_t pid = rc;
+	if (rc == 0)
+		pid = run_program(m, c, &t, "execve", preq.program, preq.argc ? preq.args : argv0, env,
+				  stdio, gate, PROC_REPLACING);
+	free(env);
+	for (int i = 0; i < 3; i++)
+		if (stdio[i] >= 0)
+			close(stdio[i]);
+	close(gate);
+	if (pid < 0)
+		return pid;
+	struct proc_entry *e = entry_find(pt, pid);
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = MONITOR_PROC_TAG + PROC_LINK_TAG +
+					     (uint64_t)(e - pt->entries)};
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fds[0], &ev) < 0) {
+		rc = -errno;
+		entry_signal(e, SIGKILL); /* reaped on SIGCHLD */
+		e->flags &= ~(unsigned)PROC_REPLACING;
+		return rc;
+	}
+	e->link = fds[0];
+	fds[0] = -1; /* the entry owns it now */
+	return 0;
+}
+
+/* Signals the caller of priv_execve may pass on to the program that took
+ * its place (client_proc.c sends these only). */
+static bool exec_forwardable(int32_t sig)
+{
+	return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM ||
+	       sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGALRM;
+}
+
+/* The caller of priv_execve sent a signal to pass on, or is gone (end of
+ * file): then the program that took its place is killed, as execve(2)
+ * would have it die with the process. Anything else breaks the link. */
+static void exec_link_event(struct monitor *m, struct proc_entry *e)
+{
+	for (int i = 0; i < 16; i++) {
+		int32_t sig[2];
+		ssize_t n = recv(e->link, sig, sizeof(sig), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n == (ssize_t)sizeof(sig[0]) && exec_forwardable(sig[0])) {
+			entry_signal(e, sig[0]);
+			continue;
+		}
+		if (n > 0)
+			audit_protocol(&m->audit, e->requester,
+				       "a priv_execve caller sent something else than a signal");
+		entry_signal(e, SIGKILL);
+		link_close(m, e);
+		return;
+	}
 }

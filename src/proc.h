@@ -29,6 +29,8 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 			const struct wire_request *req, int *fds, int *fd_out);
 int proc_handle_execve(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out);
+int proc_handle_exec_replace(struct monitor *m, struct monitor_channel *c,
+			     const struct wire_request *req, int *fds, int *fd_out);
 int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out);
 int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,

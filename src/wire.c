@@ -163,6 +163,7 @@ static const char *const op_names[WIRE_OP_COUNT] = {
 	[WIRE_OP_RERUN] = "rerunas",
 	[WIRE_OP_RESPAWN] = "respawn_as",
 	[WIRE_OP_EXECVE] = "execve",
+	[WIRE_OP_EXEC_REPLACE] = "execve",
 	[WIRE_OP_POPEN] = "popen_as",
 	[WIRE_OP_DAEMON] = "daemon",
 	[WIRE_OP_CUSTOM] = "custom",
@@ -183,6 +184,7 @@ int wire_request_fds(uint32_t op)
 	case WIRE_OP_PAM_START:
 		return 0;
 	case WIRE_OP_BIND:
+	case WIRE_OP_EXEC_REPLACE:
 		return 1;
 	case WIRE_OP_FORK:
 	case WIRE_OP_HELLO:
@@ -271,6 +273,7 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 	case WIRE_OP_RERUN:
 	case WIRE_OP_RESPAWN:
 	case WIRE_OP_EXECVE:
+	case WIRE_OP_EXEC_REPLACE:
 	case WIRE_OP_POPEN:
 	case WIRE_OP_DAEMON:
 	case WIRE_OP_CUSTOM:

@@ -41,6 +41,10 @@ enum wire_op {
 	WIRE_OP_EXECVE = 37,  /* program, user, chroot, argv, envp -> pid */
 	WIRE_OP_POPEN = 38,   /* command, type, user      -> pid, fd */
 	WIRE_OP_DAEMON = 39,  /* nochdir, noclose         -> status */
+	WIRE_OP_EXEC_REPLACE = 44, /* program, user, chroot, argv, envp + the
+				      caller's end of a link socket, on which
+				      the caller's stdin/stdout/stderr wait
+				      -> status (see proc.c: priv_execve) */
 	WIRE_OP_PAM_START = 48, /*                      -> status, fd: the id of a
 				   PAM transaction, served on the socket that
 				   comes with the reply (made by the monitor)

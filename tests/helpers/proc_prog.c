@@ -24,7 +24,7 @@
  *   popenmany USER N          N priv_popen_as never closed: "opened N", or
  *                             "opened K then ERRNO"
  *   popenw USER COMMAND TEXT  priv_popen_as(COMMAND, "w"), writes TEXT
- *   execve USER CHROOT PROGRAM ARG...  (USER or CHROOT "-" for NULL)
+ *   execve USER CHROOT PROGRAM ARG...  priv_execve_spawn (USER or CHROOT "-" for NULL)
  *                             "exit N" from priv_wait4
  *   forkfd                    asks for two fork channels and passes them on fd 3
  *                             ("given"), then after a line on stdin says
@@ -46,10 +46,10 @@
  *   daemon PATH OUT           priv_daemon(0, 0), then priv_open of PATH;
  *                             writes "daemon OK sid own cwd / ..." to OUT
  *   execenv USER PROGRAM ENTRY... [-- ARG...]
- *                             priv_execve(PROGRAM, {PROGRAM, ARG...},
+ *                             priv_execve_spawn(PROGRAM, {PROGRAM, ARG...},
  *                             {ENTRY...}): "exit N"
  *   limits USER rerun|execve  sets RLIMIT_NOFILE 77 and RLIMIT_CORE 51200,
- *                             then a monitored rerun (or a priv_execve of
+ *                             then a monitored rerun (or a priv_execve_spawn of
  *                             /bin/sh) as USER prints the two limits it has:
  *                             "open files 77", "core file size 51200"
  *   nproc LIMIT USER N rerun|respawn|execve|popen|chain
@@ -193,7 +193,7 @@ static int nproc(int n, const char *user, const char *mode)
 			/* One process each, that forks nothing: the kernel's own
 			 * RLIMIT_NPROC for USER is not what is tested here. */
 			char *argv[] = {"sleep", "2", NULL};
-			pid = priv_execve("/bin/sleep", argv, NULL, user, NULL);
+			pid = priv_execve_spawn("/bin/sleep", argv, NULL, user, NULL);
 		} else if (strcmp(mode, "respawn") == 0) {
 			char *args[] = {"hold", NULL};
 			pid = priv_respawn_as(rerun_entry, args, user, NULL);
@@ -473,8 +473,8 @@ int main(int argc, char **argv)
 		printf("status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	} else if (strcmp(cmd, "execve") == 0 && argc >= 6) {
 		char *env[] = {"PATH=/bin", NULL};
-		int pid = priv_execve(argv[5], argv + 5, env, dash_null(argv[3]),
-				      dash_null(argv[4]));
+		int pid = priv_execve_spawn(argv[5], argv + 5, env, dash_null(argv[3]),
+					    dash_null(argv[4]));
 		if (pid < 0) {
 			err();
 			return 0;
@@ -498,7 +498,7 @@ int main(int argc, char **argv)
 			args[na] = NULL;
 			break;
 		}
-		int pid = priv_execve(argv[4], args, argv + 5, dash_null(argv[3]), NULL);
+		int pid = priv_execve_spawn(argv[4], args, argv + 5, dash_null(argv[3]), NULL);
 		if (pid < 0) {
 			err();
 			return 0;
@@ -522,7 +522,7 @@ int main(int argc, char **argv)
 					"sed -n 's/^Max \\(open files\\|core file size\\) *"
 					"\\([0-9a-z]*\\).*/\\1 \\2/p' /proc/self/limits",
 					NULL};
-			pid = priv_execve("/bin/sh", args, NULL, argv[3], NULL);
+			pid = priv_execve_spawn("/bin/sh", args, NULL, argv[3], NULL);
 		}
 		if (pid < 0 || priv_wait4(pid, NULL, 0, NULL) != pid) {
 			err();
