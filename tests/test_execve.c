@@ -361,6 +361,9 @@ Test(execve, a_link_that_is_not_as_promised_is_a_protocol_violation_and_nothing_
 	expect_exit(ARGS("evil", "surplus", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
 		    "ERR EPIPE\n");
 	expect_exit(ARGS("evil", "stream", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
+		    "ERR EPIPE\n");	/* A link the caller did not make: one of the monitor's own sockets
+	 * would be such a one. */
+	expect_exit(ARGS("evil", "foreign", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
 		    "ERR EPIPE\n");
 }
 

@@ -30,6 +30,9 @@
  *         surplus  the message says one stream and a gate and carries
  *                  four fds
  *         stream   a SOCK_STREAM socket (no message boundaries)
+ *         foreign  a good link, but made by another process (a child that
+ *                  sends both ends back), as one of the monitor's own
+ *                  sockets would be
  *         garbage  a good request, then 8 bytes of nonsense on the link
  *         late     a good request whose gate opens 300 ms later, after
  *                  printing "opening"
@@ -121,6 +124,53 @@ static int send_streams(int sock, int32_t bits, int n, int gate)
 	return sendmsg(sock, &mh, 0) == sizeof(bits) ? 0 : -1;
 }
 
+/* A SOCK_SEQPACKET pair made by a child process, which passes both ends
+ * back: its peer credentials are not ours. */
+static int foreign_pair(int link[2])
+{
+	int back[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, back) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int pair[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+			_exit(1);
+		union {
+			char buf[CMSG_SPACE(sizeof(pair))];
+			struct cmsghdr align;
+		} out;
+		memset(&out, 0, sizeof(out));
+		int32_t zero = 0;
+		struct iovec v = {.iov_base = &zero, .iov_len = sizeof(zero)};
+		struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = out.buf,
+				   .msg_controllen = sizeof(out.buf)};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(pair));
+		memcpy(CMSG_DATA(c), pair, sizeof(pair));
+		_exit(sendmsg(back[1], &m, 0) == sizeof(zero) ? 0 : 1);
+	}
+	close(back[1]);
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} control;
+	int32_t bits;
+	struct iovec iov = {.iov_base = &bits, .iov_len = sizeof(bits)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+	ssize_t n = recvmsg(back[0], &mh, MSG_CMSG_CLOEXEC);
+	close(back[0]);
+	waitpid(pid, NULL, 0);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	if (n != sizeof(bits) || !c || c->cmsg_len != CMSG_LEN(sizeof(int) * 2))
+		return -1;
+	memcpy(link, CMSG_DATA(c), sizeof(int) * 2);
+	return 0;
+}
+
 /* argv: HOW USER CHROOT PROGRAM ARG... */
 static int evil(char **argv)
 {
@@ -143,7 +193,10 @@ static int evil(char **argv)
 	int link[2];
 	int type = strcmp(how, "stream") == 0 ? SOCK_STREAM : SOCK_SEQPACKET;
 	int gate[2];
-	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, link) < 0 || pipe2(gate, O_CLOEXEC) < 0)
+	if (strcmp(how, "foreign") == 0 ? foreign_pair(link) < 0
+					 : socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, link) < 0)
+		return 2;
+	if (pipe2(gate, O_CLOEXEC) < 0)
 		return 2;
 	/* stdout and the gate; the program may start at once but for "late" */
 	if (strcmp(how, "surplus") == 0)
