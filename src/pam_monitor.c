@@ -400,7 +400,10 @@ static const char *escaped(const char *in, char *out, size_t cap)
 		in = "-";
 	for (; *in && o + 5 < cap; in++) {
 		unsigned char c = (unsigned char)*in;
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
+		/* One word of a log line: anything that could read as a field
+		 * separator or a field of its own (space, '=', ':', quotes) is
+		 * escaped too. */
+		if (c > 0x20 && c < 0x7f && !strchr("\\=:\"'", c)) {
 			out[o++] = (char)c;
 		} else {
 			out[o++] = '\\';
@@ -451,8 +454,10 @@ static void worker_report(struct worker *w)
 	struct passwd pw, *found = NULL;
 	char buf[4096];
 	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || !found) {
+		char user_log[256];
 		audit_event(w->audit, LOG_WARNING,
-			    "pam: %s passed PAM but is not a user of this system; not recorded", user);
+			    "pam: %s passed PAM but is not a user of this system; not recorded",
+			    escaped(user, user_log, sizeof(user_log)));
 		return;
 	}
 	for (size_t i = 0; i < w->report_count; i++)
@@ -473,8 +478,11 @@ static void worker_report(struct worker *w)
 	int fds[WIRE_MAX_FDS], nfds = 0;
 	ssize_t n = wire_recv(w->report, ack, sizeof(ack), fds, &nfds, 0);
 	wire_close_fds(fds, nfds);
-	if (n != (ssize_t)size || memcmp(ack, msg, size) != 0)
-		audit_event(w->audit, LOG_WARNING, "pam: the monitor did not confirm %s", user);
+	if (n != (ssize_t)size || memcmp(ack, msg, size) != 0) {
+		char user_log[256];
+		audit_event(w->audit, LOG_WARNING, "pam: the monitor did not confirm %s",
+			    escaped(user, user_log, sizeof(user_log)));
+	}
 }
 
 /* pam_setcred, the session calls and pam_chauthtok act for the user as

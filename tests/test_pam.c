@@ -902,6 +902,16 @@ Test(pam, remote_user_and_host_audited_escaped)
 	assert_has(audit, "PAM_RUSER=mallory\\\\x1b[2J service=" SERVICE);
 }
 
+Test(pam, a_user_name_cannot_fake_fields_of_its_line)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, "x pid=1: Success", "end");
+	assert_has(out, "start PAM_SUCCESS\n");
+	AUTOFREE char *audit = read_audit();
+	/* one word: no space, '=' or ':' of the name's own */
+	assert_has(audit, "user=x\\\\x20pid\\\\x3d1\\\\x3a\\\\x20Success pid=");
+}
+
 Test(pam, environment_for_commands_run_as_root_refused)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
