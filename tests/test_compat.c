@@ -19,6 +19,16 @@
 
 static char *dir;
 
+#ifdef __SANITIZE_ADDRESS__
+/* The programs are built with the sanitizers too. The PAM worker is a fork
+ * of the program: ASan's crypt interceptor looks up the real crypt when the
+ * process starts, pam_unix loads libcrypt later, and the call would jump to
+ * NULL. */
+#define SANITIZER_ENV "LD_PRELOAD=libcrypt.so.1 ASAN_OPTIONS=verify_asan_link_order=0"
+#else
+#define SANITIZER_ENV ""
+#endif
+
 static void setup(void)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
@@ -118,8 +128,9 @@ static int run(const char *name, const char *raw_args)
 	substitute(raw_args, args, sizeof(args), vars);
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && umask 022; rm -f audit.json; PRIVMAN_CONF_DIR=%s "
-		 "PRIVMAN_AUDIT=%s/audit.json timeout -s KILL 30 %s %s >%s/out 2>%s/err </dev/null",
-		 dir, dir, dir, program(name), args, dir, dir);
+		 "PRIVMAN_AUDIT=%s/audit.json %s timeout -s KILL 30 %s %s >%s/out 2>%s/err "
+		 "</dev/null",
+		 dir, dir, dir, SANITIZER_ENV, program(name), args, dir, dir);
 	int rc = system(cmd);
 	slurp("out", out, sizeof(out));
 	slurp("err", err, sizeof(err));
@@ -172,7 +183,8 @@ Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library
 	char stage[PATH_MAX], rel[PATH_MAX], cmd[PATH_MAX * 2];
 	snprintf(rel, sizeof(rel), "%s/stage", build_dir());
 	cr_assert(realpath(rel, stage), "no stage at %s", rel);
-	const char *names[] = {"mycat", "myecho", "myexec", "mypopen", "myrerun", "mydaemon"};
+	const char *names[] = {"mycat",	  "myecho",   "myexec",	   "mypopen",
+			       "myrerun", "mydaemon", "check_user"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *bin = program(names[i]);
 		/* The compiler's own record of the headers it read. */
@@ -205,7 +217,8 @@ Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library
 
 Test(compat, the_policies_in_the_original_syntax_are_valid_and_compat_notes_dir_star)
 {
-	const char *names[] = {"mycat", "myecho", "myexec", "mypopen", "myrerun", "mydaemon"};
+	const char *names[] = {"mycat",	  "myecho",   "myexec",	   "mypopen",
+			       "myrerun", "mydaemon", "check_user"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		policy(names[i], "842");
 		cr_assert_eq(pmtest_sh("%s/privman check -q -c %s/%s >%s/out 2>&1", build_dir(), dir,
@@ -475,4 +488,35 @@ Test(compat, mydaemon_detaches_and_keeps_its_log_through_the_monitor)
 			  "\"directive\":\"open_ao\"");
 	cr_assert_audited("\"op\":\"open\"", "mydaemon.conf", "\"flags\":2", "\"decision\":\"deny\"",
 			  "\"errno\":13");
+}
+
+/* --- check_user: PAM in the monitor, then a rerun as the user it authenticated ------- */
+
+#define PAM_SERVICE "pmtest-compat"
+#define PAM_USER "pmtestcm3"
+#define PAM_PASS "Lamp-Thistle-71"
+
+Test(compat, check_user_authenticates_in_the_monitor_and_becomes_the_user)
+{
+	FILE *f = fopen("/etc/pam.d/" PAM_SERVICE, "we");
+	cr_assert(f);
+	fputs("auth required pam_unix.so nodelay\naccount required pam_unix.so\n", f);
+	cr_assert(fclose(f) == 0);
+	cr_assert_eq(pmtest_sh("echo '" PAM_USER ":" PAM_PASS "' | chpasswd"), 0);
+	policy("check_user", NULL);
+	expect("check_user", PAM_SERVICE " " PAM_USER " " PAM_PASS, 0,
+	       "check_user runs as pmtestcm1\n"
+	       "authenticate: Success\n"
+	       "acct_mgmt: Success\n"
+	       "now running as " PAM_USER "\n");
+	cr_assert_audited("\"op\":\"rerunas\"", "as " PAM_USER, "\"decision\":\"allow\"",
+			  "\"directive\":\"auth_allow_rerun\"");
+	/* A wrong password adds no one. */
+	expect("check_user", PAM_SERVICE " " PAM_USER " wrong", 1,
+	       "check_user runs as pmtestcm1\n"
+	       "authenticate: Authentication failure\n"
+	       "priv_rerunas " PAM_USER ": Operation not permitted\n");
+	cr_assert_audited("\"op\":\"rerunas\"", "as " PAM_USER, "\"decision\":\"deny\"",
+			  "\"errno\":1");
+	unlink("/etc/pam.d/" PAM_SERVICE);
 }
