@@ -184,7 +184,7 @@ Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library
 	snprintf(rel, sizeof(rel), "%s/stage", build_dir());
 	cr_assert(realpath(rel, stage), "no stage at %s", rel);
 	const char *names[] = {"mycat",	  "myecho",   "myexec",	   "mypopen",
-			       "myrerun", "mydaemon", "check_user"};
+			       "myrerun", "mydaemon", "check_user", "myfork"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *bin = program(names[i]);
 		/* The compiler's own record of the headers it read. */
@@ -218,7 +218,7 @@ Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library
 Test(compat, the_policies_in_the_original_syntax_are_valid_and_compat_notes_dir_star)
 {
 	const char *names[] = {"mycat",	  "myecho",   "myexec",	   "mypopen",
-			       "myrerun", "mydaemon", "check_user"};
+			       "myrerun", "mydaemon", "check_user", "myfork"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		policy(names[i], "842");
 		cr_assert_eq(pmtest_sh("%s/privman check -q -c %s/%s >%s/out 2>&1", build_dir(), dir,
@@ -259,11 +259,17 @@ Test(compat, mycat_reads_what_the_policy_grants)
 		 "mycat runs as pmtestcm1\n"
 		 "granted text\n"
 		 "granted text\n"
+		 "granted text\n"
 		 "pub a\n"
 		 "%s/pub/sub/b: Permission denied\n"
 		 "%s/secret: Permission denied\n",
 		 dir, dir);
-	expect("mycat", "@/granted -o @/granted @/pub/a @/pub/sub/b @/secret", 2, want);
+	/* A relative path is relative to the caller's working directory. */
+	expect("mycat", "@/granted -o @/granted granted @/pub/a @/pub/sub/b @/secret", 2, want);
+	cr_assert_audited("\"op\":\"open\"", "/granted\"", "\"decision\":\"allow\"",
+			  "\"directive\":\"open_ro\"");
+	cr_assert_audited("\"op\":\"open\"", "/pub/sub/b\"", "\"decision\":\"deny\"",
+			  "\"errno\":13");
 }
 
 /* --- myecho: custom functions of both kinds, priv_bind --------------------------------- */
@@ -519,4 +525,32 @@ Test(compat, check_user_authenticates_in_the_monitor_and_becomes_the_user)
 	cr_assert_audited("\"op\":\"rerunas\"", "as " PAM_USER, "\"decision\":\"deny\"",
 			  "\"errno\":1");
 	unlink("/etc/pam.d/" PAM_SERVICE);
+}
+
+/* --- myfork: priv_fork, monitored rerun, respawn, priv_wait4, priv_unlink, priv_exit --- */
+
+Test(compat, myfork_keeps_a_monitor_for_every_process_and_ends_with_priv_exit)
+{
+	policy("myfork", NULL);
+	free(pmtest_write_file(dir, "file", "the file\n"));
+	free(pmtest_write_file(dir, "scratch", ""));
+	expect("myfork", "@/file @/scratch pmtestcm2", 6,
+	       "child as pmtestcm1 read the file\n"
+	       "child: exit 4\n"
+	       "rerun as pmtestcm2 read the file\n"
+	       "rerun: exit 11\n"
+	       "respawn as pmtestcm2 read the file\n"
+	       "respawn: exit 12\n"
+	       "unlink scratch: done\n"
+	       "unlink file: Permission denied\n"
+	       "exit 6\n");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/scratch", dir);
+	cr_assert(access(path, F_OK) < 0 && errno == ENOENT, "scratch is still there");
+	snprintf(path, sizeof(path), "%s/file", dir);
+	cr_assert(access(path, F_OK) == 0, "file is gone");
+	cr_assert_audited("\"op\":\"fork\"", "\"decision\":\"allow\"");
+	cr_assert_audited("\"op\":\"unlink\"", "/scratch\"", "\"decision\":\"allow\"");
+	cr_assert_audited("\"op\":\"unlink\"", "/file\"", "\"decision\":\"deny\"",
+			  "\"errno\":13");
 }
