@@ -457,6 +457,24 @@ Test(compat, myrerun_chains_reruns_on_a_terminal_and_ends_with_the_last_ones_sta
 	cr_assert_audited("\"op\":\"rerunas\"", "as pmtestcm3", "\"decision\":\"allow\"");
 }
 
+Test(compat, myrerun_on_a_terminal_dies_of_the_interrupt_typed_there)
+{
+	policy("myrerun", NULL);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", program("myrerun"));
+	char *argv[] = {"myrerun", "pmtestcm2", "pmtestcm3", NULL};
+	/* ^C reaches the terminal's foreground process group: the last link
+	 * and the monitor; the whole program dies of it, as it would have
+	 * without privman. */
+	int rc = run_on_pty(path, argv, "name? ", "\003");
+	cr_assert_str_eq(out, "link 0 as pmtestcm1\r\n"
+			      "priv_rerunas root: Operation not permitted\r\n"
+			      "link 1 as pmtestcm2\r\n"
+			      "link 2 as pmtestcm3, stdin a tty, in the foreground\r\n"
+			      "name? ^C");
+	cr_assert_eq(rc, 128 + SIGINT, "exit status %d", rc);
+}
+
 /* --- mydaemon: priv_daemon and a log ------------------------------------------------------ */
 
 Test(compat, mydaemon_detaches_and_keeps_its_log_through_the_monitor)
