@@ -176,6 +176,20 @@ static bool audited(const char *first, ...)
 
 TestSuite(compat, .init = setup, .fini = teardown, .timeout = 60);
 
+/* The path of the one file called NAME under STAGE. */
+static void staged(const char *stage, const char *name, char *path, size_t cap)
+{
+	char cmd[PATH_MAX * 2];
+	snprintf(cmd, sizeof(cmd), "find %s -name %s", stage, name);
+	FILE *p = popen(cmd, "re");
+	cr_assert(p);
+	cr_assert(fgets(path, (int)cap, p), "no %s under %s", name, stage);
+	path[strcspn(path, "\n")] = '\0';
+	char more[16];
+	cr_assert_null(fgets(more, sizeof(more), p), "several %s under %s", name, stage);
+	pclose(p);
+}
+
 /* --- built as a user builds them -------------------------------------------------- */
 
 Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library)
@@ -183,6 +197,11 @@ Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library
 	char stage[PATH_MAX], rel[PATH_MAX], cmd[PATH_MAX * 2];
 	snprintf(rel, sizeof(rel), "%s/stage", build_dir());
 	cr_assert(realpath(rel, stage), "no stage at %s", rel);
+	/* Where `make install` put them under the stage (PREFIX may vary). */
+	char header[PATH_MAX], libdir[PATH_MAX];
+	staged(stage, "privman.h", header, sizeof(header));
+	staged(stage, "libprivman.so.0", libdir, sizeof(libdir));
+	*strrchr(libdir, '/') = '\0';
 	const char *names[] = {"mycat",	  "myecho",   "myexec",	   "mypopen",
 			       "myrerun", "mydaemon", "check_user", "myfork"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -196,16 +215,13 @@ Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library
 		size_t n = fread(text, 1, sizeof(text) - 1, f);
 		fclose(f);
 		text[n] = '\0';
-		char want[PATH_MAX + 64];
-		snprintf(want, sizeof(want), "%s/usr/local/include/privman.h", stage);
-		cr_assert(strstr(text, want), "%s did not read %s:\n%s", names[i], want, text);
+		cr_assert(strstr(text, header), "%s did not read %s:\n%s", names[i], header, text);
 		cr_assert_null(strstr(text, " include/privman.h"), "%s read the source tree's header",
 			       names[i]);
 		/* The shared library, found in the stage through its rpath. */
 		snprintf(cmd, sizeof(cmd),
-			 "ldd %s | grep -q '^[[:space:]]*libprivman.so.0 => %s/usr/local/lib/"
-			 "libprivman.so.0 '",
-			 bin, stage);
+			 "ldd %s | grep -q '^[[:space:]]*libprivman.so.0 => %s/libprivman.so.0 '",
+			 bin, libdir);
 		cr_assert_eq(pmtest_sh("%s", cmd), 0, "%s does not load the staged libprivman",
 			     names[i]);
 		cr_assert_eq(pmtest_sh("nm -D --undefined-only %s | grep -qw priv_init", bin), 0,
@@ -314,7 +330,7 @@ static void skip_unless_execve_replaces(void)
 {
 	/* priv_execve_spawn came with the priv_execve that does not return. */
 	char cmd[PATH_MAX];
-	snprintf(cmd, sizeof(cmd), "grep -q priv_execve_spawn %s/stage/usr/local/include/privman.h",
+	snprintf(cmd, sizeof(cmd), "grep -rq priv_execve_spawn %s/stage --include=privman.h",
 		 build_dir());
 	if (pmtest_sh("%s", cmd) != 0)
 		cr_skip_test("this library's priv_execve still returns the new pid (the change "
