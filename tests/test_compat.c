@@ -300,6 +300,7 @@ Test(compat, myecho_gets_a_string_and_a_bound_socket_from_its_custom_functions)
 	       "echoed: echo me\n"
 	       "priv_bind 842: bound\n"
 	       "priv_bind 843: Permission denied\n"
+	       "priv_bind [::1]:842: bound\n"
 	       "handle 7: No such file or directory\n"
 	       "register after priv_init: Operation not permitted\n");
 	cr_assert_audited("\"op\":\"custom_info\",\"object\":\"info 0 argc=2\"", "\"decision\":\"allow\"",
@@ -307,6 +308,7 @@ Test(compat, myecho_gets_a_string_and_a_bound_socket_from_its_custom_functions)
 	cr_assert_audited("\"op\":\"custom_cap\",\"object\":\"cap 1 argc=1\"", "\"decision\":\"allow\"",
 			  "it returned a socket");
 	cr_assert_audited("\"op\":\"bind\",\"object\":\"127.0.0.1:842\"", "\"decision\":\"allow\"");
+	cr_assert_audited("\"op\":\"bind\",\"object\":\"[::1]:842\"", "\"decision\":\"allow\"");
 	cr_assert_audited("\"op\":\"bind\",\"object\":\"127.0.0.1:843\"", "\"decision\":\"deny\"",
 			  "\"errno\":13");
 	cr_assert_audited("\"object\":\"info 7 argc=2\"", "\"decision\":\"deny\"", "\"errno\":2");

@@ -8,8 +8,8 @@
  * only root may bind). After priv_init, as the unprivileged user, it
  * prints the greeting, listens on the socket it was given, connects to it,
  * and echoes a line back. Then: a socket of its own bound with priv_bind()
- * to BINDPORT (granted) and DENIEDPORT (not granted), an unknown handle,
- * and a registration after priv_init. */
+ * to BINDPORT (granted) and DENIEDPORT (not granted), an IPv6 one to
+ * BINDPORT, an unknown handle, and a registration after priv_init. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -119,6 +119,25 @@ static void try_bind(int port)
 	close(s);
 }
 
+/* As the original's myecho6 did: the same port on the IPv6 loopback. */
+static void try_bind6(int port)
+{
+	struct sockaddr_in6 sin6;
+	int s = socket(AF_INET6, SOCK_STREAM, 0);
+	int on = 1;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(port);
+	sin6.sin6_addr = in6addr_loopback;
+	if (priv_bind(s, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)
+		printf("priv_bind [::1]:%d: %s\n", port, strerror(errno));
+	else
+		printf("priv_bind [::1]:%d: bound\n", port);
+	close(s);
+}
+
 int main(int argc, char *argv[])
 {
 	char *args[] = { "myecho", "two", NULL };
@@ -160,6 +179,7 @@ int main(int argc, char *argv[])
 
 	try_bind(atoi(argv[2]));
 	try_bind(atoi(argv[3]));
+	try_bind6(atoi(argv[2]));
 
 	if (priv_invoke_info_fn(7, args) == NULL)
 		printf("handle 7: %s\n", strerror(errno));
