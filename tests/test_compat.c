@@ -233,8 +233,8 @@ Test(compat, the_programs_are_built_with_the_installed_header_and_shared_library
 
 Test(compat, the_policies_in_the_original_syntax_are_valid_and_compat_notes_dir_star)
 {
-	const char *names[] = {"mycat",	  "myecho",   "myexec",	   "mypopen",
-			       "myrerun", "mydaemon", "check_user", "myfork"};
+	const char *names[] = {"mycat",	   "myecho",	 "myexec", "mypopen", "myrerun",
+			       "mydaemon", "check_user", "myfork", "sample"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		policy(names[i], "842");
 		cr_assert_eq(pmtest_sh("%s/privman check -q -c %s/%s >%s/out 2>&1", build_dir(), dir,
@@ -253,6 +253,55 @@ Test(compat, the_policies_in_the_original_syntax_are_valid_and_compat_notes_dir_
 		 "only; the original Privman matched any depth below it: write %s/pub/** for "
 		 "that\n",
 		 dir, dir, dir, dir);
+	cr_assert_str_eq(out, want);
+}
+
+/* Run `privman check -q -c DIR/sample` with requests REQS (a shell fragment;
+ * "@" is the test's directory); the verdict lines go to out. */
+static void check_requests(const char *raw_reqs)
+{
+	char reqs[4096];
+	const char *vars[] = {"@", dir, NULL};
+	substitute(raw_reqs, reqs, sizeof(reqs), vars);
+	pmtest_sh("%s/privman check -q -c %s/sample %s 2>&1 | grep -E ': (ALLOW|DENY)$' >%s/out",
+		  build_dir(), dir, reqs, dir);
+	slurp("out", out, sizeof(out));
+}
+
+Test(compat, every_directive_of_the_original_language_means_what_it_meant)
+{
+	policy("sample", NULL);
+	/* The exit status of privman check: 0 when every request is allowed. */
+	cr_assert_eq(pmtest_sh("%s/privman check -q -c %s/sample -r 'bind 7' -r 'bind 843' "
+			       "-r 'run_as pmtestcm3' -r auth -r rerun >/dev/null 2>&1",
+			       build_dir(), dir),
+		     0);
+	check_requests("-r 'bind 842' -r 'bind 7' -r 'bind 127.0.0.1:843' -r 'bind 844' "
+		       "-r 'open_ro @/granted' -r 'open_ro @/pub/a' -r 'open_ro @/pub/sub/b' "
+		       "-r 'open_rw @/granted' -r 'open_ao @/log' -r 'unlink @/scratch' "
+		       "-r 'unlink @/granted' -r 'run_as pmtestcm2' -r 'run_as pmtestcm3' "
+		       "-r 'run_as root' -r 'run_as pmtestcm1' -r auth -r rerun -r fork");
+	char want[4096];
+	snprintf(want, sizeof(want),
+		 "bind 842: ALLOW\n"
+		 "bind 7: ALLOW\n"
+		 "bind 127.0.0.1:843: ALLOW\n"
+		 "bind 844: DENY\n"
+		 "open_ro %s/granted: ALLOW\n"
+		 "open_ro %s/pub/a: ALLOW\n"
+		 "open_ro %s/pub/sub/b: DENY\n"
+		 "open_rw %s/granted: DENY\n"
+		 "open_ao %s/log: ALLOW\n"
+		 "unlink %s/scratch: ALLOW\n"
+		 "unlink %s/granted: DENY\n"
+		 "run_as pmtestcm2: ALLOW\n"
+		 "run_as pmtestcm3: ALLOW\n"
+		 "run_as root: DENY\n"
+		 "run_as pmtestcm1: DENY\n"
+		 "auth: ALLOW\n"
+		 "rerun: ALLOW\n"
+		 "fork: DENY\n",
+		 dir, dir, dir, dir, dir, dir, dir);
 	cr_assert_str_eq(out, want);
 }
 
