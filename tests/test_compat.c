@@ -384,8 +384,9 @@ static void skip_unless_execve_replaces(void)
 	snprintf(cmd, sizeof(cmd), "grep -rq priv_execve_spawn %s/stage --include=privman.h",
 		 build_dir());
 	if (pmtest_sh("%s", cmd) != 0)
-		cr_skip_test("this library's priv_execve still returns the new pid (the change "
-			     "that makes it replace its caller is not merged)");
+		cr_skip_test("this library's priv_execve still returns the new pid: the change "
+			     "that makes it replace its caller (and adds priv_execve_spawn) is "
+			     "not merged into this tree yet; the test runs once it is");
 }
 
 Test(compat, myexec_is_replaced_and_the_new_programs_status_is_the_programs)
