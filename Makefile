@@ -50,6 +50,8 @@ BENCH_BIN   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRC    = $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN    = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 MAN_PAGES   = $(sort $(wildcard man/*.[1-8]))
+COMPAT_SRC  = $(sort $(wildcard tests/compat/*.c))
+COMPAT_BIN  = $(COMPAT_SRC:tests/compat/%.c=$(BUILD)/tests/compat/%)
 
 SHLIB       = $(BUILD)/libprivman.so.$(VERSION)
 STLIB       = $(BUILD)/libprivman.a
@@ -152,7 +154,28 @@ $(BUILD)/bench/%: bench/%.c $(STLIB) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STLIB) $(LIBS) -lpthread
 
-tests-built: all $(TEST_BIN) $(TESTHELP_BIN) $(EXAMPLE_BIN) $(HIJACK_BIN)
+# Programs written for the original Privman, built as a user builds them:
+# against the installed library (a staged `make install`), with nothing but
+# what pkg-config says (PKG_CONFIG_LIBDIR: no other privman.pc is found;
+# the sysroot puts the stage in front of its paths). The rpath is the one
+# thing added, so that the staged shared library is the one that runs.
+# tests/test_compat.c checks that the header and library came from the stage.
+COMPAT_STAGE = $(abspath $(BUILD))/stage
+COMPAT_PKG   = PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=$(COMPAT_STAGE)$(LIBDIR)/pkgconfig \
+               PKG_CONFIG_SYSROOT_DIR=$(COMPAT_STAGE) pkg-config
+
+$(BUILD)/stage.stamp: $(SHLIB) $(STLIB) $(PROGRAM) $(BUILD)/privman.pc include/privman.h
+	@rm -rf $(COMPAT_STAGE)
+	@$(MAKE) --no-print-directory -s install DESTDIR=$(COMPAT_STAGE) >/dev/null
+	@touch $@
+
+$(BUILD)/tests/compat/%: tests/compat/%.c $(BUILD)/stage.stamp
+	@mkdir -p $(dir $@)
+	$(Q_LD)cflags=$$($(COMPAT_PKG) --cflags privman) && libs=$$($(COMPAT_PKG) --libs privman) && \
+	    $(CC) $(CFLAGS) $(SANITIZE) -Wall -Werror -MD -MF $@.d $$cflags -o $@ $< $$libs \
+	    -Wl,-rpath,$(COMPAT_STAGE)$(LIBDIR)
+
+tests-built: all $(TEST_BIN) $(TESTHELP_BIN) $(EXAMPLE_BIN) $(HIJACK_BIN) $(COMPAT_BIN)
 .PHONY: tests-built
 
 # Run every test binary; the last line sums them up.
