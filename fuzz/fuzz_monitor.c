@@ -1273,9 +1273,11 @@ static void process_ends(struct input *in)
 static void pump_events(void)
 {
 	watchdog_arm(true);
-	for (int round = 0; round < 8; round++) {
-		struct epoll_event ev[16];
-		int n = epoll_wait(m.epoll_fd, ev, 16, 0);
+	/* Room for every ready fd at once: channels, which are skipped, must
+	 * not hide the others. */
+	static struct epoll_event ev[1024];
+	for (int round = 0; round < 16; round++) {
+		int n = epoll_wait(m.epoll_fd, ev, 1024, 0);
 		bool any = false;
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = ev[i].data.u64;
