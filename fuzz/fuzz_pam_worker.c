@@ -154,9 +154,13 @@ static int fuzz_pam_acct_mgmt(pam_handle_t *pamh, int flags)
 	return rc;
 }
 
+static bool trace; /* PMFUZZ_TRACE: the calls that act for the user, on stderr */
+
 /* A call that acts for the user as root: only after the proof. */
 static void book_check(pam_handle_t *pamh, const char *call, bool expired_ok)
 {
+	if (trace)
+		fprintf(stderr, "fuzz_pam_worker: %s for %s\n", call, book.authenticated);
 	if (book_is_current(pamh) && (book.passed || (expired_ok && book.expired)))
 		return;
 	const char *user = current_user(pamh);
@@ -312,6 +316,14 @@ static void remove_confdir(void)
 	nftw(confdir, remove_all, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* pam_chauthtok through pam_matrix rewrites the password file: each
+ * input starts from the same one. */
+static void reset_passdb(void)
+{
+	write_file(confdir, "passdb",
+		   "nobody:" PASSWORD ":fuzz\nroot:" PASSWORD ":fuzz\npmfuzz:" PASSWORD ":fuzz\n");
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	snprintf(confdir, sizeof(confdir), "/tmp/pmfuzz.pam.XXXXXX");
@@ -321,8 +333,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	atexit(remove_confdir);
 	char text[1024];
-	write_file(confdir, "passdb",
-		   "nobody:" PASSWORD ":fuzz\nroot:" PASSWORD ":fuzz\npmfuzz:" PASSWORD ":fuzz\n");
+	reset_passdb();
 	snprintf(text, sizeof(text),
 		 "auth required " MATRIX " passdb=%s/passdb verbose\n"
 		 "account required " MATRIX " passdb=%s/passdb\n"
@@ -339,6 +350,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	write_file(confdir, "other", deny);
 
 	load_policies();
+	trace = getenv("PMFUZZ_TRACE") != NULL;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0) {
@@ -536,6 +548,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w->id = ID;
 	w->program = getpid();
 	w->audit = &audit;
+	reset_passdb();
 	unsigned choice = u8(&in);
 	w->policy = policies[choice % N_POLICIES];
 	w->app = apps[(choice / N_POLICIES) % (sizeof(apps) / sizeof(apps[0]))];
