@@ -60,12 +60,14 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -281,6 +283,121 @@ int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 		info->si_status = k->status >= 0 ? k->status : -k->status;
 	}
 	return 0;
+}
+
+/* sendmsg and recvmsg with up to 4 fds (the wire carries one at most). */
+static int send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds, int flags)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (nfds > 0) {
+		mh.msg_control = control.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	return sendmsg(sock, &mh, flags | MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+static ssize_t recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds, int flags)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+			    .msg_controllen = sizeof(control.b)};
+	ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+	*nfds = 0;
+	for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			for (size_t j = 0; j < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); j++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+				if (*nfds < 8)
+					fds[(*nfds)++] = fd;
+				else
+					close(fd);
+			}
+	return n;
+}
+
+/* --- a process of the program that makes priv_execve links ----------------------- */
+
+/* The link of priv_execve must be a socketpair its caller made (its peer's
+ * credentials are the caller's): a real process, forked once, makes them
+ * on demand and hands both ends over; its requests come on channels of its
+ * pid. It runs nothing else, and dies with the harness. */
+static pid_t linker = -1;
+static int linker_sock = -1;
+#define MAX_LINKS 8
+static int links[MAX_LINKS]; /* the callers' ends of the links the monitor holds */
+
+static void linker_start(void)
+{
+	int sv[2];
+	if (call_real(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, (long)sv, 0, 0) < 0)
+		die("fuzz_monitor: socketpair");
+	pid_t pid = (pid_t)call_real(SYS_fork, 0, 0, 0, 0, 0, 0);
+	if (pid < 0)
+		die("fuzz_monitor: fork");
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(sv[0]);
+		for (;;) {
+			char c;
+			int pair[2];
+			if (read(sv[1], &c, 1) != 1)
+				_exit(0);
+			if (call_real(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				      (long)pair, 0, 0) < 0)
+				_exit(1);
+			if (send_fds(sv[1], "l", 1, pair, 2, 0) < 0)
+				_exit(1);
+			close(pair[0]);
+			close(pair[1]);
+		}
+	}
+	close(sv[1]);
+	linker = pid;
+	linker_sock = sv[0];
+	for (int i = 0; i < MAX_LINKS; i++)
+		links[i] = -1;
+}
+
+static void linker_stop(void)
+{
+	if (linker <= 0)
+		return;
+	close(linker_sock);
+	call_real(SYS_kill, linker, SIGKILL, 0, 0, 0, 0);
+	waitpid(linker, NULL, 0);
+	linker = -1;
+}
+
+/* A link made by the linker: *link for the request, *peer for the caller. */
+static bool linker_pair(int *link, int *peer)
+{
+	char buf[16];
+	int fds[8], nfds = 0;
+	if (linker <= 0 || write(linker_sock, "m", 1) != 1 ||
+	    recv_fds(linker_sock, buf, sizeof(buf), fds, &nfds, 0) != 1 || nfds != 2) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return false;
+	}
+	*link = fds[0];
+	*peer = fds[1];
+	return true;
 }
 
 /* --- a FIFO swapped in while the monitor creates a file ----------------------- */
@@ -668,6 +785,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(jail, sizeof(jail), "%s/jail", scratch);
 	mkdir(jail, 0755);
 	atexit(report_blocks);
+	linker_start();
+	atexit(linker_stop);
 	program_start();
 	block_ok = getenv("PMFUZZ_BLOCK_OK") != NULL;
 	trace = getenv("PMFUZZ_TRACE") != NULL;
@@ -698,8 +817,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* A channel for this process; its program end in peers[]. */
-static struct monitor_channel *add_channel(void)
+/* A channel for process `pid`; its program end in peers[]. */
+static struct monitor_channel *add_channel_for(pid_t pid)
 {
 	int slot = 0;
 	while (slot < MAX_PEERS && peers[slot] >= 0)
@@ -709,7 +828,7 @@ static struct monitor_channel *add_channel(void)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die("fuzz_monitor: socketpair");
-	struct monitor_channel *c = monitor_channel_add(&m, sv[0], program_tid);
+	struct monitor_channel *c = monitor_channel_add(&m, sv[0], pid);
 	if (!c) {
 		close(sv[0]);
 		close(sv[1]);
@@ -717,6 +836,11 @@ static struct monitor_channel *add_channel(void)
 	}
 	peers[slot] = sv[1];
 	return c;
+}
+
+static struct monitor_channel *add_channel(void)
+{
+	return add_channel_for(program_tid);
 }
 
 static void drain_log(void)
@@ -774,7 +898,13 @@ static void pump_events(void);
 /* Everything one input made is undone: channels, processes, PAM slots. */
 static void monitor_reset(void)
 {
-	/* Every child ends, and the monitor takes that in as it would. */
+	/* Every caller of priv_execve and every child ends, and the monitor
+	 * takes that in as it would. */
+	for (int i = 0; i < MAX_LINKS; i++)
+		if (links[i] >= 0) {
+			close(links[i]);
+			links[i] = -1;
+		}
 	for (int i = 0; i < MAX_CHILDREN; i++)
 		if (children[i].pid)
 			child_end(&children[i], -SIGKILL);
@@ -899,25 +1029,84 @@ static const char *get_word(struct input *in, const char *const *words, size_t n
 	return buf;
 }
 
+
+/* The caller queues its standard streams and its gate on the link, as
+ * client_proc.c does (or not quite), before the request. */
+static void queue_stdio(struct input *in, int peer)
+{
+	int32_t bits = pick(in, 8) ? (int32_t)(8 | pick(in, 8)) : (int32_t)u32(in);
+	int fds[4], nfds = 0, gate[2] = {-1, -1};
+	for (int i = 0; i < 4; i++) {
+		if (!(bits & (1 << i)))
+			continue;
+		if (i == 3 && pipe2(gate, O_CLOEXEC) == 0)
+			fds[nfds++] = gate[0];
+		else if (i < 3)
+			fds[nfds++] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	}
+	if (pick(in, 8) == 0 && nfds)
+		nfds--; /* one fd short of the bits */
+	int sent = nfds;
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] < 0)
+			sent = 0;
+	send_fds(peer, &bits, sizeof(bits), fds, sent, MSG_DONTWAIT);
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	/* The caller has stopped its threads: the program may start. */
+	if (gate[1] >= 0) {
+		if (pick(in, 2))
+			(void)!write(gate[1], "g", 1);
+		close(gate[1]);
+	}
+}
+
+/* The caller of priv_execve passes a signal on, says nonsense, or ends. */
+static void link_acts(struct input *in)
+{
+	int i = (int)pick(in, MAX_LINKS);
+	if (links[i] < 0)
+		return;
+	static const int32_t sigs[] = {SIGTERM, SIGHUP, SIGUSR1, SIGKILL, 0, 999};
+	switch (pick(in, 3)) {
+	case 0: {
+		int32_t sig = sigs[pick(in, 6)];
+		send(links[i], &sig, sizeof(sig), MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	}
+	case 1:
+		send(links[i], "xy", 2, MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	default:
+		close(links[i]);
+		links[i] = -1;
+		break;
+	}
+}
+
 /* --- requests ------------------------------------------------------------------- */
 
 static unsigned char request_buf[WIRE_MAX_MESSAGE];
 
 /* Hand one message to the monitor on a channel of this process, as
  * serve_channel() does, with the watchdog running. */
+static pid_t deliver_pid; /* the requester: 0 for the program thread */
+
 static void deliver(struct input *in, size_t size, int *fds, int nfds, const char *what)
 {
 	struct monitor_channel *c = NULL;
 	unsigned want = pick(in, 4), seen = 0;
+	pid_t pid = deliver_pid ? deliver_pid : program_tid;
 	for (size_t i = 0; i < m.channel_count; i++) {
 		struct monitor_channel *x = &m.channels[i];
-		if (x->sock >= 0 && !x->pending && x->pid == program_tid && !c)
+		if (x->sock >= 0 && !x->pending && x->pid == pid && !c)
 			c = x;
-		if (x->sock >= 0 && !x->pending && x->pid == program_tid && seen++ == want)
+		if (x->sock >= 0 && !x->pending && x->pid == pid && seen++ == want)
 			c = x;
 	}
 	if (!c)
-		c = add_channel();
+		c = add_channel_for(pid);
 	if (!c) {
 		wire_close_fds(fds, nfds);
 		return;
@@ -1164,11 +1353,27 @@ static void request_proc(struct input *in)
 	if (!n)
 		return;
 	if (op == WIRE_OP_EXEC_REPLACE) {
-		/* The link: a socket the program made (here, this process: the
-		 * monitor must see that it is not the caller's own pair). */
-		int fd = fd_of_kind(pick(in, 4) ? 4 : u8(in));
+		/* The link: mostly a pair the caller (the linker) made, with its
+		 * stdio queued; else a socket of another process (this one's),
+		 * which the monitor must refuse. */
+		int fd = -1, peer = -1;
+		if (pick(in, 4) && linker_pair(&fd, &peer)) {
+			queue_stdio(in, peer);
+			deliver_pid = linker;
+		} else {
+			fd = fd_of_kind(pick(in, 4) ? 4 : u8(in));
+		}
 		if (fd >= 0)
 			deliver(in, n, &fd, 1, wire_op_name(op));
+		deliver_pid = 0;
+		int slot = 0;
+		while (slot < MAX_LINKS && links[slot] >= 0)
+			slot++;
+		if (peer >= 0 && slot < MAX_LINKS)
+			links[slot] = peer;
+		else if (peer >= 0)
+			close(peer);
+		pump_events();
 		return;
 	}
 	fork_fails = op == WIRE_OP_DAEMON;
@@ -1501,9 +1706,11 @@ static void child_acts(struct input *in)
 	for (int i = 0; i < MAX_CHILDREN; i++)
 		if (children[i].pid && !children[i].ended)
 			live[n++] = i;
-	unsigned what = pick(in, 6);
+	unsigned what = pick(in, 7);
 	if (what == 5)
 		time_passes();
+	else if (what == 6)
+		link_acts(in);
 	else if (n) {
 		struct fake_child *k = &children[live[pick(in, (unsigned)n)]];
 		if (trace)
