@@ -1044,9 +1044,9 @@ static void queue_stdio(struct input *in, int peer)
 		else if (i < 3)
 			fds[nfds++] = open("/dev/null", O_RDWR | O_CLOEXEC);
 	}
-	if (pick(in, 8) == 0 && nfds)
-		nfds--; /* one fd short of the bits */
 	int sent = nfds;
+	if (pick(in, 8) == 0 && sent)
+		sent--; /* one fd short of the bits */
 	for (int i = 0; i < nfds; i++)
 		if (fds[i] < 0)
 			sent = 0;
@@ -1129,6 +1129,8 @@ static void deliver(struct input *in, size_t size, int *fds, int nfds, const cha
 			abort();
 	}
 	current_op = 0;
+	if (trace && rc)
+		fprintf(stderr, "fuzz_monitor: monitor_handle_message: %d\n", rc);
 	if (rc < 0)
 		monitor_end_process(&m, c->pid);
 	drain_replies();
