@@ -888,6 +888,12 @@ static void drain_replies(void)
 				forked = fds[0];
 				nfds = 0;
 			}
+			/* A new channel: the program reads its replies there. */
+			for (int j = 0; h.op == WIRE_OP_CHANNEL && nfds == 1 && j < MAX_PEERS; j++)
+				if (peers[j] < 0) {
+					peers[j] = fds[0];
+					nfds = 0;
+				}
 			wire_close_fds(fds, nfds);
 		}
 	}
@@ -1429,7 +1435,14 @@ static void request_misc(struct input *in)
 		deliver(in, n, NULL, 0, "exit");
 		return;
 	}
-	int fd = fd_of_kind(u8(in));
+	/* The monitor makes both sockets and replies with the program's end;
+	 * a request that brings one of its own breaks the protocol. */
+	unsigned kind = u8(in);
+	if (kind < 0xe0) {
+		deliver(in, n, NULL, 0, wire_op_name(op));
+		return;
+	}
+	int fd = fd_of_kind(kind);
 	if (fd < 0)
 		return;
 	deliver(in, n, &fd, 1, wire_op_name(op));
