@@ -11,8 +11,9 @@
  * bug that escapes the scratch tree meets EROFS, and a bind never takes a
  * port from this machine. fork() and kill() are replaced here: fork
  * returns made-up pids (above any pid the kernel hands out) so that no
- * process is ever started, and kill refuses anything but those pids (a
- * pid <= 0 or a real process is reported as a bug). openat() is wrapped so
+ * process is ever started, and kill (and pidfd_send_signal) refuses
+ * anything but those pids (a pid <= 0 or a real process is reported as a
+ * bug). openat() is wrapped so
  * that the input can make a FIFO appear under the name the monitor is
  * about to create, as a racing program would.
  *
@@ -29,6 +30,15 @@
  * it through its own event handlers. No code of a child ever runs. At the
  * end of each input every child ends, the monitor's handlers take that in,
  * and then no fd may be left open.
+ *
+ * One real process is started, once: the linker, which only makes
+ * socketpairs and hands both ends over, so that priv_execve's
+ * exec-replace request can bring a link its caller made (the monitor
+ * checks the link's peer credentials); those requests come on channels of
+ * the linker's pid, with the caller's stdio and gate queued on the link,
+ * and the caller later passes signals on or ends.
+ *
+ * PMFUZZ_TRACE=1 prints each request, reply and child's act on stderr.
  *
  * Properties checked: no crash or leak (ASan, UBSan); every reply is a
  * well-formed message with the fds its operation promises; no fd leaks
