@@ -1,5 +1,6 @@
 /* libFuzzer harness for the monitor's handlers after decoding: open, unlink,
- * bind, exit, channel, pam_start and the process requests of proc.c, each
+ * bind, exit, channel, pam_start, custom and the process requests of proc.c
+ * (priv_execve's exec-replace included), and the events that follow, each
  * through monitor_handle_message() with program-chosen paths, flags, modes,
  * addresses, users and lists, against a scratch tree that the input also
  * shapes (files, directories, symlinks, FIFOs, sockets, devices, hard links,
