@@ -623,12 +623,19 @@ static void *program_thread(void *arg)
 		die("fuzz_monitor: unshare(CLONE_FS)");
 	umask(022);
 	program_tid = (pid_t)syscall(SYS_gettid);
+	/* Signals (libFuzzer's alarm for -timeout) go to the other threads. */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	char path[PATH_MAX];
 	for (;;) {
 		char ok = 1;
 		if (write(from_program[1], &ok, 1) != 1)
 			die("fuzz_monitor: program thread");
-		ssize_t n = read(to_program[0], path, sizeof(path) - 1);
+		ssize_t n;
+		do
+			n = read(to_program[0], path, sizeof(path) - 1);
+		while (n < 0 && errno == EINTR);
 		if (n <= 0)
 			die("fuzz_monitor: program thread");
 		path[n] = '\0';
@@ -645,7 +652,13 @@ static void program_chdir(const char *path)
 {
 	char ok;
 	program_moved = true;
-	if (write(to_program[1], path, strlen(path)) < 0 || read(from_program[0], &ok, 1) != 1)
+	ssize_t n = write(to_program[1], path, strlen(path));
+	if (n >= 0) {
+		do
+			n = read(from_program[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+	}
+	if (n != 1)
 		die("fuzz_monitor: program thread");
 }
 
