@@ -970,6 +970,13 @@ static void monitor_reset(void)
 		free(m.proc);
 		m.proc = NULL;
 	}
+	/* The processes' shared count goes with the table (the monitor keeps
+	 * both for its life): one mapping per input would exhaust
+	 * vm.max_map_count. */
+	if (family_tally) {
+		munmap(family_tally, sizeof(*family_tally));
+		family_tally = NULL;
+	}
 	pam_monitor_free(&m);
 	append_forget(&m);
 	for (int i = 0; i < MAX_CHILDREN; i++)
