@@ -4,9 +4,13 @@
  * The input is read as the file "fuzz.conf" of a scratch folder that holds
  * files to include: nested ones, a cycle, a chain deeper than the parser
  * allows, a syntax error, a file writable by others, a symlink, a FIFO, a
- * folder and one larger than the size limit. Every path rule of an
- * accepted policy is decided for itself, a child and a grandchild, in
- * each access mode, and for unlink. */
+ * folder and one larger than the size limit, and files with the newer
+ * statements (auth lists and auth false, custom, custom_timeout,
+ * allow_namespaces, run { env }). Every path rule of an accepted policy is
+ * decided for itself, a child and a grandchild, in each access mode, and
+ * for unlink; every PAM service it names (and the same name in upper case,
+ * and a few others) for a few application names; custom handles; each run
+ * scope's env list filters a fixed environment. */
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "envfilter.h"
 #include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,6 +84,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		put(file, text, 0644);
 	}
 	put("deep20.conf", "allow_rerun true\n", 0644);
+	put("auth.conf", "auth { login imap }\nauth ( sshd )\ncustom { 0 2 }\ncustom_timeout 5\n", 0644);
+	put("noauth.conf", "auth { su }\nauth false\nauth { login }\ncustom *\n", 0644);
+	put("ns.conf", "allow_namespaces true\nrun { program /bin/true user nobody env { LANG LC_* } }\n",
+	    0644);
 	snprintf(path, sizeof(path), "%s/link.conf", scratch);
 	symlink("a.conf", path);
 	snprintf(path, sizeof(path), "%s/fifo.conf", scratch);
@@ -124,6 +133,45 @@ static void decide_rules(const struct policy *p, const struct path_rules *rules)
 	}
 }
 
+static void decide_service(const struct policy *p, const char *service)
+{
+	static const char *const apps[] = {NULL, "fuzz", "Login", "bad/app"};
+	struct policy_decision out;
+	for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++) {
+		struct policy_request r = {.op = POLICY_OP_AUTH, .service = service, .app = apps[i]};
+		policy_decide(p, &r, &out);
+	}
+}
+
+/* Every service the policy names, in upper case too, and a few others. */
+static void decide_services(const struct policy *p)
+{
+	static const char *const others[] = {"login", "LOGIN", "../x", "/tmp/x", ".", "", "fuzz"};
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		decide_service(p, others[i]);
+	for (size_t i = 0; i < p->auth_service_count && i < 16; i++) {
+		char upper[256];
+		const char *s = p->auth_services[i].text;
+		decide_service(p, s);
+		size_t n = 0;
+		for (; s[n] && n < sizeof(upper) - 1; n++)
+			upper[n] = (char)(s[n] >= 'a' && s[n] <= 'z' ? s[n] - 'a' + 'A' : s[n]);
+		upper[n] = '\0';
+		decide_service(p, upper);
+	}
+}
+
+/* A run scope's env list over an environment of every kind of entry. */
+static void filter_env(const struct run_rule *r)
+{
+	static char *const env[] = {"LANG=C", "LC_ALL=C", "LD_PRELOAD=/x.so", "PATH=/bin", "=x",
+				    "NOEQ", "BASH_FUNC_x%%=() {", "TZ=UTC", "MALLOC_CHECK_=3"};
+	char *out[sizeof(env) / sizeof(env[0]) + 1];
+	struct env_report report;
+	memset(&report, 0, sizeof(report));
+	env_filter(env, sizeof(env) / sizeof(env[0]), r->env, r->env_count, out, &report);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct diag d;
@@ -159,10 +207,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		struct policy_request run = {.op = POLICY_OP_RUN_AS, .uid = 0, .user = "root"};
 		policy_decide(p, &run, &out);
-		for (enum policy_op op = POLICY_OP_AUTH; op <= POLICY_OP_RERUN; op++) {
+		for (enum policy_op op = POLICY_OP_AUTH; op <= POLICY_OP_CUSTOM; op++) {
 			struct policy_request b = {.op = op};
 			policy_decide(p, &b, &out);
 		}
+		decide_services(p);
+		static const int32_t handles[] = {0, 1, 255, 256, -1};
+		for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+			struct policy_request c = {.op = POLICY_OP_CUSTOM, .handle = handles[i]};
+			policy_decide(p, &c, &out);
+		}
+		for (size_t i = 0; i < p->run.count && i < 8; i++)
+			filter_env(&p->run.rules[i]);
 		FILE *null = fopen("/dev/null", "we");
 		if (null) {
 			policy_dump(p, null);

@@ -7,10 +7,15 @@
  *
  * The vocabulary is small on purpose, so that rules and requests meet:
  * path elements a, ab, b, "c d", wildcards * and ** as last elements, a few
- * ports, addresses, users and chroots. Users are resolved by this harness
+ * ports, addresses, users, chroots, PAM services (auth lists, auth true for
+ * the application's own service, auth false) and custom handles. Statements
+ * that decide nothing here are written too (run { env }, allow_namespaces,
+ * custom_timeout), so that they are parsed among the others and shown not
+ * to change a decision. Users are resolved by this harness
  * (name -> uid from a fixed table) so that nothing depends on the system's
  * user database. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +26,7 @@
 #include <netinet/in.h>
 
 #include "conf.h"
+#include "envfilter.h"
 #include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -103,10 +109,19 @@ struct run_scope {
 	char program[160];
 	struct rules users;
 	const char *chroot;
+	unsigned env; /* index in envs[] */
 };
 
+/* run { env }: what may pass to a program the scope grants. */
+static const char *const envs[] = {"", " env { LANG LC_* TZ }", " env *", " env { PATH }"};
+static const char *const env_lists[][4] = {{NULL}, {"LANG", "LC_*", "TZ", NULL}, {"*", NULL},
+					   {"PATH", NULL}};
+
 struct model {
-	struct rules open_ro, open_ao, open_rw, unlink, run_as;
+	struct rules open_ro, open_ao, open_rw, unlink, run_as, services;
+	bool custom_all;
+	bool custom[256];
+	unsigned scalars; /* given already: once in a file (privman.conf(5)) */
 	struct bind_entry bind[MAX_RULES];
 	size_t bind_count;
 	struct run_scope run[4];
@@ -236,6 +251,57 @@ static bool naive_bind(const struct model *m, int family, unsigned port, const c
 	return false;
 }
 
+
+/* auth: "auth { SERVICE ... } grants the services named"; "auth true grants
+ * one service only: the one named like the application (lowercased as PAM
+ * does)"; "auth false revokes what the auth statements before it granted;
+ * lists given after it add again". A service is "a plain PAM service name,
+ * in lower case as PAM uses it: letters, digits and . _ - + @, no /, not .
+ * or ..": the name asked for is lowercased as PAM does, then must be such
+ * a name. Without a service (may the program begin a transaction at all):
+ * some service is granted. */
+static bool service_name(const char *in, char *out, size_t cap)
+{
+	size_t n = strlen(in);
+	if (n == 0 || n >= cap)
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] - 'A' + 'a' : in[i]);
+	if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = out[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("._-+@", c)))
+			return false;
+	}
+	return true;
+}
+
+static bool naive_auth(const struct model *m, const char *service, const char *app)
+{
+	if (!service)
+		return m->services.count > 0 || m->auth;
+	char want[256], own[256];
+	if (!service_name(service, want, sizeof(want)))
+		return false;
+	for (size_t i = 0; i < m->services.count; i++)
+		if (strcmp(m->services.text[i], want) == 0)
+			return true;
+	return m->auth && app && service_name(app, own, sizeof(own)) && strcmp(own, want) == 0;
+}
+
+/* custom: "the custom functions the program may invoke, named by the
+ * handle ... * grants every function the program registers"; lists
+ * accumulate. Whether a handle names a registered function is custom.c's
+ * check, made before the policy's (ENOENT): `*` grants whatever handle it
+ * is asked about. */
+static bool naive_custom(const struct model *m, int32_t handle)
+{
+	if (m->custom_all)
+		return true;
+	return handle >= 0 && handle <= 255 && m->custom[handle];
+}
+
 /* --- building the policy -------------------------------------------------------- */
 
 static const char *const bool_words[] = {"true", "false", "yes", "no", "on", "off", "1", "0",
@@ -278,7 +344,7 @@ static size_t gen_statement(struct input *in, struct model *m, char *text, size_
 {
 	static const char *const dirs[] = {"open_ro", "open_ao", "open_rw", "unlink"};
 	char rule[160];
-	unsigned kind = pick(in, 10);
+	unsigned kind = pick(in, 14);
 	switch (kind) {
 	case 0: case 1: case 2: case 3: {
 		struct rules *r[] = {&m->open_ro, &m->open_ao, &m->open_rw, &m->unlink};
@@ -328,7 +394,12 @@ static size_t gen_statement(struct input *in, struct model *m, char *text, size_
 		bool *v[] = {&m->auth, &m->auth_allow_rerun, &m->fork, &m->allow_rerun};
 		unsigned which = pick(in, 4);
 		const char *w = bool_words[pick(in, N_BOOL_WORDS)];
+		if (m->scalars & (1u << which))
+			return len; /* "within one file a scalar may be given once" */
+		m->scalars |= 1u << which;
 		*v[which] = bool_value(w); /* a scalar given again replaces it */
+		if (which == 0 && !*v[which])
+			m->services.count = 0; /* auth false revokes the lists before it */
 		return put(text, len, "%s %s\n", names[which], w);
 	}
 	case 7: {
@@ -353,6 +424,9 @@ static size_t gen_statement(struct input *in, struct model *m, char *text, size_
 		s->chroot = chroots[pick(in, N_CHROOTS)];
 		if (s->chroot)
 			len = put(text, len, " chroot \"%s\"%s", s->chroot, "");
+		/* env decides what passes, not whether the program runs. */
+		s->env = pick(in, 4);
+		len = put(text, len, "%s%s", envs[s->env], "");
 		return put(text, len, " }\n%s%s", "", "");
 	}
 	case 8:
@@ -361,6 +435,56 @@ static size_t gen_statement(struct input *in, struct model *m, char *text, size_
 		m->chroot = chroots[1 + pick(in, N_CHROOTS - 1)];
 		return put(text, len, pick(in, 2) ? "chroot \"%s\"\n%s" : "security { chroot \"%s\" }\n%s",
 			   m->chroot, "");
+	case 10: {
+		/* auth { SERVICE ... }, also in ( ) */
+		static const char *const services[] = {"login", "imap", "fuzz", "su", "a.b",
+						       "x_y-1+@", "sshd"};
+		if (m->services.count + 3 > MAX_RULES)
+			return len; /* the model holds what the policy holds */
+		bool paren = pick(in, 4) == 0;
+		unsigned n = 1 + pick(in, 3);
+		len = put(text, len, "%s %s", pick(in, 4) ? "auth" : "AUTH", paren ? "(" : "{");
+		for (unsigned i = 0; i < n; i++) {
+			const char *name = services[pick(in, 7)];
+			add_rule(&m->services, name);
+			len = put(text, len, " %s%s", name, "");
+		}
+		return put(text, len, " %s\n%s", paren ? ")" : "}", "");
+	}
+	case 11: {
+		/* custom { HANDLE ... } or custom * */
+		if (pick(in, 5) == 0) {
+			m->custom_all = true;
+			return put(text, len, "custom *\n%s%s", "", "");
+		}
+		static const char *const handles[] = {"0", "1", "2", "3", "255", "4"};
+		static const int values[] = {0, 1, 2, 3, 255, 4};
+		unsigned n = 1 + pick(in, 3);
+		len = put(text, len, "custom {%s%s", "", "");
+		for (unsigned i = 0; i < n; i++) {
+			unsigned h = pick(in, 6);
+			m->custom[values[h]] = true;
+			len = put(text, len, " %s%s", handles[h], "");
+		}
+		return put(text, len, " }\n%s%s", "", "");
+	}
+	case 12:
+		/* Decides nothing asked here. */
+		switch (pick(in, 3)) {
+		case 0:
+			if (m->scalars & (1u << 4))
+				return len;
+			m->scalars |= 1u << 4;
+			return put(text, len, "allow_namespaces %s\n%s", bool_words[pick(in, N_BOOL_WORDS)],
+				   "");
+		case 1:
+			if (m->scalars & (1u << 5))
+				return len;
+			m->scalars |= 1u << 5;
+			return put(text, len, "custom_timeout %s\n%s", pick(in, 2) ? "1" : "3600", "");
+		default:
+			return put(text, len, "# nothing %s%s\n", "", "");
+		}
 	default:
 		return put(text, len, "# nothing %s%s\n", "", "");
 	}
@@ -380,6 +504,97 @@ static void resolve_users(struct runas_rules *r)
 
 /* --- requests ---------------------------------------------------------------------- */
 
+static const char *program_text;
+
+/* The environment a caller passes, and what privman.conf(5) says of each
+ * entry: "a name, a name ending in * (any name that begins so), or * alone";
+ * never (priv_execve(3)) what glibc drops for AT_SECURE programs, LD_*,
+ * MALLOC_*, GLIBC_TUNABLES and the shell hooks. An entry without '=' or
+ * with a name that is not one is dropped. */
+static char *const caller_env[] = {
+	"LANG=C",	   "LC_ALL=C", "TZ=UTC",	    "PATH=/bin",     "LD_PRELOAD=/x.so",
+	"HOME=/",	   "LCX=1",    "MALLOC_CHECK_=3", "GCONV_PATH=/x", "BASH_FUNC_x%%=() {",
+	"=x",		   "NOEQ",     "LC_=1",		    "TZDIR=/x",      "GLIBC_TUNABLES=x",
+	"BASH_ENV=/x", "PS4=$(x)", "LANGUAGE=en",
+};
+#define N_CALLER_ENV (sizeof(caller_env) / sizeof(caller_env[0]))
+static const char *const never_names[] = {"LD_PRELOAD", "MALLOC_CHECK_", "GCONV_PATH",
+					  "BASH_FUNC_x%%", "TZDIR", "GLIBC_TUNABLES", "BASH_ENV",
+					  "PS4"};
+
+static bool naive_env_passes(unsigned list, const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	if (!eq || eq == entry)
+		return false;
+	size_t n = (size_t)(eq - entry);
+	char name[64];
+	snprintf(name, sizeof(name), "%.*s", (int)n, entry);
+	for (size_t i = 0; i < n; i++)
+		if (!(name[i] == '_' || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= 'a' && name[i] <= 'z') || (i && name[i] >= '0' && name[i] <= '9')))
+			return false;
+	for (size_t i = 0; i < sizeof(never_names) / sizeof(never_names[0]); i++)
+		if (strcmp(name, never_names[i]) == 0)
+			return false;
+	for (size_t i = 0; env_lists[list][i]; i++) {
+		const char *pat = env_lists[list][i];
+		size_t pl = strlen(pat);
+		if (pat[pl - 1] == '*' ? strncmp(name, pat, pl - 1) == 0 : strcmp(name, pat) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A run_as granted by a run scope: that scope grants the request, and its
+ * env list lets pass what the manual says. */
+static void check_run_scope(const struct policy *p, const struct model *m,
+			    const struct policy_request *req, const struct policy_decision *d,
+			    const char *what)
+{
+	if (!d->allow || !d->run)
+		return;
+	size_t i = (size_t)(d->run - p->run.rules);
+	if (i >= p->run.count || i >= m->run_count) {
+		fprintf(stderr, "fuzz_decide: %s: granted by a run scope that is not one\n", what);
+		abort();
+	}
+	const struct run_scope *s = &m->run[i];
+	bool program_ok = s->has_program ? req->program && path_matches(s->program, req->program)
+					 : true;
+	const char *want = req->chroot ? req->chroot : m->chroot;
+	if (!program_ok || !user_matches(&s->users, req->uid) || !same_chroot(s->chroot, want)) {
+		fprintf(stderr, "fuzz_decide: %s: granted by run scope %zu, which does not grant "
+				"it\npolicy:\n%s\n",
+			what, i + 1, program_text);
+		abort();
+	}
+	char *out[N_CALLER_ENV + 1];
+	struct env_report report;
+	memset(&report, 0, sizeof(report));
+	size_t passed = env_filter(caller_env, N_CALLER_ENV, d->run->env, d->run->env_count, out,
+				   &report);
+	size_t k = 0;
+	for (size_t e = 0; e < N_CALLER_ENV; e++) {
+		bool naive = naive_env_passes(s->env, caller_env[e]);
+		bool got = k < passed && out[k] == caller_env[e];
+		if (got)
+			k++;
+		if (naive != got) {
+			fprintf(stderr, "fuzz_decide: %s: env_filter and privman.conf(5) disagree "
+					"on %s under%s: env_filter %s, naive %s\n",
+				what, caller_env[e], envs[s->env], got ? "passes" : "drops",
+				naive ? "passes" : "drops");
+			abort();
+		}
+	}
+	if (k != passed || out[passed] != NULL) {
+		fprintf(stderr, "fuzz_decide: env_filter passed entries out of order\n");
+		abort();
+	}
+}
+
+
 static const int open_flags[] = {
 	O_RDONLY, O_WRONLY, O_RDWR, O_RDONLY | O_TRUNC, O_RDONLY | O_CREAT,
 	O_WRONLY | O_APPEND, O_WRONLY | O_APPEND | O_CREAT, O_WRONLY | O_APPEND | O_TRUNC,
@@ -388,7 +603,6 @@ static const int open_flags[] = {
 };
 #define N_OPEN_FLAGS (sizeof(open_flags) / sizeof(open_flags[0]))
 
-static const char *program_text;
 
 static void __attribute__((noreturn))
 disagree(const char *what, bool decided, const struct policy_decision *d, bool naive)
@@ -408,7 +622,7 @@ static void one_request(struct input *in, const struct policy *p, const struct m
 	char path[160], what[512];
 	bool naive;
 	memset(&req, 0, sizeof(req));
-	switch (pick(in, 6)) {
+	switch (pick(in, 8)) {
 	case 0: {
 		gen_path(in, path, sizeof(path));
 		req.op = POLICY_OP_OPEN;
@@ -464,14 +678,37 @@ static void one_request(struct input *in, const struct policy *p, const struct m
 		policy_decide(p, &req, &d);
 		if (d.allow != naive)
 			disagree(what, d.allow, &d, naive);
+		check_run_scope(p, m, &req, &d, what);
 		return;
 	}
+	case 4: {
+		static const char *const services[] = {NULL,   "login",  "LOGIN", "Fuzz",  "fuzz",
+						       "imap", "su",     "a.b",   "x_y-1+@", "../x",
+						       "/tmp/x", ".",    "..",    "",      "a/b",
+						       "lo gin", "sshd", "app",   "App.1", "a\nb"};
+		static const char *const apps[] = {NULL, "fuzz", "Fuzz", "login", "bad/app", "",
+						   "app", "..", "APP.1"};
+		req.op = POLICY_OP_AUTH;
+		req.service = services[pick(in, 20)];
+		req.app = apps[pick(in, 9)];
+		naive = naive_auth(m, req.service, req.app);
+		snprintf(what, sizeof(what), "auth service %s app %s",
+			 req.service ? req.service : "(none)", req.app ? req.app : "(none)");
+		break;
+	}
+	case 5: {
+		static const int32_t handles[] = {0, 1, 2, 3, 4, 7, 255, 256, -1, INT32_MIN};
+		req.op = POLICY_OP_CUSTOM;
+		req.handle = handles[pick(in, 10)];
+		naive = naive_custom(m, req.handle);
+		snprintf(what, sizeof(what), "custom %d", (int)req.handle);
+		break;
+	}
 	default: {
-		static const enum policy_op ops[] = {POLICY_OP_AUTH, POLICY_OP_FORK,
-						     POLICY_OP_RERUN};
-		unsigned which = pick(in, 3);
+		static const enum policy_op ops[] = {POLICY_OP_FORK, POLICY_OP_RERUN};
+		unsigned which = pick(in, 2);
 		req.op = ops[which];
-		naive = which == 0 ? m->auth : which == 1 ? m->fork : m->allow_rerun;
+		naive = which == 0 ? m->fork : m->allow_rerun;
 		snprintf(what, sizeof(what), "%s", policy_op_name(req.op));
 		break;
 	}

@@ -1,5 +1,6 @@
 /* libFuzzer harness for the monitor's handlers after decoding: open, unlink,
- * bind, exit, channel, pam_start and the process requests of proc.c, each
+ * bind, exit, channel, pam_start, custom and the process requests of proc.c
+ * (priv_execve's exec-replace included), and the events that follow, each
  * through monitor_handle_message() with program-chosen paths, flags, modes,
  * addresses, users and lists, against a scratch tree that the input also
  * shapes (files, directories, symlinks, FIFOs, sockets, devices, hard links,
@@ -11,10 +12,34 @@
  * bug that escapes the scratch tree meets EROFS, and a bind never takes a
  * port from this machine. fork() and kill() are replaced here: fork
  * returns made-up pids (above any pid the kernel hands out) so that no
- * process is ever started, and kill refuses anything but those pids (a
- * pid <= 0 or a real process is reported as a bug). openat() is wrapped so
+ * process is ever started, and kill (and pidfd_send_signal) refuses
+ * anything but those pids (a pid <= 0 or a real process is reported as a
+ * bug). openat() is wrapped so
  * that the input can make a FIFO appear under the name the monitor is
  * about to create, as a racing program would.
+ *
+ * The processes fork() pretends to start keep what a real child would
+ * inherit: the child's ends of the socketpairs the monitor made for it just
+ * before the fork (a PAM worker's channel and report socket, the
+ * appender's socket, a custom function's answer socket). pidfd_open,
+ * pidfd_send_signal and waitid(P_PIDFD) know these pids (an eventfd plays
+ * the pidfd: readable once the process ended). The input then plays each
+ * child: the appender takes its streams (each checked: a pipe's read end
+ * and a granted file opened O_WRONLY|O_APPEND) and sends reports, a custom
+ * function answers (well-formed, or not), any child says nonsense, ends or
+ * is killed, a custom function's time runs out; the monitor sees all of
+ * it through its own event handlers. No code of a child ever runs. At the
+ * end of each input every child ends, the monitor's handlers take that in,
+ * and then no fd may be left open.
+ *
+ * One real process is started, once: the linker, which only makes
+ * socketpairs and hands both ends over, so that priv_execve's
+ * exec-replace request can bring a link its caller made (the monitor
+ * checks the link's peer credentials); those requests come on channels of
+ * the linker's pid, with the caller's stdio and gate queued on the link,
+ * and the caller later passes signals on or ends.
+ *
+ * PMFUZZ_TRACE=1 prints each request, reply and child's act on stderr.
  *
  * Properties checked: no crash or leak (ASan, UBSan); every reply is a
  * well-formed message with the fds its operation promises; no fd leaks
@@ -28,6 +53,7 @@
  * Paths come from a vocabulary or literally; a leading '@' stands for the
  * scratch tree. */
 #include <errno.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -42,13 +68,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,8 +87,12 @@
  * after each input (the monitor itself never frees it). */
 #include "../src/proc.c"
 
+#include "append.h"
+#include "custom.h"
 #include "monitor.h"
 #include "pam_monitor.h"
+#include "pam_wire.h"
+#include "privman.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -66,21 +100,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* --- no process is ever started or signalled ------------------------------ */
 
+static void die(const char *what)
+{
+	perror(what);
+	abort();
+}
+
 /* Above PID_MAX_LIMIT (4194304): never a real process. */
 #define FAKE_PID_BASE 5000000
 static pid_t next_fake = FAKE_PID_BASE;
 static bool fork_fails; /* priv_daemon: the parent would _exit */
-
-pid_t fork(void)
-{
-	if (fork_fails) {
-		errno = EAGAIN;
-		return -1;
-	}
-	if (next_fake >= FAKE_PID_BASE + 1000000)
-		next_fake = FAKE_PID_BASE;
-	return next_fake++;
-}
 
 int kill(pid_t pid, int sig)
 {
@@ -91,6 +120,295 @@ int kill(pid_t pid, int sig)
 		abort();
 	}
 	return 0;
+}
+
+
+/* --- the children fork() pretends to start ------------------------------------ */
+
+#define MAX_PAIRS 4
+#define MAX_CHILDREN 64
+
+struct fake_child {
+	pid_t pid;           /* 0: a free slot */
+	uint32_t op;         /* the request that started it */
+	uint32_t serial;     /* a custom function's: the id its answer carries */
+	int ends[MAX_PAIRS]; /* the child's ends of the socketpairs made for it */
+	int nends;
+	int event;           /* an eventfd that plays its pidfd, or -1 */
+	int given;           /* the fd handed out as its pidfd (a dup of event), or -1 */
+	bool ended;
+	int status;          /* >= 0: exit status, < 0: killed by that signal */
+};
+
+static struct fake_child children[MAX_CHILDREN];
+static int fresh_pairs[MAX_PAIRS]; /* peers of the socketpairs made since the last fork */
+static int fresh_count;
+static uint32_t current_op;    /* the request being served */
+static uint32_t custom_serial; /* mirrors custom.c's serial: one per function started */
+static uint32_t pam_serial;    /* mirrors pam_monitor.c's ids: one per worker, per input */
+
+static long (*real_syscall)(long, ...);
+
+static long call_real(long n, long a, long b, long c, long d, long e, long f)
+{
+	if (!real_syscall)
+		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	return real_syscall(n, a, b, c, d, e, f);
+}
+
+int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	if (call_real(SYS_socketpair, domain, type, protocol, (long)sv, 0, 0) < 0)
+		return -1;
+	if (fresh_count < MAX_PAIRS)
+		fresh_pairs[fresh_count++] = sv[1];
+	return 0;
+}
+
+/* The child `pid`, or a free slot for 0. */
+static struct fake_child *child_of(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i].pid == pid)
+			return &children[i];
+	return NULL;
+}
+
+/* The child whose pidfd `fd` is (the same open file as its eventfd). */
+static struct fake_child *child_by_pidfd(int fd)
+{
+	pid_t self = getpid();
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		struct fake_child *k = &children[i];
+		if (k->pid && k->given == fd && k->event >= 0 &&
+		    call_real(SYS_kcmp, self, self, 0 /* KCMP_FILE */, fd, k->event, 0) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+static void child_end(struct fake_child *k, int status)
+{
+	for (int i = 0; i < k->nends; i++)
+		close(k->ends[i]);
+	k->nends = 0;
+	if (!k->ended) {
+		k->ended = true;
+		k->status = status;
+		uint64_t one = 1;
+		if (k->event >= 0 && write(k->event, &one, sizeof(one)) != sizeof(one))
+			die("fuzz_monitor: eventfd");
+	}
+}
+
+static void child_free(struct fake_child *k)
+{
+	child_end(k, -SIGKILL);
+	if (k->event >= 0)
+		close(k->event);
+	memset(k, 0, sizeof(*k));
+}
+
+pid_t fork(void)
+{
+	if (fork_fails) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (next_fake >= FAKE_PID_BASE + 1000000)
+		next_fake = FAKE_PID_BASE;
+	pid_t pid = next_fake++;
+	if (current_op == WIRE_OP_CUSTOM)
+		custom_serial++;
+	if (current_op == WIRE_OP_PAM_START)
+		pam_serial++;
+	struct fake_child *k = child_of(0);
+	if (k) {
+		memset(k, 0, sizeof(*k));
+		k->pid = pid;
+		k->op = current_op;
+		k->serial = current_op == WIRE_OP_PAM_START ? pam_serial : custom_serial;
+		k->event = k->given = -1;
+		/* What it inherits: the ends the monitor closes after the fork. */
+		for (int i = 0; i < fresh_count; i++) {
+			int d = fcntl(fresh_pairs[i], F_DUPFD_CLOEXEC, 0);
+			if (d >= 0)
+				k->ends[k->nends++] = d;
+		}
+	}
+	fresh_count = 0;
+	return pid;
+}
+
+static long fake_pidfd_open(pid_t pid)
+{
+	struct fake_child *k = child_of(pid);
+	if (!k || k->event >= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	k->event = eventfd(k->ended, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->event < 0)
+		return -1;
+	k->given = fcntl(k->event, F_DUPFD_CLOEXEC, 0);
+	return k->given;
+}
+
+/* Six arguments are read whatever the call takes, as glibc's own
+ * syscall() does: not an error, so not checked. */
+__attribute__((no_sanitize("address", "undefined"))) long syscall(long n, ...)
+{
+	va_list ap;
+	long a[6];
+	va_start(ap, n);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (n == SYS_pidfd_open && a[0] >= FAKE_PID_BASE)
+		return fake_pidfd_open((pid_t)a[0]);
+	if (n == SYS_pidfd_send_signal) {
+		struct fake_child *k = child_by_pidfd((int)a[0]);
+		if (!k) {
+			fprintf(stderr, "fuzz_monitor: the monitor sent signal %ld through pidfd %ld, "
+					"to a process it did not start\n",
+				a[1], a[0]);
+			abort();
+		}
+		if (a[1] == SIGKILL || a[1] == SIGTERM)
+			child_end(k, -(int)a[1]);
+		return 0;
+	}
+	return call_real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	struct fake_child *k = type == (idtype_t)3 /* P_PIDFD */ ? child_by_pidfd((int)id) : NULL;
+	if (!k)
+		return (int)call_real(SYS_waitid, type, id, (long)info, options, 0, 0);
+	memset(info, 0, sizeof(*info));
+	if (k->ended) {
+		info->si_signo = SIGCHLD;
+		info->si_pid = k->pid;
+		info->si_code = k->status >= 0 ? CLD_EXITED : CLD_KILLED;
+		info->si_status = k->status >= 0 ? k->status : -k->status;
+	}
+	return 0;
+}
+
+/* sendmsg and recvmsg with up to 4 fds (the wire carries one at most). */
+static int send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds, int flags)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (nfds > 0) {
+		mh.msg_control = control.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	return sendmsg(sock, &mh, flags | MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+static ssize_t recv_fds(int sock, void *buf, size_t len, int *fds, int *nfds, int flags)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+			    .msg_controllen = sizeof(control.b)};
+	ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+	*nfds = 0;
+	for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			for (size_t j = 0; j < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); j++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+				if (*nfds < 8)
+					fds[(*nfds)++] = fd;
+				else
+					close(fd);
+			}
+	return n;
+}
+
+/* --- a process of the program that makes priv_execve links ----------------------- */
+
+/* The link of priv_execve must be a socketpair its caller made (its peer's
+ * credentials are the caller's): a real process, forked once, makes them
+ * on demand and hands both ends over; its requests come on channels of its
+ * pid. It runs nothing else, and dies with the harness. */
+static pid_t linker = -1;
+static int linker_sock = -1;
+#define MAX_LINKS 8
+static int links[MAX_LINKS]; /* the callers' ends of the links the monitor holds */
+
+static void linker_start(void)
+{
+	int sv[2];
+	if (call_real(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, (long)sv, 0, 0) < 0)
+		die("fuzz_monitor: socketpair");
+	pid_t pid = (pid_t)call_real(SYS_fork, 0, 0, 0, 0, 0, 0);
+	if (pid < 0)
+		die("fuzz_monitor: fork");
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(sv[0]);
+		for (;;) {
+			char c;
+			int pair[2];
+			if (read(sv[1], &c, 1) != 1)
+				_exit(0);
+			if (call_real(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				      (long)pair, 0, 0) < 0)
+				_exit(1);
+			if (send_fds(sv[1], "l", 1, pair, 2, 0) < 0)
+				_exit(1);
+			close(pair[0]);
+			close(pair[1]);
+		}
+	}
+	close(sv[1]);
+	linker = pid;
+	linker_sock = sv[0];
+	for (int i = 0; i < MAX_LINKS; i++)
+		links[i] = -1;
+}
+
+static void linker_stop(void)
+{
+	if (linker <= 0)
+		return;
+	close(linker_sock);
+	call_real(SYS_kill, linker, SIGKILL, 0, 0, 0, 0);
+	waitpid(linker, NULL, 0);
+	linker = -1;
+}
+
+/* A link made by the linker: *link for the request, *peer for the caller. */
+static bool linker_pair(int *link, int *peer)
+{
+	char buf[16];
+	int fds[8], nfds = 0;
+	if (linker <= 0 || write(linker_sock, "m", 1) != 1 ||
+	    recv_fds(linker_sock, buf, sizeof(buf), fds, &nfds, 0) != 1 || nfds != 2) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return false;
+	}
+	*link = fds[0];
+	*peer = fds[1];
+	return true;
 }
 
 /* --- a FIFO swapped in while the monitor creates a file ----------------------- */
@@ -122,6 +440,7 @@ static timer_t watchdog;
 static volatile sig_atomic_t watchdog_fired;
 static unsigned long blocks;
 static bool block_ok;
+static bool trace; /* PMFUZZ_TRACE: each request on stderr */
 
 /* From the sanitizer runtime, when there is one (not in a coverage build). */
 void __sanitizer_print_stack_trace(void) __attribute__((weak));
@@ -174,11 +493,6 @@ static char tree[128];   /* scratch/tree: the program's working directory */
 static char logpath[128];
 static int log_sink = -1;
 
-static void die(const char *what)
-{
-	perror(what);
-	abort();
-}
 
 /* Every mount read-only but the scratch directory, in mount and network
  * namespaces of our own. Returns false when that cannot be done (not root). */
@@ -309,12 +623,19 @@ static void *program_thread(void *arg)
 		die("fuzz_monitor: unshare(CLONE_FS)");
 	umask(022);
 	program_tid = (pid_t)syscall(SYS_gettid);
+	/* Signals (libFuzzer's alarm for -timeout) go to the other threads. */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	char path[PATH_MAX];
 	for (;;) {
 		char ok = 1;
 		if (write(from_program[1], &ok, 1) != 1)
 			die("fuzz_monitor: program thread");
-		ssize_t n = read(to_program[0], path, sizeof(path) - 1);
+		ssize_t n;
+		do
+			n = read(to_program[0], path, sizeof(path) - 1);
+		while (n < 0 && errno == EINTR);
 		if (n <= 0)
 			die("fuzz_monitor: program thread");
 		path[n] = '\0';
@@ -331,7 +652,13 @@ static void program_chdir(const char *path)
 {
 	char ok;
 	program_moved = true;
-	if (write(to_program[1], path, strlen(path)) < 0 || read(from_program[0], &ok, 1) != 1)
+	ssize_t n = write(to_program[1], path, strlen(path));
+	if (n >= 0) {
+		do
+			n = read(from_program[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+	}
+	if (n != 1)
 		die("fuzz_monitor: program thread");
 }
 
@@ -372,7 +699,8 @@ static void load_policy(void)
 		 "unlink { \"%s/rw/**\" \"%s/un/*\" }\n"
 		 "bind { 127.0.0.1:* \"[::1]:*\" 8080 }\n"
 		 "run_as { nobody }\n%s"
-		 "allow_rerun true\nfork true\nauth true\nauth_allow_rerun true\n",
+		 "allow_rerun true\nfork true\nauth true\nauth_allow_rerun true\n"
+		 "custom { 0 2 }\n",
 		 tree, tree, tree, tree, tree, tree, tree, run);
 	struct diag d;
 	diag_init(&d);
@@ -383,6 +711,28 @@ static void load_policy(void)
 		abort();
 	}
 	diag_free(&d);
+}
+
+/* The custom functions: never run (no child runs), so they must not be
+ * reached in this process. */
+static char *never_info(char *const *argv)
+{
+	fprintf(stderr, "fuzz_monitor: a custom function ran in the monitor\n");
+	abort();
+}
+
+static int never_cap(char *const *argv)
+{
+	fprintf(stderr, "fuzz_monitor: a custom function ran in the monitor\n");
+	abort();
+}
+
+static void register_functions(void)
+{
+	if (priv_register_info_fn(never_info) != 0 || priv_register_info_fn(never_info) != 1 ||
+	    priv_register_cap_fn(never_cap) != 2)
+		die("fuzz_monitor: priv_register_*_fn");
+	custom_freeze();
 }
 
 static int remove_all(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -459,10 +809,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(jail, sizeof(jail), "%s/jail", scratch);
 	mkdir(jail, 0755);
 	atexit(report_blocks);
+	/* As priv_init sets it for the monitor: a peer that is gone fails a
+	 * write with EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	linker_start();
+	atexit(linker_stop);
 	program_start();
 	block_ok = getenv("PMFUZZ_BLOCK_OK") != NULL;
+	trace = getenv("PMFUZZ_TRACE") != NULL;
 	watchdog_init();
 	load_policy();
+	register_functions();
 
 	/* syslog lines go to a socket of ours, read and thrown away. */
 	snprintf(logpath, sizeof(logpath), "%s/log.sock", scratch);
@@ -487,8 +844,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* A channel for this process; its program end in peers[]. */
-static struct monitor_channel *add_channel(void)
+/* A channel for process `pid`; its program end in peers[]. */
+static struct monitor_channel *add_channel_for(pid_t pid)
 {
 	int slot = 0;
 	while (slot < MAX_PEERS && peers[slot] >= 0)
@@ -498,7 +855,7 @@ static struct monitor_channel *add_channel(void)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die("fuzz_monitor: socketpair");
-	struct monitor_channel *c = monitor_channel_add(&m, sv[0], program_tid);
+	struct monitor_channel *c = monitor_channel_add(&m, sv[0], pid);
 	if (!c) {
 		close(sv[0]);
 		close(sv[1]);
@@ -506,6 +863,11 @@ static struct monitor_channel *add_channel(void)
 	}
 	peers[slot] = sv[1];
 	return c;
+}
+
+static struct monitor_channel *add_channel(void)
+{
+	return add_channel_for(program_tid);
 }
 
 static void drain_log(void)
@@ -541,6 +903,9 @@ static void drain_replies(void)
 				abort();
 			}
 			int32_t status = wire_get_int(&r);
+			if (trace)
+				fprintf(stderr, "fuzz_monitor: reply to %s: %d, %d fds\n",
+					wire_op_name(h.op), (int)status, nfds);
 			if (r.broken || nfds != wire_reply_fds(h.op, status)) {
 				fprintf(stderr, "fuzz_monitor: reply to op %u status %d carries %d fds\n",
 					(unsigned)h.op, (int)status, nfds);
@@ -550,14 +915,33 @@ static void drain_replies(void)
 				forked = fds[0];
 				nfds = 0;
 			}
+			/* A new channel: the program reads its replies there. */
+			for (int j = 0; h.op == WIRE_OP_CHANNEL && nfds == 1 && j < MAX_PEERS; j++)
+				if (peers[j] < 0) {
+					peers[j] = fds[0];
+					nfds = 0;
+				}
 			wire_close_fds(fds, nfds);
 		}
 	}
 }
 
+static void pump_events(void);
+
 /* Everything one input made is undone: channels, processes, PAM slots. */
 static void monitor_reset(void)
 {
+	/* Every caller of priv_execve and every child ends, and the monitor
+	 * takes that in as it would. */
+	for (int i = 0; i < MAX_LINKS; i++)
+		if (links[i] >= 0) {
+			close(links[i]);
+			links[i] = -1;
+		}
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i].pid)
+			child_end(&children[i], -SIGKILL);
+	pump_events();
 	for (size_t i = 0; i < m.channel_count; i++) {
 		struct monitor_channel *c = &m.channels[i];
 		if (c->sock < 0)
@@ -586,7 +970,19 @@ static void monitor_reset(void)
 		free(m.proc);
 		m.proc = NULL;
 	}
+	/* The processes' shared count goes with the table (the monitor keeps
+	 * both for its life): one mapping per input would exhaust
+	 * vm.max_map_count. */
+	if (family_tally) {
+		munmap(family_tally, sizeof(*family_tally));
+		family_tally = NULL;
+	}
 	pam_monitor_free(&m);
+	append_forget(&m);
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i].pid)
+			child_free(&children[i]);
+	pam_serial = 0;
 	m.program = program_tid;
 	drain_log();
 }
@@ -673,30 +1069,95 @@ static const char *get_word(struct input *in, const char *const *words, size_t n
 	return buf;
 }
 
+
+/* The caller queues its standard streams and its gate on the link, as
+ * client_proc.c does (or not quite), before the request. */
+static void queue_stdio(struct input *in, int peer)
+{
+	int32_t bits = pick(in, 8) ? (int32_t)(8 | pick(in, 8)) : (int32_t)u32(in);
+	int fds[4], nfds = 0, gate[2] = {-1, -1};
+	for (int i = 0; i < 4; i++) {
+		if (!(bits & (1 << i)))
+			continue;
+		if (i == 3 && pipe2(gate, O_CLOEXEC) == 0)
+			fds[nfds++] = gate[0];
+		else if (i < 3)
+			fds[nfds++] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	}
+	int sent = nfds;
+	if (pick(in, 8) == 0 && sent)
+		sent--; /* one fd short of the bits */
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] < 0)
+			sent = 0;
+	send_fds(peer, &bits, sizeof(bits), fds, sent, MSG_DONTWAIT);
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	/* The caller has stopped its threads: the program may start. */
+	if (gate[1] >= 0) {
+		if (pick(in, 2))
+			(void)!write(gate[1], "g", 1);
+		close(gate[1]);
+	}
+}
+
+/* The caller of priv_execve passes a signal on, says nonsense, or ends. */
+static void link_acts(struct input *in)
+{
+	int i = (int)pick(in, MAX_LINKS);
+	if (links[i] < 0)
+		return;
+	static const int32_t sigs[] = {SIGTERM, SIGHUP, SIGUSR1, SIGKILL, 0, 999};
+	switch (pick(in, 3)) {
+	case 0: {
+		int32_t sig = sigs[pick(in, 6)];
+		send(links[i], &sig, sizeof(sig), MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	}
+	case 1:
+		send(links[i], "xy", 2, MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	default:
+		close(links[i]);
+		links[i] = -1;
+		break;
+	}
+}
+
 /* --- requests ------------------------------------------------------------------- */
 
 static unsigned char request_buf[WIRE_MAX_MESSAGE];
 
 /* Hand one message to the monitor on a channel of this process, as
  * serve_channel() does, with the watchdog running. */
+static pid_t deliver_pid; /* the requester: 0 for the program thread */
+
 static void deliver(struct input *in, size_t size, int *fds, int nfds, const char *what)
 {
 	struct monitor_channel *c = NULL;
 	unsigned want = pick(in, 4), seen = 0;
+	pid_t pid = deliver_pid ? deliver_pid : program_tid;
 	for (size_t i = 0; i < m.channel_count; i++) {
 		struct monitor_channel *x = &m.channels[i];
-		if (x->sock >= 0 && !x->pending && x->pid == program_tid && !c)
+		if (x->sock >= 0 && !x->pending && x->pid == pid && !c)
 			c = x;
-		if (x->sock >= 0 && !x->pending && x->pid == program_tid && seen++ == want)
+		if (x->sock >= 0 && !x->pending && x->pid == pid && seen++ == want)
 			c = x;
 	}
 	if (!c)
-		c = add_channel();
+		c = add_channel_for(pid);
 	if (!c) {
 		wire_close_fds(fds, nfds);
 		return;
 	}
 	memcpy(m.buf, request_buf, size);
+	struct wire_header h;
+	struct wire_reader r;
+	current_op = wire_open_message(request_buf, size, &h, &r) == 0 ? h.op : 0;
+	fresh_count = 0;
+	if (trace)
+		fprintf(stderr, "fuzz_monitor: %s (%zu bytes, %d fds)\n", what, size, nfds);
 	watchdog_arm(true);
 	int rc = monitor_handle_message(&m, c, size, fds, nfds);
 	watchdog_arm(false);
@@ -707,6 +1168,9 @@ static void deliver(struct input *in, size_t size, int *fds, int nfds, const cha
 		if (!block_ok)
 			abort();
 	}
+	current_op = 0;
+	if (trace && rc)
+		fprintf(stderr, "fuzz_monitor: monitor_handle_message: %d\n", rc);
 	if (rc < 0)
 		monitor_end_process(&m, c->pid);
 	drain_replies();
@@ -881,10 +1345,10 @@ static void put_list(struct wire_writer *w, struct input *in)
 
 static void request_proc(struct input *in)
 {
-	static const uint32_t ops[] = {WIRE_OP_FORK, WIRE_OP_WAIT, WIRE_OP_RERUN,
+	static const uint32_t ops[] = {WIRE_OP_FORK,	WIRE_OP_WAIT,	WIRE_OP_RERUN,
 				       WIRE_OP_RESPAWN, WIRE_OP_EXECVE, WIRE_OP_POPEN,
-				       WIRE_OP_DAEMON, WIRE_OP_HELLO};
-	uint32_t op = ops[pick(in, 8)];
+				       WIRE_OP_DAEMON,	WIRE_OP_HELLO,	WIRE_OP_EXEC_REPLACE};
+	uint32_t op = ops[pick(in, 9)];
 	char word[64], chroot[PATH_MAX];
 	struct wire_writer w;
 	wire_writer_init(&w, request_buf, sizeof(request_buf), op, u8(in));
@@ -908,6 +1372,7 @@ static void request_proc(struct input *in)
 		break;
 	}
 	case WIRE_OP_EXECVE:
+	case WIRE_OP_EXEC_REPLACE:
 		put_cstr(&w, get_word(in, programs, 6, word, sizeof(word)));
 		put_cstr(&w, get_word(in, users, 6, word, sizeof(word)));
 		put_cstr(&w, get_chroot(in, chroot, sizeof(chroot)));
@@ -929,9 +1394,48 @@ static void request_proc(struct input *in)
 	size_t n = wire_writer_finish(&w);
 	if (!n)
 		return;
+	if (op == WIRE_OP_EXEC_REPLACE) {
+		/* The link: mostly a pair the caller (the linker) made, with its
+		 * stdio queued; else a socket of another process (this one's),
+		 * which the monitor must refuse. */
+		int fd = -1, peer = -1;
+		if (pick(in, 4) && linker_pair(&fd, &peer)) {
+			queue_stdio(in, peer);
+			deliver_pid = linker;
+		} else {
+			fd = fd_of_kind(pick(in, 4) ? 4 : u8(in));
+		}
+		if (fd >= 0)
+			deliver(in, n, &fd, 1, wire_op_name(op));
+		deliver_pid = 0;
+		int slot = 0;
+		while (slot < MAX_LINKS && links[slot] >= 0)
+			slot++;
+		if (peer >= 0 && slot < MAX_LINKS)
+			links[slot] = peer;
+		else if (peer >= 0)
+			close(peer);
+		pump_events();
+		return;
+	}
 	fork_fails = op == WIRE_OP_DAEMON;
 	deliver(in, n, NULL, 0, wire_op_name(op));
 	fork_fails = false;
+}
+
+/* priv_invoke_info_fn / priv_invoke_cap_fn: kind, handle, an argument
+ * vector (handles 0 and 1 are info functions, 2 a cap function; the
+ * policy grants 0 and 2). */
+static void request_custom(struct input *in)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, request_buf, sizeof(request_buf), WIRE_OP_CUSTOM, u8(in));
+	wire_put_int(&w, pick(in, 8) ? (int32_t)pick(in, 2) : (int32_t)u32(in));
+	wire_put_int(&w, pick(in, 8) ? (int32_t)pick(in, 4) : (int32_t)u32(in));
+	put_list(&w, in);
+	size_t n = wire_writer_finish(&w);
+	if (n)
+		deliver(in, n, NULL, 0, "custom");
 }
 
 /* A forked child's hello, on the channel priv_fork returned: from this
@@ -965,7 +1469,14 @@ static void request_misc(struct input *in)
 		deliver(in, n, NULL, 0, "exit");
 		return;
 	}
-	int fd = fd_of_kind(u8(in));
+	/* The monitor makes both sockets and replies with the program's end;
+	 * a request that brings one of its own breaks the protocol. */
+	unsigned kind = u8(in);
+	if (kind < 0xe0) {
+		deliver(in, n, NULL, 0, wire_op_name(op));
+		return;
+	}
+	int fd = fd_of_kind(kind);
 	if (fd < 0)
 		return;
 	deliver(in, n, &fd, 1, wire_op_name(op));
@@ -1005,6 +1516,274 @@ static void process_ends(struct input *in)
 	proc_reaped(&m, e->pid, status, &usage);
 	drain_replies();
 	drain_log();
+}
+
+
+/* --- the children act ---------------------------------------------------------------- */
+
+/* Hand every event waiting in the monitor's epoll set to its handler, as
+ * monitor_run() does (channels excepted: the program's messages come
+ * through deliver()). */
+static void pump_events(void)
+{
+	watchdog_arm(true);
+	/* Room for every ready fd at once: channels, which are skipped, must
+	 * not hide the others. */
+	static struct epoll_event ev[1024];
+	for (int round = 0; round < 16; round++) {
+		int n = epoll_wait(m.epoll_fd, ev, 1024, 0);
+		bool any = false;
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = ev[i].data.u64;
+			any = true;
+			if (tag == APPEND_TAG)
+				append_event(&m);
+			else if (pam_monitor_owns_tag(tag))
+				pam_monitor_event(&m, tag);
+			else if (custom_owns_tag(tag))
+				custom_event(&m, tag);
+			else if (tag >= MONITOR_PROC_TAG)
+				proc_event(&m, tag - MONITOR_PROC_TAG);
+			else
+				any = false;
+		}
+		if (!any)
+			break;
+	}
+	watchdog_arm(false);
+	if (watchdog_fired) {
+		blocks++;
+		fprintf(stderr, "fuzz_monitor: the monitor blocked for 2 s on an event%s\n",
+			block_ok ? " (PMFUZZ_BLOCK_OK: going on)" : "");
+		if (!block_ok)
+			abort();
+	}
+	drain_replies();
+	drain_log();
+}
+
+/* The appender's view of a stream the monitor hands over (append.c's
+ * struct append_hello): a pipe's read end and the granted file, opened
+ * for appending only. */
+static void check_hand_over(const unsigned char *buf, ssize_t n, const int *fds, int nfds)
+{
+	uint32_t magic;
+	const char *why = NULL;
+	if (n <= 8 || nfds != 2) {
+		why = "not a stream with two fds";
+	} else {
+		memcpy(&magic, buf, sizeof(magic));
+		if (magic != 0x70617031u || !memchr(buf + 8, '\0', (size_t)n - 8))
+			why = "a malformed hand-over";
+	}
+	struct stat st;
+	if (!why && (fstat(fds[0], &st) < 0 || !S_ISFIFO(st.st_mode) ||
+		     (fcntl(fds[0], F_GETFL) & O_ACCMODE) != O_RDONLY))
+		why = "the first fd is not a pipe's read end";
+	int fl = why ? 0 : fcntl(fds[1], F_GETFL);
+	if (!why && ((fl & O_ACCMODE) != O_WRONLY || !(fl & O_APPEND)))
+		why = "the file is not open for appending only";
+	char link[64], target[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", why ? -1 : fds[1]);
+	ssize_t len = why ? -1 : readlink(link, target, sizeof(target) - 1);
+	if (len > 0) {
+		target[len] = '\0';
+		size_t t = strlen(tree);
+		bool granted = strncmp(target, tree, t) == 0 &&
+			       (strcmp(target + t, "/log") == 0 ||
+				(strncmp(target + t, "/ao/", 4) == 0 && !strchr(target + t + 4, '/')));
+		if (!granted && !strstr(target, " (deleted)"))
+			why = "the file is not one open_ao grants";
+	}
+	if (why) {
+		fprintf(stderr, "fuzz_monitor: the monitor handed the appender %s (%s)\n", why,
+			len > 0 ? target : "-");
+		abort();
+	}
+}
+
+/* The child reads what waits on its ends; the appender checks each stream. */
+static void child_reads(struct fake_child *k)
+{
+	static unsigned char buf[WIRE_MAX_MESSAGE + PATH_MAX];
+	for (int e = 0; e < k->nends; e++) {
+		for (int i = 0; i < 64; i++) {
+			union {
+				char b[CMSG_SPACE(sizeof(int) * 8)];
+				struct cmsghdr align;
+			} control;
+			struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+			struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+					    .msg_control = control.b, .msg_controllen = sizeof(control.b)};
+			ssize_t n = recvmsg(k->ends[e], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+			if (n < 0)
+				break;
+			int fds[8], nfds = 0;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+					for (size_t j = 0; j < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
+							   nfds < 8;
+					     j++)
+						memcpy(&fds[nfds++], CMSG_DATA(c) + j * sizeof(int),
+						       sizeof(int));
+			if (n == 0 && nfds == 0)
+				break;
+			if (k->op == WIRE_OP_OPEN)
+				check_hand_over(buf, n, fds, nfds);
+			wire_close_fds(fds, nfds);
+		}
+	}
+}
+
+/* The child answers as its kind does, well-formed or nearly. */
+static void child_answers(struct fake_child *k, struct input *in)
+{
+	static unsigned char out[WIRE_MAX_MESSAGE];
+	struct wire_writer w;
+	char text[256];
+	int fd = -1;
+	size_t n = 0;
+	int end = k->nends ? k->nends - 1 : -1; /* the report or answer socket */
+	if (end < 0)
+		return;
+	uint32_t id = pick(in, 8) ? k->serial : u32(in);
+	if (k->op == WIRE_OP_CUSTOM) {
+		wire_writer_init(&w, out, sizeof(out), WIRE_OP_CUSTOM, id);
+		switch (pick(in, 4)) {
+		case 0: { /* a string */
+			size_t len = pick(in, 200);
+			memset(text, 'a' + (int)pick(in, 26), len);
+			text[len] = '\0';
+			wire_put_int(&w, pick(in, 8) ? (int32_t)len : (int32_t)u32(in));
+			wire_put_bytes(&w, text, len + (pick(in, 8) ? 1 : 0));
+			break;
+		}
+		case 1: /* the function failed */
+			wire_put_int(&w, -(int32_t)(1 + pick(in, 200) * (pick(in, 2) ? 1 : 40)));
+			break;
+		case 2: /* an fd */
+			wire_put_int(&w, pick(in, 8) ? 0 : (int32_t)u32(in));
+			fd = fd_of_kind(u8(in));
+			break;
+		default:
+			wire_put_int(&w, (int32_t)u32(in));
+			break;
+		}
+		n = wire_writer_finish(&w);
+	} else if (k->op == WIRE_OP_PAM_START) {
+		/* A worker reports a user authenticated. */
+		static const char *const names[] = {"nobody", "daemon", "root", "bin", "nosuchuser"};
+		wire_writer_init(&w, out, sizeof(out), PAM_WIRE_AUTHENTICATED, id);
+		wire_put_int(&w, pick(in, 4) ? (int32_t)pick(in, 3) : (int32_t)u32(in));
+		pam_wire_put_text(&w, get_word(in, names, 5, text, sizeof(text)));
+		n = wire_writer_finish(&w);
+	} else if (k->op == WIRE_OP_OPEN) {
+		/* The appender reports (append.c's struct append_report). */
+		struct {
+			uint32_t kind;
+			int32_t pid;
+			int32_t error;
+			uint32_t dropped;
+			uint64_t ended;
+			uint64_t lost;
+			char path[64];
+		} r;
+		memset(&r, 0, sizeof(r));
+		r.kind = 1 + pick(in, 6);
+		r.pid = (int32_t)program_tid;
+		r.error = (int32_t)pick(in, 40);
+		r.dropped = pick(in, 4) ? 0 : u32(in);
+		r.ended = pick(in, 2) ? pick(in, 4) : (uint64_t)u32(in) << 32 | u32(in);
+		r.lost = pick(in, 2) ? 0 : u32(in);
+		get_path(in, text, sizeof(text));
+		snprintf(r.path, sizeof(r.path), "%s", text);
+		n = offsetof(__typeof__(r), path) + strlen(r.path) + (pick(in, 8) ? 1 : 0);
+		memcpy(out, &r, n);
+	}
+	if (n)
+		wire_send(k->ends[end], out, n, &fd, fd >= 0, MSG_DONTWAIT);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Any bytes, with or without an fd, on any of its ends. */
+static void child_says(struct fake_child *k, struct input *in)
+{
+	static unsigned char out[512];
+	if (!k->nends)
+		return;
+	size_t n = pick(in, sizeof(out));
+	if (n > in->left)
+		n = in->left;
+	memcpy(out, in->p, n);
+	in->p += n;
+	in->left -= n;
+	int fd = pick(in, 2) ? fd_of_kind(u8(in)) : -1;
+	if (n)
+		wire_send(k->ends[pick(in, (unsigned)k->nends)], out, n, &fd, fd >= 0, MSG_DONTWAIT);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Time passes: every timer the monitor armed (a custom function's time)
+ * expires now. */
+static void time_passes(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	if (!dir)
+		die("fuzz_monitor: /proc/self/fd");
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		char link[64], target[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		struct itimerspec soon = {.it_value = {.tv_nsec = 1}};
+		if (strcmp(target, "anon_inode:[timerfd]") == 0)
+			timerfd_settime(atoi(e->d_name), 0, &soon, NULL);
+	}
+	closedir(dir);
+	struct timespec wait = {.tv_nsec = 100000};
+	nanosleep(&wait, NULL);
+}
+
+static void child_acts(struct input *in)
+{
+	int live[MAX_CHILDREN], n = 0;
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i].pid && !children[i].ended)
+			live[n++] = i;
+	unsigned what = pick(in, 7);
+	if (what == 5)
+		time_passes();
+	else if (what == 6)
+		link_acts(in);
+	else if (n) {
+		struct fake_child *k = &children[live[pick(in, (unsigned)n)]];
+		if (trace)
+			fprintf(stderr, "fuzz_monitor: child %d (of %s) acts: %u\n", (int)k->pid,
+				wire_op_name(k->op), what);
+		switch (what) {
+		case 0:
+			child_end(k, (int)pick(in, 256));
+			break;
+		case 1:
+			child_end(k, -(int)(1 + pick(in, 31)));
+			break;
+		case 2:
+			child_reads(k);
+			break;
+		case 3:
+			child_answers(k, in);
+			break;
+		default:
+			child_says(k, in);
+			break;
+		}
+	}
+	pump_events();
 }
 
 /* --- the tree changes as a racing program would change it ----------------------- */
@@ -1068,7 +1847,14 @@ static void change_tree(struct input *in)
 
 static void one_record(struct input *in)
 {
-	switch (u8(in) % 13) {
+	switch (u8(in) % 16) {
+	case 13:
+		request_custom(in);
+		break;
+	case 14:
+	case 15:
+		child_acts(in);
+		break;
 	case 0:
 	case 1:
 	case 2:

@@ -9,10 +9,19 @@
  *     (pam_start_confdir): "fuzz" (pam_matrix from libpam-wrapper, with a
  *     password file of the harness), "permit", "deny" and "other" (deny).
  *     No service of this system is ever loaded.
- *   - pam_set_item(PAM_SERVICE) is counted and refused: libpam would load
- *     the service file the input names (an absolute path is read as is),
- *     as root. The worker passing the program's PAM_SERVICE to libpam is a
- *     known hole, reported at exit while it lasts.
+ *   - pam_set_item(PAM_SERVICE) aborts: libpam would load the service file
+ *     the input names (an absolute path is read as is), as root; the worker
+ *     must refuse it before libpam sees it.
+ *   - pam_authenticate, pam_acct_mgmt, pam_set_item(PAM_USER) are watched,
+ *     and pam_setcred, pam_open_session, pam_close_session and
+ *     pam_chauthtok abort unless PAM_USER passed pam_authenticate and then
+ *     pam_acct_mgmt in this transaction (pam_chauthtok with
+ *     PAM_CHANGE_EXPIRED_AUTHTOK also after an acct_mgmt that said
+ *     PAM_NEW_AUTHTOK_REQD), in the harness's own book of those calls.
+ *
+ * Each input picks one of a few policies (auth lists, auth true, auth
+ * false) and the application's name, so that the service check at BEGIN
+ * grants and refuses.
  * A fail delay never sleeps (PAM_FAIL_DELAY is set to a function that does
  * nothing).
  *
@@ -31,11 +40,29 @@
 static int fuzz_pam_start(const char *service, const char *user, const struct pam_conv *conv,
 			  pam_handle_t **pamh);
 static int fuzz_pam_set_item(pam_handle_t *pamh, int type, const void *item);
+static int fuzz_pam_authenticate(pam_handle_t *pamh, int flags);
+static int fuzz_pam_acct_mgmt(pam_handle_t *pamh, int flags);
+static int fuzz_pam_setcred(pam_handle_t *pamh, int flags);
+static int fuzz_pam_open_session(pam_handle_t *pamh, int flags);
+static int fuzz_pam_close_session(pam_handle_t *pamh, int flags);
+static int fuzz_pam_chauthtok(pam_handle_t *pamh, int flags);
 #define pam_start fuzz_pam_start
 #define pam_set_item fuzz_pam_set_item
+#define pam_authenticate fuzz_pam_authenticate
+#define pam_acct_mgmt fuzz_pam_acct_mgmt
+#define pam_setcred fuzz_pam_setcred
+#define pam_open_session fuzz_pam_open_session
+#define pam_close_session fuzz_pam_close_session
+#define pam_chauthtok fuzz_pam_chauthtok
 #include "../src/pam_monitor.c"
 #undef pam_start
 #undef pam_set_item
+#undef pam_authenticate
+#undef pam_acct_mgmt
+#undef pam_setcred
+#undef pam_open_session
+#undef pam_close_session
+#undef pam_chauthtok
 
 #include <ftw.h>
 #include <poll.h>
@@ -51,7 +78,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define ID 7
 
 static char confdir[64];
-static unsigned long service_changes;
 
 static void no_delay(int status, unsigned int usec, void *data)
 {
@@ -66,22 +92,111 @@ static int fuzz_pam_start(const char *service, const char *user, const struct pa
 	return rc;
 }
 
+/* The harness's own book of the calls that prove who the user is. */
+static struct {
+	char authenticated[PAM_WIRE_MAX_TEXT + 1]; /* PAM_USER at the last pam_authenticate that
+						      succeeded; "" when none counts */
+	bool passed;  /* pam_acct_mgmt then succeeded for that user */
+	bool expired; /* pam_acct_mgmt then said PAM_NEW_AUTHTOK_REQD */
+} book;
+
+static void book_forget(void)
+{
+	book.authenticated[0] = '\0';
+	book.passed = book.expired = false;
+}
+
+static const char *current_user(pam_handle_t *pamh)
+{
+	const void *user = NULL;
+	if (pam_get_item(pamh, PAM_USER, &user) != PAM_SUCCESS)
+		return NULL;
+	return user;
+}
+
+static bool book_is_current(pam_handle_t *pamh)
+{
+	const char *user = current_user(pamh);
+	return book.authenticated[0] && user && strcmp(user, book.authenticated) == 0;
+}
+
 static int fuzz_pam_set_item(pam_handle_t *pamh, int type, const void *item)
 {
 	if (type == PAM_SERVICE) {
-		service_changes++;
-		return PAM_BAD_ITEM;
+		fprintf(stderr, "fuzz_pam_worker: the worker passed the program's PAM_SERVICE to "
+				"pam_set_item: libpam would load that file as root\n");
+		abort();
 	}
-	return pam_set_item(pamh, type, item);
+	int rc = pam_set_item(pamh, type, item);
+	if (type == PAM_USER && rc == PAM_SUCCESS)
+		book_forget();
+	return rc;
 }
 
-static void report_service_changes(void)
+static int fuzz_pam_authenticate(pam_handle_t *pamh, int flags)
 {
-	if (service_changes)
-		fprintf(stderr,
-			"fuzz_pam_worker: the worker passed the program's PAM_SERVICE to "
-			"pam_set_item %lu times (refused here: libpam would load that file)\n",
-			service_changes);
+	book_forget();
+	int rc = pam_authenticate(pamh, flags);
+	const char *user = current_user(pamh);
+	if (rc == PAM_SUCCESS && user)
+		snprintf(book.authenticated, sizeof(book.authenticated), "%s", user);
+	return rc;
+}
+
+static int fuzz_pam_acct_mgmt(pam_handle_t *pamh, int flags)
+{
+	book.passed = book.expired = false;
+	int rc = pam_acct_mgmt(pamh, flags);
+	if (book_is_current(pamh)) {
+		book.passed = rc == PAM_SUCCESS;
+		book.expired = rc == PAM_NEW_AUTHTOK_REQD;
+	}
+	return rc;
+}
+
+static bool trace; /* PMFUZZ_TRACE: the calls that act for the user, on stderr */
+
+/* A call that acts for the user as root: only after the proof. */
+static void book_check(pam_handle_t *pamh, const char *call, bool expired_ok)
+{
+	if (trace)
+		fprintf(stderr, "fuzz_pam_worker: %s for %s\n", call, book.authenticated);
+	if (book_is_current(pamh) && (book.passed || (expired_ok && book.expired)))
+		return;
+	const char *user = current_user(pamh);
+	fprintf(stderr, "fuzz_pam_worker: the worker called %s for user %s, who has not passed "
+			"pam_authenticate and pam_acct_mgmt in this transaction\n",
+		call, user ? user : "(none)");
+	abort();
+}
+
+static int fuzz_pam_setcred(pam_handle_t *pamh, int flags)
+{
+	book_check(pamh, "pam_setcred", false);
+	return pam_setcred(pamh, flags);
+}
+
+static int fuzz_pam_open_session(pam_handle_t *pamh, int flags)
+{
+	book_check(pamh, "pam_open_session", false);
+	return pam_open_session(pamh, flags);
+}
+
+static int fuzz_pam_close_session(pam_handle_t *pamh, int flags)
+{
+	book_check(pamh, "pam_close_session", false);
+	return pam_close_session(pamh, flags);
+}
+
+static int fuzz_pam_chauthtok(pam_handle_t *pamh, int flags)
+{
+	book_check(pamh, "pam_chauthtok", (flags & PAM_CHANGE_EXPIRED_AUTHTOK) != 0);
+	bool was_expired = book.expired && book_is_current(pamh);
+	int rc = pam_chauthtok(pamh, flags);
+	/* The expired password changed: the session may follow. */
+	if (rc == PAM_SUCCESS && (flags & PAM_CHANGE_EXPIRED_AUTHTOK) && was_expired)
+		book.passed = true;
+	return rc;
 }
 
 /* --- the program's side ------------------------------------------------------------ */
@@ -158,6 +273,38 @@ static void write_file(const char *dir, const char *name, const char *text)
 	}
 }
 
+/* The policies an input chooses from: the services they grant decide
+ * BEGIN. "other" is never granted: it is the stack of a service without a
+ * file. */
+static const char *const policy_texts[] = {
+	"auth { fuzz permit }\n",
+	"auth true\n",
+	"auth { deny }\nauth false\nauth { fuzz }\n",
+	"auth ( permit deny )\nauth { fuzz }\n",
+	"",
+	"auth false\n",
+};
+#define N_POLICIES (sizeof(policy_texts) / sizeof(policy_texts[0]))
+static struct policy *policies[N_POLICIES];
+/* The application's name, which `auth true` grants as a service. */
+static const char *const apps[] = {"fuzz", "Fuzz", "permit", "deny", "FUZZ", "other", ""};
+
+static void load_policies(void)
+{
+	for (size_t i = 0; i < N_POLICIES; i++) {
+		struct diag d;
+		diag_init(&d);
+		policies[i] = conf_load_buffer("fuzz_pam_worker.conf", policy_texts[i],
+					       strlen(policy_texts[i]), &d);
+		if (!policies[i]) {
+			for (size_t j = 0; j < d.count; j++)
+				fprintf(stderr, "%s\n", d.entries[j].text);
+			abort();
+		}
+		diag_free(&d);
+	}
+}
+
 static int remove_all(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	remove(path);
@@ -169,6 +316,14 @@ static void remove_confdir(void)
 	nftw(confdir, remove_all, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* pam_chauthtok through pam_matrix rewrites the password file: each
+ * input starts from the same one. */
+static void reset_passdb(void)
+{
+	write_file(confdir, "passdb",
+		   "nobody:" PASSWORD ":fuzz\nroot:" PASSWORD ":fuzz\npmfuzz:" PASSWORD ":fuzz\n");
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	snprintf(confdir, sizeof(confdir), "/tmp/pmfuzz.pam.XXXXXX");
@@ -177,10 +332,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	atexit(remove_confdir);
-	atexit(report_service_changes);
 	char text[1024];
-	write_file(confdir, "passdb",
-		   "nobody:" PASSWORD ":fuzz\nroot:" PASSWORD ":fuzz\npmfuzz:" PASSWORD ":fuzz\n");
+	reset_passdb();
 	snprintf(text, sizeof(text),
 		 "auth required " MATRIX " passdb=%s/passdb verbose\n"
 		 "account required " MATRIX " passdb=%s/passdb\n"
@@ -195,6 +348,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			   "password required pam_deny.so\nsession required pam_deny.so\n";
 	write_file(confdir, "deny", deny);
 	write_file(confdir, "other", deny);
+
+	load_policies();
+	trace = getenv("PMFUZZ_TRACE") != NULL;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0) {
@@ -392,6 +548,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w->id = ID;
 	w->program = getpid();
 	w->audit = &audit;
+	reset_passdb();
+	unsigned choice = u8(&in);
+	w->policy = policies[choice % N_POLICIES];
+	w->app = apps[(choice / N_POLICIES) % (sizeof(apps) / sizeof(apps[0]))];
+	book_forget();
 	pthread_mutex_lock(&lock);
 	answer_count = answer_next = 0;
 	pthread_mutex_unlock(&lock);
@@ -423,8 +584,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (w->pamh)
 		pam_end(w->pamh, PAM_ABORT | PAM_DATA_SILENT);
 	w->pamh = NULL;
-	free(w->authenticated);
-	w->authenticated = NULL;
+	forget_proofs(w);
 	drain_log();
 	return 0;
 }

@@ -3,7 +3,8 @@
 #
 # Builds every fuzz/fuzz_*.c with clang's source-based coverage
 # (-fprofile-instr-generate -fcoverage-mapping, no sanitizer), runs each over
-# its seed corpus (fuzz/corpus/NAME) and then fuzzes it for FUZZ_COV_TIME
+# its seed corpus (fuzz/corpus/NAME) and the corpus `make fuzz` gathered
+# ($BUILD/fuzz/corpus-NAME, when there is one) and then fuzzes it for FUZZ_COV_TIME
 # seconds (default 30; 0: the corpus only), merges the profiles and prints
 # the line coverage of each root-side file with llvm-profdata and llvm-cov.
 #
@@ -20,7 +21,8 @@ CLANG=${CLANG:-clang}
 PROFDATA=${LLVM_PROFDATA:-llvm-profdata}
 COV=${LLVM_COV:-llvm-cov}
 ROOT_SIDE="src/monitor.c src/resolve.c src/proc.c src/pam_monitor.c src/audit.c src/policy.c
-src/wire.c src/pam_wire.c"
+src/wire.c src/pam_wire.c src/append.c src/custom.c src/pam_stack.c src/envfilter.c
+src/kill_one.h"
 
 for tool in "$CLANG" "$PROFDATA" "$COV"; do
 	command -v "$tool" >/dev/null 2>&1 || {
@@ -52,10 +54,13 @@ for src in fuzz/fuzz_*.c; do
 
 	corpus=fuzz/corpus/$name
 	work=$OUT/corpus/$name
+	gathered=$BUILD/fuzz/corpus-$name
 	mkdir -p "$work" "$corpus"
-	echo "== run $bin over $corpus, then fuzz for ${TIME}s" >&2
+	[ -d "$gathered" ] || gathered=""
+	echo "== run $bin over $corpus ${gathered:+and $gathered}, then fuzz for ${TIME}s" >&2
+	# shellcheck disable=SC2086
 	PMFUZZ_BLOCK_OK=1 LLVM_PROFILE_FILE="$OUT/profiles/$name-seeds-%p.profraw" \
-		"$bin" -runs=0 "$corpus" >"$OUT/$name-seeds.log" 2>&1 || {
+		"$bin" -runs=0 "$corpus" $gathered >"$OUT/$name-seeds.log" 2>&1 || {
 		echo "fuzz-coverage: $bin failed on its corpus; see $OUT/$name-seeds.log" >&2
 		exit 1
 	}
@@ -86,7 +91,7 @@ done
 
 echo
 echo "Line coverage of the root side (harnesses: $(echo $objects | wc -w), fuzzing ${TIME}s each):"
-awk '$1 ~ /\.c$/ { printf "  %-20s %6s of %5s lines  %s\n", $1, $8 - $9, $8, $10 }
+awk '$1 ~ /\.[ch]$/ { printf "  %-20s %6s of %5s lines  %s\n", $1, $8 - $9, $8, $10 }
      $1 == "TOTAL" { printf "  %-20s %6s of %5s lines  %s\n", "total", $8 - $9, $8, $10 }' \
 	"$OUT/report.txt"
 echo "Full report: $OUT/report.txt; per line: $OUT/html/index.html"
