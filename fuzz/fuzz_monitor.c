@@ -54,6 +54,7 @@
  * scratch tree. */
 #include <errno.h>
 #include <dlfcn.h>
+#include <linux/openat2.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -552,7 +553,10 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 {
 	if (ftw->level == 0)
 		return 0;
-	chmod(path, 0700);
+	/* chmod(2) follows a symlink: one to /proc/self/fd/0 reaches a file
+	 * opened before the sandbox, through a mount that is not read-only. */
+	if (type != FTW_SL && type != FTW_SLN)
+		chmod(path, 0700);
 	if (remove(path) < 0 && errno != ENOENT) {
 		perror(path);
 		abort();
@@ -1788,40 +1792,87 @@ static void child_acts(struct input *in)
 
 /* --- the tree changes as a racing program would change it ----------------------- */
 
+/* The directory that holds `path`'s last component, reached from the tree
+ * with no symlink and no magic link on the way and never above it (a
+ * symlink the input made could lead to /proc/self/fd/N, a file opened
+ * before the sandbox, on a mount that is not read-only). Returns an
+ * O_PATH fd and points *name at the last component, or -1. */
+static int tree_parent(const char *path, const char **name)
+{
+	size_t n = strlen(tree);
+	if (strncmp(path, tree, n) != 0 || path[n] != '/' || strstr(path, ".."))
+		return -1;
+	const char *rel = path + n + 1;
+	const char *slash = strrchr(rel, '/');
+	*name = slash ? slash + 1 : rel;
+	if (!**name)
+		return -1;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rel) : 1, slash ? rel : ".");
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	int root = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -1;
+	int fd = (int)syscall(SYS_openat2, root, dir, &how, sizeof(how));
+	close(root);
+	return fd;
+}
+
 static void change_tree(struct input *in)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	get_path(in, a, sizeof(a));
-	/* The harness changes only the scratch tree. */
-	if (strncmp(a, tree, strlen(tree)) != 0 || strstr(a, ".."))
+	/* The harness changes only the scratch tree, and only what it reaches
+	 * with no symlink (tree_parent). */
+	const char *name, *name_b;
+	int dir = tree_parent(a, &name);
+	if (dir < 0)
 		return;
+	char via[64]; /* the checked parent, for calls that take a path */
+	snprintf(via, sizeof(via), "/proc/self/fd/%d/", dir);
 	switch (pick(in, 9)) {
 	case 0:
-		mkdir(a, 0755);
+		mkdirat(dir, name, 0755);
 		break;
 	case 1:
-		mkfifo(a, 0666);
+		mkfifoat(dir, name, 0666);
 		break;
 	case 2: {
 		get_path(in, b, sizeof(b));
-		symlink(b, a);
+		symlinkat(b, dir, name);
 		break;
 	}
 	case 3:
-		unlink(a);
-		rmdir(a);
+		if (unlinkat(dir, name, 0) < 0)
+			unlinkat(dir, name, AT_REMOVEDIR);
 		break;
 	case 4: {
 		get_path(in, b, sizeof(b));
-		if (strncmp(b, tree, strlen(tree)) == 0 && !strstr(b, ".."))
-			rename(a, b);
+		int dir_b = tree_parent(b, &name_b);
+		if (dir_b >= 0) {
+			renameat(dir, name, dir_b, name_b);
+			close(dir_b);
+		}
 		break;
 	}
-	case 5:
-		chmod(a, pick(in, 2) ? 0 : 0777);
+	case 5: {
+		/* Never through a symlink (fchmodat cannot change one's mode). */
+		int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode)) {
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+			chmod(p, pick(in, 2) ? 0 : 0777);
+		}
+		if (fd >= 0)
+			close(fd);
 		break;
+	}
 	case 6: {
-		int fd = open(a, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int fd = openat(dir, name, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC,
+				0600);
 		if (fd >= 0)
 			close(fd);
 		break;
@@ -1829,7 +1880,7 @@ static void change_tree(struct input *in)
 	case 7: {
 		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s%s", via, name);
 		if (s >= 0) {
 			bind(s, (struct sockaddr *)&sun, sizeof(sun));
 			close(s);
@@ -1841,6 +1892,7 @@ static void change_tree(struct input *in)
 		program_chdir(a);
 		break;
 	}
+	close(dir);
 }
 
 /* --- the input ---------------------------------------------------------------------- */
