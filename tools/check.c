@@ -24,7 +24,7 @@ enum { EXIT_DENY = 3 };
 static void check_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: privman check [-c FILE]... [APP] [-r REQUEST]... [-q] [--compat]\n"
+		"Usage: privman check [-c FILE]... [APP] [-a APPNAME] [-r REQUEST]... [-q] [--compat]\n"
 		"\n"
 		"Validate policy files and print the effective policy, each entry with the\n"
 		"file:line:column it came from. Files are read in order: lists accumulate,\n"
@@ -41,7 +41,7 @@ static void check_usage(FILE *out)
 		"                          run_as USER [chroot DIR] [program PATH]\n"
 		"                          auth SERVICE | auth | fork | rerun\n"
 		"                          custom HANDLE\n"
-		"  -a, --app NAME        the application's name (priv_init's appname), which\n"
+		"  -a, --app APPNAME     the application's name (priv_init's appname), which\n"
 		"                          `auth true` grants as a PAM service (default: APP)\n"
 		"  -q, --quiet           do not print the effective policy\n"
 		"      --compat          note each rule that the original Privman read\n"
