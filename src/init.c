@@ -118,6 +118,21 @@ static struct policy *load_policy(const char *path)
 	return p;
 }
 
+/* Descriptors 0, 1 and 2 are open (on /dev/null when they were closed), as
+ * glibc makes them for a set-id program: otherwise the monitor's own
+ * sockets would take those numbers, and every child keeps 0-2. */
+static void stdio_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int got = open("/dev/null", O_RDWR | O_NOCTTY);
+		if (got != fd)
+			init_fail("cannot open /dev/null as descriptor %d: %s", fd,
+				  got < 0 ? strerror(errno) : "another descriptor was given");
+	}
+}
+
 void priv_init(const char *appname)
 {
 	if (!appname_ok(appname))
@@ -126,6 +141,7 @@ void priv_init(const char *appname)
 		init_fail("called a second time; the process is already split");
 	initialised = true;
 	custom_freeze(); /* the monitor's copy of the table is the one made so far */
+	stdio_open();
 	proc_note_program_fds();
 	snprintf(ident, sizeof(ident), "%s", appname);
 	openlog(ident, LOG_PID, LOG_AUTHPRIV);

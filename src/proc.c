@@ -1280,7 +1280,10 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	}
 
 	/* flags 0: the new process takes the old one's place, and the old one
-	 * is served no more once it has its answer. */
+	 * is served no more once it has its answer. (Before any other
+	 * entry_add: it may move the book, and `e` with it.) */
+	e->requester = 0;
+	e = NULL;
 	pid_t old = c->pid;
 	struct proc_entry *o = entry_find(pt, old);
 	if (o)
@@ -1292,7 +1295,6 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 		m->program = pid;
 		pt->program_is_child = true;
 	}
-	e->requester = 0;
 	tally_sync(m);
 	monitor_reply(m, c, req->op, req->id, 0, -1, NULL, 0);
 	monitor_end_process(m, old);

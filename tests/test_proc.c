@@ -1094,3 +1094,22 @@ Test(envfilter, run_env_lists_are_checked_when_loaded)
 	policy_free(p);
 	diag_free(&d);
 }
+
+/* A program that closed its standard streams before priv_init: the monitor's
+ * sockets must not take descriptors 0-2, which every process it starts
+ * keeps (a rerun as another user would hold the monitor's channel, epoll
+ * and signal fds). priv_init opens /dev/null there, as glibc does for a
+ * set-id program. */
+Test(proc, a_program_with_its_stdio_closed_gives_a_rerun_dev_null_not_the_monitors_fds)
+{
+	pmtest_user_ensure("pmtestproc2");
+	policy("allow_rerun true\nrun_as pmtestproc2\n");
+	cr_assert(chmod(dir, 01777) == 0); /* the rerun writes its report here */
+	setenv("PROC_PROG_CLOSE_STDIO", "1", 1);
+	int rc = run("fds pmtestproc2 @/fds");
+	unsetenv("PROC_PROG_CLOSE_STDIO");
+	cr_assert_eq(rc, 0, "exit status %d", rc);
+	char got[1024];
+	slurp("fds", got, sizeof(got));
+	cr_assert_str_eq(got, "0 /dev/null\n1 /dev/null\n2 /dev/null\n");
+}

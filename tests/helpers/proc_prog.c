@@ -48,6 +48,10 @@
  *   execenv USER PROGRAM ENTRY... [-- ARG...]
  *                             priv_execve_spawn(PROGRAM, {PROGRAM, ARG...},
  *                             {ENTRY...}): "exit N"
+ *   fds USER FILE             a monitored rerun as USER writes what its
+ *                             descriptors 0-2 are to FILE (with
+ *                             PROC_PROG_CLOSE_STDIO set, the program closes
+ *                             0-2 before priv_init)
  *   limits USER rerun|execve  sets RLIMIT_NOFILE 77 and RLIMIT_CORE 51200,
  *                             then a monitored rerun (or a priv_execve_spawn of
  *                             /bin/sh) as USER prints the two limits it has:
@@ -225,6 +229,21 @@ static int continue_rerun(void)
 		hold();
 		_exit(0);
 	}
+	if (strcmp(rerun_args[0], "fds") == 0 && rerun_args[1]) {
+		/* What descriptors 0-2 are in the new process, into a file
+		 * (the program's own stdio was closed). */
+		FILE *f = fopen(rerun_args[1], "we");
+		for (int fd = 0; f && fd <= 2; fd++) {
+			char link[64], target[256];
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			ssize_t n = readlink(link, target, sizeof(target) - 1);
+			target[n > 0 ? n : 0] = '\0';
+			fprintf(f, "%d %s\n", fd, n > 0 ? target : "closed");
+		}
+		if (f)
+			fclose(f);
+		_exit(0);
+	}
 	if (strcmp(rerun_args[0], "limits") == 0) {
 		print_limits();
 		fflush(NULL);
@@ -381,6 +400,11 @@ int main(int argc, char **argv)
 		for (char *e = strtok_r(list, ";", &save); e; e = strtok_r(NULL, ";", &save))
 			putenv(e);
 	}
+	if (getenv("PROC_PROG_CLOSE_STDIO")) {
+		close(0);
+		close(1);
+		close(2);
+	}
 	priv_init(appname);
 	if (rerun_args)
 		return continue_rerun();
@@ -509,6 +533,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "fds") == 0 && argc == 5) {
+		char *args[] = {"fds", argv[4], NULL};
+		int pid = priv_rerunas(rerun_entry, args, argv[3], NULL, PRIV_RR_OLD_SLAVE_MONITORED);
+		if (pid < 0 || priv_wait4(pid, NULL, 0, NULL) != pid)
+			return 1;
 	} else if (strcmp(cmd, "limits") == 0 && argc == 5) {
 		set_limit(RLIMIT_NOFILE, 77);
 		set_limit(RLIMIT_CORE, 51200);
