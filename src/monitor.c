@@ -184,14 +184,13 @@ static int open_decided(int handle, int flags)
 		return -errno;
 	if (S_ISLNK(st.st_mode))
 		return -ELOOP; /* O_NOFOLLOW met a symlink */
-	int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NOCTTY | O_CLOEXEC;
-	bool special = !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
-	if (special)
-		reopen |= O_NONBLOCK;
-	/* The handle's inode cannot change: its type, checked above, is the
-	 * type of what is opened. */
-	int fd = resolve_reopen(handle, reopen);
-	return special ? resolve_blocking(fd, flags) : fd;
+	/* Non-blocking whatever the type: a FIFO or device would wait for a
+	 * peer, and a regular file under a lease the program holds would wait
+	 * for the lease to be broken (EWOULDBLOCK instead). Then the mode
+	 * asked for. The handle's inode cannot change: its type, checked
+	 * above, is the type of what is opened. */
+	int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
+	return resolve_blocking(resolve_reopen(handle, reopen), flags);
 }
 
 /* O_CREAT of a name that does not exist yet: resolve and decide on the
