@@ -1435,8 +1435,15 @@ static void set_stdio(const int stdio[3])
 	for (int i = 0; i < 3; i++) {
 		if (from[i] >= 0 && dup2(from[i], i) < 0)
 			_exit(127);
-		if (from[i] == STDIO_CLOSED)
+		/* A stream the caller had closed is /dev/null, as glibc makes
+		 * it for a set-id program: the new program runs as another
+		 * user, and its next open must not become its stdout. */
+		if (from[i] == STDIO_CLOSED) {
 			close(i);
+			int null = open("/dev/null", O_RDWR | O_NOCTTY);
+			if (null != i)
+				_exit(127);
+		}
 	}
 }
 
@@ -1732,6 +1739,19 @@ static int recv_stdio(int link, int stdio[3], int *gate)
 	if (bad || bits < 8 || bits > 15 || (size_t)__builtin_popcount((unsigned)bits) != ngot) {
 		wire_close_fds(got, (int)ngot);
 		return -1;
+	}
+	/* A stream is a file for reading or writing, never a directory or an
+	 * O_PATH handle (a way out of a chroot for the new program), and the
+	 * gate is a pipe. */
+	for (size_t i = 0; i < ngot; i++) {
+		struct stat st;
+		int fl = fcntl(got[i], F_GETFL);
+		bool gate_fd = i == ngot - 1;
+		if (fstat(got[i], &st) < 0 || fl < 0 || (fl & O_PATH) || S_ISDIR(st.st_mode) ||
+		    (gate_fd && !S_ISFIFO(st.st_mode))) {
+			wire_close_fds(got, (int)ngot);
+			return -1;
+		}
 	}
 	int k = 0;
 	for (int i = 0; i < 3; i++)

@@ -365,6 +365,12 @@ Test(execve, a_link_that_is_not_as_promised_is_a_protocol_violation_and_nothing_
 	 * would be such a one. */
 	expect_exit(ARGS("evil", "foreign", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
 		    "ERR EPIPE\n");
+	/* A directory or an O_PATH handle as a stream: a way out of a chroot
+	 * for the new program. */
+	expect_exit(ARGS("evil", "dirstdio", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
+		    "ERR EPIPE\n");
+	expect_exit(ARGS("evil", "pathstdio", "pmtestex1", "-", "/bin/sh", "-c", "echo ran"), 0,
+		    "ERR EPIPE\n");
 }
 
 Test(execve, nonsense_on_the_link_kills_the_program)

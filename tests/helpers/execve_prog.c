@@ -30,6 +30,8 @@
  *         surplus  the message says one stream and a gate and carries
  *                  four fds
  *         stream   a SOCK_STREAM socket (no message boundaries)
+ *         dirstdio a directory as its stdout (a way out of a chroot)
+ *         pathstdio an O_PATH handle as its stdout
  *         foreign  a good link, but made by another process (a child that
  *                  sends both ends back), as one of the monitor's own
  *                  sockets would be
@@ -103,10 +105,10 @@ static void put_cstr(struct wire_writer *w, const char *s)
 	wire_put_bytes(w, s, strlen(s) + 1);
 }
 
-/* Queue `bits` with `n` fds on `sock`: stdout n - 1 times, then `gate`. */
-static int send_streams(int sock, int32_t bits, int n, int gate)
+/* Queue `bits` with `n` fds on `sock`: `stream` n - 1 times, then `gate`. */
+static int send_streams_of(int sock, int32_t bits, int n, int gate, int stream)
 {
-	int fds[4] = {1, 1, 1, 1};
+	int fds[4] = {stream, stream, stream, stream};
 	fds[n - 1] = gate;
 	union {
 		char buf[CMSG_SPACE(sizeof(fds))];
@@ -122,6 +124,12 @@ static int send_streams(int sock, int32_t bits, int n, int gate)
 	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
 	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
 	return sendmsg(sock, &mh, 0) == sizeof(bits) ? 0 : -1;
+}
+
+/* The same with stdout as the stream. */
+static int send_streams(int sock, int32_t bits, int n, int gate)
+{
+	return send_streams_of(sock, bits, n, gate, 1);
 }
 
 /* A SOCK_SEQPACKET pair made by a child process, which passes both ends
@@ -201,6 +209,10 @@ static int evil(char **argv)
 	/* stdout and the gate; the program may start at once but for "late" */
 	if (strcmp(how, "surplus") == 0)
 		send_streams(link[0], 2 | 8, 4, gate[0]);
+	else if (strcmp(how, "dirstdio") == 0)
+		send_streams_of(link[0], 2 | 8, 2, gate[0], open("/", O_RDONLY | O_DIRECTORY));
+	else if (strcmp(how, "pathstdio") == 0)
+		send_streams_of(link[0], 2 | 8, 2, gate[0], open("/etc", O_PATH));
 	else if (strcmp(how, "nostdio") != 0)
 		send_streams(link[0], 2 | 8, 2, gate[0]);
 	if (strcmp(how, "late") != 0 && write(gate[1], "", 1) != 1)
