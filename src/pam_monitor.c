@@ -33,6 +33,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "envfilter.h"
 #include "kill_one.h"
 #include "pam_stack.h"
 #include "pam_wire.h"
@@ -649,22 +650,23 @@ static int worker_set_item(struct worker *w, int type, const char *value)
  * as root, so the program may not set these in it. */
 static bool unsafe_env_name(const char *text)
 {
+	/* Beyond what is never passed to a program started as another user
+	 * (envfilter.h): what a shell or an interpreter that pam_exec may run
+	 * reads to find or load code. */
 	static const char *const names[] = {
-		"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
-		"LOCPATH", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR",
-		"TZDIR", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH",
-		"PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT",
-		"PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH", NULL,
+		"IFS", "CDPATH", "PATH", "ZDOTDIR", "HOME", "XDG_CONFIG_HOME",
+		"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PERL5LIB",
+		"PERL5OPT", "PERL5DB", "PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS",
+		"NODE_PATH", "LUA_INIT", "LUA_PATH", "LUA_CPATH", "JAVA_TOOL_OPTIONS",
+		"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", NULL,
 	};
-	static const char *const prefixes[] = {"LD_", "MALLOC_", "BASH_FUNC_", NULL};
 	size_t len = strcspn(text, "=");
+	if (!env_name_valid(text, len) || env_never_passed(text, len))
+		return true;
 	for (size_t i = 0; names[i]; i++)
 		if (strlen(names[i]) == len && strncmp(text, names[i], len) == 0)
 			return true;
-	for (size_t i = 0; prefixes[i]; i++)
-		if (strncmp(text, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
+	return strncmp(text, "GIT_", 4) == 0;
 }
 
 /* pam_putenv for the program: setting a name from the list above is

@@ -932,4 +932,10 @@ Test(pam, environment_for_commands_run_as_root_refused)
 	AUTOFREE char *audit = read_audit();
 	assert_has(audit, "\"op\":\"pam_putenv\",\"object\":\"PATH\"");
 	assert_has(audit, "\"op\":\"pam_putenv\",\"object\":\"LD_PRELOAD\"");
+	/* OpenSSL loads the engine a configuration names; a name that is no
+	 * name is refused too */
+	out = RUN("on", "start", SERVICE_EXEC, USER_A, "putenv", "OPENSSL_CONF=/tmp/x", "putenv",
+		  "A B=1", "putenv", "PMTEST_FINE=1", "end");
+	assert_has(out, "start PAM_SUCCESS\nputenv PAM_PERM_DENIED\nputenv PAM_PERM_DENIED\n"
+			"putenv PAM_SUCCESS\n");
 }
