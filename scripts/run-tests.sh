@@ -3,6 +3,7 @@
 # The last line is "N passed, N failed, N skipped".
 set -u
 passed=0 failed=0 skipped=0 broken=0
+failures=
 BUILD=${BUILD:-build}
 export BUILD
 out=$BUILD/tests/results
@@ -20,6 +21,8 @@ for t in "$@"; do
 	if [ ! -s "$tap" ]; then
 		echo "   $name produced no results (exit status $rc)"
 		broken=$((broken + 1))
+		failures="$failures   $name: no results (exit status $rc)
+"
 		continue
 	fi
 	# Under the sanitizers a report after a test's verdict still fails it.
@@ -38,6 +41,12 @@ for t in "$@"; do
 		f=$((f + planned - p - f - s))
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	if [ "$f" -gt 0 ]; then
+		failures="$failures$(grep '^not ok ' "$tap" | sed "s|^not ok [0-9]* - |   $name: |" | cut -c1-160)
+"
+		[ "$sanitizer" -gt 0 ] && failures="$failures   $name: $sanitizer sanitizer reports
+"
+	fi
 done
 # Tests create the users and groups they need with a pmtest prefix; remove
 # whatever is left.
@@ -48,6 +57,11 @@ fi
 if [ "$broken" -gt 0 ]; then
 	echo "$broken test binaries did not report"
 	failed=$((failed + broken))
+fi
+# Repeat what failed just above the summary, where a log's tail shows it.
+if [ -n "$failures" ]; then
+	echo "== failed"
+	printf '%s' "$failures"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -275,6 +275,26 @@ static pid_t find_appender(void)
 	return found;
 }
 
+/* Whether process PID runs with our real, effective and saved uid. */
+static int runs_as_us(pid_t pid)
+{
+	char p[64], line[256];
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(p, "re");
+	int ours = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned r, e, s;
+		if (sscanf(line, "Uid: %u %u %u", &r, &e, &s) == 3) {
+			uid_t me = getuid();
+			ours = r == me && e == me && s == me;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return ours;
+}
+
 static void appender(const char *path)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -282,6 +302,12 @@ static void appender(const char *path)
 	if (write(fd, "before\n", 7) != 7)
 		printf("before write failed\n");
 	pid_t app = find_appender();
+	/* It is forked as root and drops at once: wait until it is ours, or a
+	 * refused kill would say nothing of its protection. */
+	for (int tries = 0; app > 0 && tries < 500 && !runs_as_us(app); tries++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 	printf("appender %s\n", app > 0 ? "found" : "missing");
 	if (app <= 0)
 		return;
