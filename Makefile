@@ -35,7 +35,7 @@ LIBS        = -lcap -lpam -lseccomp
 LDFLAGS    ?=
 ALL_LDFLAGS = $(SANITIZE) -Wl,-z,relro,-z,now $(LDFLAGS)
 
-LIB_SRC     = $(sort $(wildcard src/*.c))
+LIB_SRC     = $(sort $(wildcard src/*/*.c))
 LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_SRC    = $(sort $(wildcard tools/*.c))
 TOOL_OBJ    = $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
@@ -88,7 +88,7 @@ $(shell mkdir -p $(BUILD); [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = "$(CONFIG_T
 deps:
 	@sh scripts/deps.sh
 
-$(BUILD)/obj/%.o: %.c $(wildcard src/*.h include/*.h tools/*.h tests/*.h) $(CONFIG_STAMP)
+$(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h include/*.h tools/*.h tests/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -193,8 +193,8 @@ asan: deps
 # A harness that includes a library source to reach its static functions
 # (a line `#include "../src/x.c"`) is linked without that file.
 HASH := \#
-fuzz_included = $(shell sed -n 's|^$(HASH)include "\.\./\(src/[a-z_]*\.c\)"$$|\1|p' $(1))
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*.h)
+fuzz_included = $(shell sed -n 's|^$(HASH)include "\.\./\(src/[a-z_]*/[a-z_]*\.c\)"$$|\1|p' $(1))
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 $(DEFS) -Iinclude -Isrc \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -25,9 +25,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "conf.h"
-#include "envfilter.h"
-#include "policy.h"
+#include "policy/conf.h"
+#include "policy/envfilter.h"
+#include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -86,15 +86,15 @@
 
 /* proc.c is included for its process table, which the harness empties
  * after each input (the monitor itself never frees it). */
-#include "../src/proc.c"
+#include "../src/monitor/proc.c"
 
-#include "append.h"
-#include "custom.h"
-#include "monitor.h"
-#include "pam_monitor.h"
-#include "pam_wire.h"
+#include "monitor/append.h"
+#include "monitor/custom.h"
+#include "monitor/monitor.h"
+#include "monitor/pam_monitor.h"
+#include "wire/pam_wire.h"
 #include "privman.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

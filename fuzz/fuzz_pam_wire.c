@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pam_wire.h"
+#include "wire/pam_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

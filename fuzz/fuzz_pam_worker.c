@@ -54,7 +54,7 @@ static int fuzz_pam_chauthtok(pam_handle_t *pamh, int flags);
 #define pam_open_session fuzz_pam_open_session
 #define pam_close_session fuzz_pam_close_session
 #define pam_chauthtok fuzz_pam_chauthtok
-#include "../src/pam_monitor.c"
+#include "../src/monitor/pam_monitor.c"
 #undef pam_start
 #undef pam_set_item
 #undef pam_authenticate

@@ -9,11 +9,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "custom.h"
-#include "monitor.h"
-#include "proc.h"
-#include "resolve.h"
-#include "wire.h"
+#include "monitor/custom.h"
+#include "monitor/monitor.h"
+#include "monitor/proc.h"
+#include "monitor/resolve.h"
+#include "wire/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #   BUILD=build FUZZ_COV_TIME=30 sh scripts/fuzz-coverage.sh
 #
 # The per-harness build mirrors the Makefile's fuzz rule: a harness that
-# includes a library source (#include "../src/x.c") is linked without it.
+# includes a library source (#include "../src/dir/x.c") is linked without it.
 set -eu
 
 BUILD=${BUILD:-build}
@@ -20,9 +20,7 @@ OUT=$BUILD/fuzz-coverage
 CLANG=${CLANG:-clang}
 PROFDATA=${LLVM_PROFDATA:-llvm-profdata}
 COV=${LLVM_COV:-llvm-cov}
-ROOT_SIDE="src/monitor.c src/resolve.c src/proc.c src/pam_monitor.c src/audit.c src/policy.c
-src/wire.c src/pam_wire.c src/append.c src/custom.c src/pam_stack.c src/envfilter.c
-src/kill_one.h"
+ROOT_SIDE="src/monitor/*.c src/policy/*.c src/wire/*.c src/common/*.h"
 
 for tool in "$CLANG" "$PROFDATA" "$COV"; do
 	command -v "$tool" >/dev/null 2>&1 || {
@@ -39,9 +37,9 @@ for src in fuzz/fuzz_*.c; do
 	name=${src#fuzz/fuzz_}
 	name=${name%.c}
 	bin=$OUT/bin/fuzz_$name
-	included=$(sed -n 's|^#include "\.\./\(src/[a-z_]*\.c\)"$|\1|p' "$src")
+	included=$(sed -n 's|^#include "\.\./\(src/[a-z_]*/[a-z_]*\.c\)"$|\1|p' "$src")
 	lib=""
-	for f in src/*.c; do
+	for f in src/*/*.c; do
 		case " $included " in *" $f "*) ;; *) lib="$lib $f" ;; esac
 	done
 	echo "== build $bin" >&2

@@ -5,8 +5,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "conf.h"
-#include "policy.h"
+#include "policy/conf.h"
+#include "policy/policy.h"
 
 /* Parse `text` as the file "test.conf"; NULL on a syntax error. */
 static inline struct policy *parse_text(const char *text, struct diag *d)

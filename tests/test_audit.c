@@ -11,7 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "monitor/audit.h"
 
 static char dir[64];
 static int log_sock = -1;

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "custom.h"
+#include "monitor/custom.h"
 #include "policytest.h"
 #include "privman.h"
 #include "testutil.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static char *info_a(char *const *args)
 {

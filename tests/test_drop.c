@@ -7,7 +7,7 @@
 #include <sys/prctl.h>
 #include <linux/securebits.h>
 
-#include "drop.h"
+#include "scope/drop.h"
 #include "drop_testutil.h"
 
 #define SECUREBITS_LOCKED                                                                  \

@@ -6,8 +6,8 @@
 #include <security/pam_appl.h>
 #include <sys/epoll.h>
 
-#include "pam_monitor.h"
-#include "pam_wire.h"
+#include "monitor/pam_monitor.h"
+#include "wire/pam_wire.h"
 #include "testutil.h"
 
 #define USER_A "pmtestpamma"

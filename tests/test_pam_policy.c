@@ -1,9 +1,9 @@
 /* The `auth` directive (its list of PAM services), its decision, and the
  * reading of PAM stacks for modules that trust the caller (pam_stack.c),
  * against stacks written into a folder of the test's. Needs no root. */
-#include "conf.h"
-#include "pam_stack.h"
-#include "policy.h"
+#include "policy/conf.h"
+#include "policy/pam_stack.h"
+#include "policy/policy.h"
 #include "testutil.h"
 
 static struct policy *load(const char *text, struct diag *d)

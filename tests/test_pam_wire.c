@@ -2,7 +2,7 @@
  * conversation and its answers, and every bound. */
 #include <security/pam_appl.h>
 
-#include "pam_wire.h"
+#include "wire/pam_wire.h"
 #include "testutil.h"
 
 static unsigned char buf[WIRE_MAX_MESSAGE + 1];

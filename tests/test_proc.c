@@ -17,11 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "envfilter.h"
+#include "policy/envfilter.h"
 #include "policytest.h"
-#include "proc.h"
+#include "monitor/proc.h"
 #include "testutil.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static char *dir;
 

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "resolve.h"
+#include "monitor/resolve.h"
 
 static void split_is(const char *path, int rc, const char *parent, const char *name)
 {

@@ -12,7 +12,7 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "drop.h"
+#include "scope/drop.h"
 #include "drop_testutil.h"
 
 static char privman[PATH_MAX], probe[PATH_MAX];

@@ -6,7 +6,7 @@
 #include <dirent.h>
 #include <signal.h>
 
-#include "kill_one.h"
+#include "common/kill_one.h"
 #include "testutil.h"
 
 #define MAX_NAMES 512

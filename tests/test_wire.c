@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "wire.h"
+#include "wire/wire.h"
 
 static unsigned char msg[WIRE_MAX_MESSAGE + 64];
 

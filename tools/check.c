@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "pam_stack.h"
-#include "policy.h"
+#include "policy/pam_stack.h"
+#include "policy/policy.h"
 
 enum { EXIT_DENY = 3 };
 

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "drop.h"
-#include "policy.h"
+#include "scope/drop.h"
+#include "policy/policy.h"
 
 /* A scope refused before anything changed: a bad file, an unknown user,
  * a capability this system cannot give, not root. */

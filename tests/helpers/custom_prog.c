@@ -61,10 +61,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "custom.h" /* CUSTOM_INFO, for the raw requests */
+#include "program/client.h"
+#include "monitor/custom.h" /* CUSTOM_INFO, for the raw requests */
 #include "privman.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static void err_line(int e)
 {

@@ -50,9 +50,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "program/client.h"
 #include "privman.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static char *env[] = {"PATH=/bin", NULL};
 

@@ -26,9 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "program/client.h"
 #include "privman.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static int sock;
 static long leaks;

@@ -57,9 +57,9 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
-#include "client.h"
+#include "program/client.h"
 #include "privman.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static char **rerun_args;
 

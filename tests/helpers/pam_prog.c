@@ -52,8 +52,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pam_client.h"
-#include "pam_wire.h"
+#include "program/pam_client.h"
+#include "wire/pam_wire.h"
 #include "privman.h"
 
 static const char *answers[64];

@@ -79,9 +79,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "program/client.h"
 #include "privman.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static const char *appname;
 /* Set in the new process by rerun_entry, which runs there after the drop:

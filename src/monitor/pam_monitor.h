@@ -1,0 +1,64 @@
+/* PAM on the monitor's side. priv_pam_start asks the monitor for a
+ * transaction (WIRE_OP_PAM_START); once the policy's `auth` grants it, the
+ * monitor makes a socketpair, returns one end to the program and forks a
+ * PAM worker that owns the other end and the
+ * pam_handle_t for the whole transaction: every pam_* call and the
+ * conversation run there, as root, and a conversation that waits on the
+ * program stalls only that worker, never the monitor.
+ *
+ * A worker whose user passes pam_authenticate and then pam_acct_mgmt in its
+ * transaction reports that user's uid on a socket only the monitor and that
+ * worker hold, and waits for the monitor to echo it before it answers the
+ * program; the monitor keeps the list for `auth_allow_rerun`. */
+#ifndef PRIVMAN_PAM_MONITOR_H
+#define PRIVMAN_PAM_MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "monitor/monitor.h"
+
+/* Transactions in flight, in all and per program process. */
+#define PAM_MONITOR_MAX_WORKERS 64
+#define PAM_MONITOR_MAX_PER_PROCESS 8
+/* Users recorded as authenticated in one run of the program. */
+#define PAM_MONITOR_MAX_USERS 256
+
+/* epoll tags of the workers' report sockets: PAM_MONITOR_TAG + slot. The
+ * range is bounded, above every channel index and below the tags of other
+ * parts, so that the monitor's loop may test the ranges in any order. */
+#define PAM_MONITOR_TAG (UINT64_C(1) << 31)
+
+static inline int pam_monitor_owns_tag(uint64_t tag)
+{
+	return tag >= PAM_MONITOR_TAG && tag - PAM_MONITOR_TAG < PAM_MONITOR_MAX_WORKERS;
+}
+
+/* The WIRE_OP_PAM_START handler (monitor.c's dispatch table). Returns the
+ * transaction's id (>= 0) with the program's end of its channel in *fd_out,
+ * or -EPERM when `auth` refuses, -EAGAIN when the process has too many
+ * transactions in flight, or another -errno. */
+int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		      int *fds, int *fd_out);
+
+/* A report socket is readable (tag as registered with epoll). */
+void pam_monitor_event(struct monitor *m, uint64_t tag);
+
+/* The uids that passed pam_authenticate and pam_acct_mgmt in one
+ * transaction during this run of the program (never root), for the RUN_AS
+ * request's `authenticated`. Reads every report already sent first, so a
+ * program that saw its pam_acct_mgmt succeed finds its user here. The list
+ * belongs to the monitor and stays valid until the next call. */
+void pam_authenticated_uids(struct monitor *m, const uid_t **list, size_t *count);
+
+/* Free the PAM state (workers keep running until their program ends). */
+void pam_monitor_free(struct monitor *m);
+
+/* In a child forked from the monitor for anything but a PAM worker (a
+ * program process made by priv_rerunas, say): close the monitor's ends of
+ * the report sockets, so that the child can neither read a worker's report
+ * nor answer for the monitor. Leaves the shared epoll set alone. */
+void pam_monitor_forget(struct monitor *m);
+
+#endif
