@@ -1,0 +1,76 @@
+/* The monitor's handlers for requests on an object: open a file, unlink a
+ * name, bind a socket. They know nothing of how the request arrived: the
+ * program's channel (monitor.c) is one front end, the broker's seccomp
+ * notifications (`privman run`) another. A front end fills a request, calls
+ * object_handle(), sends the result its own way, and audits it once with
+ * object_audit(): every path through a handler ends in one result, so no
+ * branch can skip the audit.
+ *
+ * Runs as root, in the monitor. */
+#ifndef PRIVMAN_OBJECT_H
+#define PRIVMAN_OBJECT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "policy/policy.h"
+
+struct monitor;
+
+enum object_op {
+	OBJECT_OPEN,
+	OBJECT_UNLINK,
+	OBJECT_BIND,
+};
+
+struct object_request {
+	enum object_op op;
+	pid_t pid; /* the requester (a thread id for the broker), for the audit */
+
+	/* open, unlink: the path as the requester wrote it, and the directory a
+	 * relative one starts from, in the monitor's own view of the file
+	 * system: AT_FDCWD for an absolute path, else an O_PATH handle the
+	 * front end resolved (the program's cwd or dirfd) and still owns. */
+	const char *path;
+	int base;
+
+	/* open: open(2) flags, the requested mode and the requester's umask. */
+	int flags;
+	mode_t mode;
+	mode_t umask;
+
+	/* bind: a socket the monitor holds (a copy of the requester's), and the
+	 * address asked for. */
+	int sock;
+	const struct sockaddr_storage *addr;
+	socklen_t addrlen;
+};
+
+struct object_result {
+	/* The object as decided and audited: the real path in the monitor's
+	 * view, or the path as written when it could not be resolved, or the
+	 * address of a bind. */
+	char object[PATH_MAX];
+	/* Whether the policy was asked, and what it said. */
+	bool decided;
+	struct policy_decision decision;
+	/* A refusal before any decision (bad flags, not a socket...): why. */
+	const char *why;
+	/* The outcome: 0 or an errno for the requester. */
+	int error;
+	/* open: the fd to hand out (the file, or an append stream), else -1.
+	 * The caller owns it. */
+	int fd;
+};
+
+/* Resolve, decide, act. Never audits, never fails to fill `out`. */
+void object_handle(struct monitor *m, const struct object_request *req,
+		   struct object_result *out);
+
+/* The one audit record of a handled request. */
+void object_audit(struct monitor *m, const struct object_request *req,
+		  const struct object_result *res);
+
+#endif
