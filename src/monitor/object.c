@@ -514,11 +514,16 @@ static void bind_socket(struct monitor *m, const struct object_request *req,
 void object_handle(struct monitor *m, const struct object_request *req,
 		   struct object_result *out)
 {
-	/* Fail closed: a path that forgot to fill the result refuses. */
-	memset(out, 0, sizeof(*out));
+	/* Fail closed: a path that forgot to fill the result refuses. (The
+	 * two path buffers are not cleared: 8 KiB per request.) */
+	out->object[0] = '\0';
+	out->decided = false;
+	memset(&out->decision, 0, sizeof(out->decision));
 	out->why = "the request was not handled";
 	out->error = EACCES;
 	out->fd = -1;
+	out->stream_why = NULL;
+	out->stream_path[0] = '\0';
 	switch (req->op) {
 	case OBJECT_OPEN:
 		open_file(m, req, out);
