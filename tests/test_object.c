@@ -301,3 +301,28 @@ Test(object, the_handler_never_audits)
 	cr_assert(stat(audit_path, &st) == 0);
 	cr_expect_gt(st.st_size, 0, "object_audit wrote nothing");
 }
+
+/* A front end that gives a relative path no base never gets it resolved
+ * from the monitor's own working directory. */
+Test(object, a_relative_path_without_a_base_is_refused)
+{
+	struct object_request req;
+	struct object_result res;
+	cr_assert(chdir(dir) == 0); /* where "ro" is granted */
+	memset(&req, 0, sizeof(req));
+	req.op = OBJECT_OPEN;
+	req.pid = getpid();
+	req.path = "ro";
+	req.base = AT_FDCWD;
+	req.flags = O_RDONLY;
+	req.sock = -1;
+	object_handle(&m, &req, &res);
+	cr_expect_eq(res.error, EXDEV);
+	cr_expect(!res.decided);
+	cr_expect_eq(res.fd, -1);
+	req.op = OBJECT_UNLINK;
+	req.path = "rw/old";
+	object_handle(&m, &req, &res);
+	cr_expect_eq(res.error, EXDEV);
+	cr_expect(access("rw/old", F_OK) == 0);
+}
