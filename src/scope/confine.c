@@ -149,12 +149,15 @@ struct entry {
 	const struct origin *origin; /* the policy's entry */
 };
 
+#define CONFINE_COMMANDS_MAX 16
+
 struct entries {
 	struct entry *items;
 	size_t count;
 	char loader[PATH_MAX];
 	char libdir[PATH_MAX];
-	char command[PATH_MAX];
+	char *commands[CONFINE_COMMANDS_MAX]; /* what execvp may run for the command */
+	size_t command_count;
 };
 
 /* The minimum any dynamically linked program needs, beside the loader and
@@ -197,9 +200,18 @@ static void find_libdir(struct entries *e)
 	snprintf(e->libdir, sizeof(e->libdir), "%s", dirname(real));
 }
 
-/* The file execvp(3) would run for `command` (PATH searched when it has no
- * '/'), in the program's view; "" when none is found. */
-static void find_command(const char *command, int root, char *out, size_t len);
+/* Every file execvp(3) may run for `command` (PATH searched when it has no
+ * '/'), in the program's view, into e->commands. Every one: which is run
+ * depends on the directories the new user may search, known only after
+ * the drop. */
+static void find_commands(struct entries *e, const char *command, int root);
+
+static void entries_free(struct entries *e)
+{
+	for (size_t i = 0; i < e->command_count; i++)
+		free(e->commands[i]);
+	free(e->items);
+}
 
 static int entries_push(struct entries *e, const struct entry *item)
 {
@@ -227,13 +239,11 @@ static int entries_build(struct entries *e, const struct policy_confine *c, cons
 						       "dynamically linked program", NULL });
 	for (size_t i = 0; i < sizeof(minimum) / sizeof(minimum[0]); i++)
 		rc |= entries_push(e, &minimum[i]);
-	if (command) {
-		find_command(command, root, e->command, sizeof(e->command));
-		if (e->command[0])
-			rc |= entries_push(e, &(struct entry){ e->command, CONFINE_EXEC,
-							       "the command privman run executes",
-							       NULL });
-	}
+	if (command)
+		find_commands(e, command, root);
+	for (size_t i = 0; i < e->command_count; i++)
+		rc |= entries_push(e, &(struct entry){ e->commands[i], CONFINE_EXEC,
+						       "the command privman run executes", NULL });
 	for (int list = CONFINE_READ; list <= CONFINE_EXEC; list++)
 		for (size_t i = 0; i < c->lists[list].count; i++)
 			rc |= entries_push(e, &(struct entry){ c->lists[list].items[i].text,
@@ -259,11 +269,17 @@ static int open_in_view(int root, const char *path, int flags)
 	return fd;
 }
 
-static void find_command(const char *command, int root, char *out, size_t len)
+static void add_command(struct entries *e, const char *path)
 {
-	out[0] = '\0';
+	if (e->command_count < CONFINE_COMMANDS_MAX &&
+	    (e->commands[e->command_count] = strdup(path)))
+		e->command_count++;
+}
+
+static void find_commands(struct entries *e, const char *command, int root)
+{
 	if (strchr(command, '/')) {
-		snprintf(out, len, "%s", command);
+		add_command(e, command);
 		return;
 	}
 	const char *path = getenv("PATH");
@@ -279,10 +295,8 @@ static void find_command(const char *command, int root, char *out, size_t len)
 			     (st.st_mode & 0111);
 		if (fd >= 0)
 			close(fd);
-		if (found) {
-			snprintf(out, len, "%s", candidate);
-			return;
-		}
+		if (found)
+			add_command(e, candidate);
 		if (*end == '\0')
 			return;
 		dir = end + 1;
@@ -456,7 +470,7 @@ int confine_prepare(const struct policy_confine *c, const char *chroot, const ch
 		if (plan->ruleset_fd < 0 || ruleset_fill(plan, c, &e, root, d) < 0)
 			failed = 1;
 	}
-	free(e.items);
+	entries_free(&e);
 	if (root >= 0)
 		close(root);
 	if (!failed && !(plan->filter = confine_filter_build())) {
@@ -598,7 +612,7 @@ void confine_report(const struct policy_confine *c, const char *chroot, FILE *ou
 	if (entries_build(&e, c, NULL, root) == 0)
 		for (size_t i = 0; i < e.count; i++)
 			report_entry(out, &e.items[i], root);
-	free(e.items);
+	entries_free(&e);
 	fputs("    # privman run also grants exec of the command it runs\n", out);
 	report_ports(out, c, CONFINE_BIND);
 	report_ports(out, c, CONFINE_CONNECT);
