@@ -16,6 +16,8 @@
  *   sctp -         socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)
  *   seqpacket -    socket(AF_INET6, SOCK_SEQPACKET, 0) (SCTP by its type)
  *   abstract NAME  connect to the abstract UNIX socket NAME
+ *   int80 -        (x86-64) getpid through the i386 ABI, in a child: ok, or
+ *                  the signal that ended it
  *   privopen PATH  priv_open read-only (the monitor opens it) and read */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -150,6 +152,27 @@ static int do_abstract(const char *name)
 	return rc;
 }
 
+/* getpid through int 0x80 (i386's number 20), in a child. Returns 0, or
+ * -SIGNAL when the child was killed. */
+static int do_int80(void)
+{
+#if defined(__x86_64__)
+	pid_t pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0) {
+		long ret;
+		__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+		_exit(ret > 0 ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status) ? EINVAL : 0;
+#else
+	return ENOSYS;
+#endif
+}
+
 static int act(const char *action, const char *arg)
 {
 	if (strcmp(action, "read") == 0)
@@ -181,6 +204,8 @@ static int act(const char *action, const char *arg)
 		return do_socket(AF_INET6, SOCK_SEQPACKET, 0);
 	if (strcmp(action, "abstract") == 0)
 		return do_abstract(arg);
+	if (strcmp(action, "int80") == 0)
+		return do_int80();
 	if (strcmp(action, "privopen") == 0)
 		return read_one(priv_open(arg, O_RDONLY));
 	fprintf(stderr, "confine_probe: unknown action %s\n", action);
@@ -196,7 +221,11 @@ int main(int argc, char **argv)
 	}
 	for (; i + 1 < argc; i += 2) {
 		int err = act(argv[i], argv[i + 1]);
-		printf("%s %s: %s\n", argv[i], argv[i + 1], err ? strerrorname_np(err) : "ok");
+		if (err < 0)
+			printf("%s %s: %s\n", argv[i], argv[i + 1], sigabbrev_np(-err));
+		else
+			printf("%s %s: %s\n", argv[i], argv[i + 1],
+			       err ? strerrorname_np(err) : "ok");
 		fflush(stdout);
 	}
 	return 0;
