@@ -635,14 +635,16 @@ Test(confine, priv_init_program_reads_granted_files_only_through_the_monitor)
 	AUTOFREE char *mine = pmtest_write_file(dir, "mine.txt", "mine\n");
 	AUTOFREE char *policy = write_policy("t",
 					     "open_ro /etc/passwd\n"
+					     "allow_rerun true\n"
+					     "run_as %s\n"
 					     "security { user %s }\n"
 					     "confine { read %s }\n",
-					     user_name, mine);
+					     user_name, user_name, mine);
 	int status;
 	AUTOFREE char *out = capture(&status,
 				     "PRIVMAN_CONF_DIR=%s %s init t read /etc/passwd privopen "
-				     "/etc/passwd read %s privopen /etc/group",
-				     dir, probe, mine);
+				     "/etc/passwd read %s privopen /etc/group rerun %s",
+				     dir, probe, mine, user_name);
 	cr_expect_eq(status, 0, "%s", out);
 	expect_line(out, "read /etc/passwd: EACCES");
 	expect_line(out, "privopen /etc/passwd: ok");
@@ -650,6 +652,8 @@ Test(confine, priv_init_program_reads_granted_files_only_through_the_monitor)
 	snprintf(line, sizeof(line), "read %s: ok\n", mine);
 	cr_expect(strstr(out, line) != NULL, "%s", out);
 	expect_line(out, "privopen /etc/group: EACCES"); /* the policy's refusal */
+	/* A rerun runs the program's code anew: confined as well. */
+	expect_line(out, "rerun read /etc/passwd: EACCES");
 
 	/* Without the scope, the program reads /etc/passwd itself. */
 	AUTOFREE char *bare = write_policy("t", "security { user %s }\n", user_name);

@@ -18,7 +18,9 @@
  *   abstract NAME  connect to the abstract UNIX socket NAME
  *   int80 -        (x86-64) getpid through the i386 ABI, in a child: ok, or
  *                  the signal that ended it
- *   privopen PATH  priv_open read-only (the monitor opens it) and read */
+ *   privopen PATH  priv_open read-only (the monitor opens it) and read
+ *   rerun USER     priv_rerunas USER (monitored); the new process reads
+ *                  /etc/passwd and prints "rerun read /etc/passwd: ..." */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -173,6 +175,28 @@ static int do_int80(void)
 #endif
 }
 
+/* Set in the new process of a rerun by rerun_entry (after its drop). */
+static int in_rerun;
+
+static void rerun_entry(char *const *arg)
+{
+	(void)arg;
+	in_rerun = 1;
+}
+
+static int do_rerun(const char *user)
+{
+	char *args[] = { NULL };
+	fflush(stdout);
+	int pid = priv_rerunas(rerun_entry, args, user, NULL, PRIV_RR_OLD_SLAVE_MONITORED);
+	if (pid < 0)
+		return errno;
+	int status;
+	if (priv_wait4(pid, &status, 0, NULL) < 0)
+		return errno;
+	return 0;
+}
+
 static int act(const char *action, const char *arg)
 {
 	if (strcmp(action, "read") == 0)
@@ -206,6 +230,8 @@ static int act(const char *action, const char *arg)
 		return do_abstract(arg);
 	if (strcmp(action, "int80") == 0)
 		return do_int80();
+	if (strcmp(action, "rerun") == 0)
+		return do_rerun(arg);
 	if (strcmp(action, "privopen") == 0)
 		return read_one(priv_open(arg, O_RDONLY));
 	fprintf(stderr, "confine_probe: unknown action %s\n", action);
@@ -218,6 +244,11 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "init") == 0) {
 		priv_init(argv[2]);
 		i = 3;
+	}
+	if (in_rerun) {
+		int err = read_one(open("/etc/passwd", O_RDONLY | O_CLOEXEC));
+		printf("rerun read /etc/passwd: %s\n", err ? strerrorname_np(err) : "ok");
+		return 0;
 	}
 	for (; i + 1 < argc; i += 2) {
 		int err = act(argv[i], argv[i + 1]);
