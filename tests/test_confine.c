@@ -590,7 +590,7 @@ Test(confine, signals_ptrace_and_abstract_sockets_stay_in_the_domain)
 	snprintf(args, sizeof(args), "kill %ld ptrace %ld abstract %s", (long)background,
 		 (long)background, name);
 	AUTOFREE char *out = run_probe(policy, args);
-	char line[128];
+	char line[256];
 	snprintf(line, sizeof(line), "kill %ld: EPERM\nptrace %ld: EPERM\nabstract %s: EPERM\n",
 		 (long)background, (long)background, name);
 	cr_expect(strstr(out, line) != NULL, "wanted\n%s\nin\n%s", line, out);
