@@ -548,6 +548,34 @@ Test(confine, run_python_http_server)
 	cr_expect(strstr(refused, "PermissionError") != NULL, "%s", refused);
 }
 
+/* In a chroot, paths are the program's: resolved inside the jail (a
+ * symbolic link there too), and the minimum is found where the jail holds
+ * the loader and libc. */
+Test(confine, run_in_a_chroot_resolves_paths_inside_it)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char jail[PATH_MAX];
+	snprintf(jail, sizeof(jail), "%s/jail", dir);
+	cr_assert(mkdir(jail, 0755) == 0);
+	cr_assert_eq(pmtest_sh("cp '%s' '%s/confine_probe' && for lib in $(ldd '%s' | grep -o "
+			       "'/[^ ]*'); do cp -L --parents \"$lib\" '%s' || exit 1; done && "
+			       "mkdir -m 755 '%s/data' && echo ok > '%s/data/ok.txt' && "
+			       "echo no > '%s/data/no.txt' && ln -s /data/ok.txt '%s/data/link' && "
+			       "chmod 644 '%s/data/ok.txt' '%s/data/no.txt'",
+			       probe, jail, probe, jail, jail, jail, jail, jail, jail, jail),
+		     0);
+	cr_assert(access("/data/ok.txt", F_OK) != 0, "this test needs no /data/ok.txt here");
+	AUTOFREE char *policy = write_policy("p", "confine { read /data/link }\n");
+	int status;
+	AUTOFREE char *out = capture(&status,
+				     "%s run -c %s -u %s --chroot %s -- /confine_probe read "
+				     "/data/ok.txt read /data/no.txt",
+				     privman, policy, user_name, jail);
+	cr_expect_eq(status, 0, "%s", out);
+	expect_line(out, "read /data/ok.txt: ok");
+	expect_line(out, "read /data/no.txt: EACCES");
+}
+
 /* --- what Landlock's scopes and the filter refuse --------------------------- */
 
 /* A process of the test user outside the probe's domain. */

@@ -155,7 +155,10 @@ struct entries {
 	struct entry *items;
 	size_t count;
 	char loader[PATH_MAX];
-	char libdir[PATH_MAX];
+	/* The loader's directory as named (/lib64), its real directory
+	 * (/usr/lib/x86_64-linux-gnu) and that name under /lib: a jail may
+	 * hold the libraries at any of them. */
+	char libdirs[3][PATH_MAX];
 	char *commands[CONFINE_COMMANDS_MAX]; /* what execvp may run for the command */
 	size_t command_count;
 };
@@ -190,14 +193,24 @@ static int find_loader(struct dl_phdr_info *info, size_t size, void *data)
 	return 1; /* the first object is the program itself: stop there */
 }
 
-static void find_libdir(struct entries *e)
+static void find_libdirs(struct entries *e)
 {
-	char real[PATH_MAX];
-	e->loader[0] = e->libdir[0] = '\0';
+	char copy[PATH_MAX], real[PATH_MAX];
+	e->loader[0] = '\0';
+	for (int i = 0; i < 3; i++)
+		e->libdirs[i][0] = '\0';
 	dl_iterate_phdr(find_loader, e->loader);
-	if (!e->loader[0] || !realpath(e->loader, real))
+	if (!e->loader[0])
 		return;
-	snprintf(e->libdir, sizeof(e->libdir), "%s", dirname(real));
+	snprintf(copy, sizeof(copy), "%s", e->loader);
+	snprintf(e->libdirs[0], PATH_MAX, "%s", dirname(copy));
+	if (!realpath(e->loader, real))
+		return;
+	const char *dir = dirname(real);
+	if (strcmp(dir, e->libdirs[0]) != 0)
+		snprintf(e->libdirs[1], PATH_MAX, "%s", dir);
+	if (strncmp(dir, "/usr/lib/", 9) == 0)
+		snprintf(e->libdirs[2], PATH_MAX, "/lib/%.*s", PATH_MAX - 6, dir + 9);
 }
 
 /* Every file execvp(3) may run for `command` (PATH searched when it has no
@@ -227,12 +240,13 @@ static int entries_build(struct entries *e, const struct policy_confine *c, cons
 			 int root)
 {
 	memset(e, 0, sizeof(*e));
-	find_libdir(e);
+	find_libdirs(e);
 	int rc = 0;
-	if (e->libdir[0])
-		rc |= entries_push(e, &(struct entry){ e->libdir, CONFINE_READ,
-						       "the loader and the system's libraries (libc, "
-						       "gconv)", NULL });
+	for (int i = 0; i < 3; i++)
+		if (e->libdirs[i][0])
+			rc |= entries_push(e, &(struct entry){ e->libdirs[i], CONFINE_READ,
+							       "the loader and the system's "
+							       "libraries (libc, gconv)", NULL });
 	if (e->loader[0])
 		rc |= entries_push(e, &(struct entry){ e->loader, CONFINE_EXEC,
 						       "the loader, which the kernel runs for every "
