@@ -250,7 +250,7 @@ Test(confine, check_prints_the_effective_scope_and_the_kernel)
 		"confine {", "minimum: the loader, which the kernel runs",
 		"write   \"/dev/null\"", "read    \"/etc/ld.so.cache\"",
 		"read    \"/etc/hostname\"", "/p:2:10", "bind    8080",
-		"connect { }", "every TCP connect is refused", "strict false",
+		"connect { }", "every TCP connect is refused", "strict  false",
 		"# this kernel: Linux ", "Landlock ABI ",
 		"ABI 4 (Linux 6.7) TCP bind and connect only to the ports named",
 		"ABI 6 (Linux 6.12) no signal and no abstract UNIX socket",
@@ -267,6 +267,14 @@ Test(confine, check_prints_the_effective_scope_and_the_kernel)
 	AUTOFREE char *bare = write_policy("bare", "fork true\n");
 	AUTOFREE char *none = capture(&status, "%s check -c %s", privman, bare);
 	cr_expect(strstr(none, "# confine: none") != NULL, "%s", none);
+
+	/* A path that does not exist: invalid, as priv_init would find it. */
+	AUTOFREE char *missing = write_policy("missing", "confine {\n  exec /no/such/prog\n}\n");
+	AUTOFREE char *refused = capture(&status, "%s check -c %s", privman, missing);
+	cr_expect_eq(status, 1, "%s", refused);
+	cr_expect(strstr(refused, "/missing:2:8: error: confine { exec } \"/no/such/prog\": No "
+				  "such file or directory") != NULL,
+		  "%s", refused);
 }
 
 /* --- the kernel's ABI: enforce what it has, or refuse (strict) ------------- */

@@ -473,6 +473,11 @@ int cmd_check(int argc, char **argv)
 		policy_free(p);
 		p = NULL;
 	}
+	/* As priv_init and privman run would refuse it. */
+	if (p && confine_check_paths(&p->confine, p->security.chroot.text, &d) < 0) {
+		policy_free(p);
+		p = NULL;
+	}
 	if (p)
 		warn_pam_stacks(p, app_name, &d);
 	for (size_t i = 0; i < d.count; i++)

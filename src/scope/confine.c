@@ -553,6 +553,33 @@ int confine_enforce(struct confine_plan *plan, const char **step)
 
 /* --- privman check ---------------------------------------------------------- */
 
+int confine_check_paths(const struct policy_confine *c, const char *chroot, struct diag *d)
+{
+	if (!c->present)
+		return 0;
+	int root = open_root(chroot, c, d);
+	if (root < 0 && chroot && strcmp(chroot, "/") != 0)
+		return -1;
+	int rc = 0;
+	for (int list = CONFINE_READ; list <= CONFINE_EXEC; list++) {
+		for (size_t i = 0; i < c->lists[list].count; i++) {
+			const struct confine_item *item = &c->lists[list].items[i];
+			int fd = open_in_view(root, item->text, O_PATH);
+			if (fd >= 0) {
+				close(fd);
+				continue;
+			}
+			diag_error(d, &item->origin, "confine { %s } \"%s\": %s%s",
+				   confine_list_name((enum confine_list)list), item->text,
+				   strerror(errno), root >= 0 ? " (in the chroot)" : "");
+			rc = -1;
+		}
+	}
+	if (root >= 0)
+		close(root);
+	return rc;
+}
+
 static void report_entry(FILE *out, const struct entry *item, int root)
 {
 	char where[512];
@@ -574,7 +601,7 @@ static void report_ports(FILE *out, const struct policy_confine *c, enum confine
 	const struct confine_items *l = &c->lists[list];
 	if (l->count == 0)
 		fprintf(out, "    %-7s { }%*s# none: every TCP %s is refused\n",
-			confine_list_name(list), 34, "", confine_list_name(list));
+			confine_list_name(list), 48 - 15, "", confine_list_name(list));
 	for (size_t i = 0; i < l->count; i++) {
 		int n = fprintf(out, "    %-7s %s", confine_list_name(list), l->items[i].text);
 		if (!l->items[i].any && strcmp(l->items[i].text, "0") != 0 &&
@@ -630,7 +657,8 @@ void confine_report(const struct policy_confine *c, const char *chroot, FILE *ou
 	fputs("    # privman run also grants exec of the command it runs\n", out);
 	report_ports(out, c, CONFINE_BIND);
 	report_ports(out, c, CONFINE_CONNECT);
-	fprintf(out, "    strict %s%*s# %s\n", c->strict ? "true " : "false", 35, "",
+	int n = fprintf(out, "    strict  %s", c->strict ? "true" : "false");
+	fprintf(out, "%*s# %s\n", 48 - n, "",
 		c->strict_set ? origin_format(&c->strict_origin, where, sizeof(where))
 			      : "default");
 	report_kernel(out, c, confine_kernel_abi());

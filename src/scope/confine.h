@@ -54,6 +54,11 @@ void confine_plan_free(struct confine_plan *plan);
 scmp_filter_ctx confine_filter_build(void);
 void confine_filter_describe(FILE *out, const char *indent);
 
+/* `privman check`: every path of the scope exists in the program's view
+ * (as confine_prepare() requires). Returns 0, or -1 with each one that does
+ * not, located, in `d`. */
+int confine_check_paths(const struct policy_confine *c, const char *chroot, struct diag *d);
+
 /* `privman check`: the effective scope (the minimum every dynamically
  * linked program needs, then the policy's entries, each with why or
  * where), what this kernel enforces and what it cannot. */
