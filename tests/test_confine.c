@@ -671,16 +671,18 @@ Test(confine, priv_init_program_reads_granted_files_only_through_the_monitor)
 	AUTOFREE char *mine = pmtest_write_file(dir, "mine.txt", "mine\n");
 	AUTOFREE char *policy = write_policy("t",
 					     "open_ro /etc/passwd\n"
+					     "bind 127.0.0.1:%d\n"
 					     "allow_rerun true\n"
 					     "run_as %s\n"
 					     "security { user %s }\n"
 					     "confine { read %s }\n",
-					     user_name, user_name, mine);
+					     PORT_BIND_REFUSED, user_name, user_name, mine);
 	int status;
 	AUTOFREE char *out = capture(&status,
 				     "PRIVMAN_CONF_DIR=%s %s init t read /etc/passwd privopen "
-				     "/etc/passwd read %s privopen /etc/group rerun %s",
-				     dir, probe, mine, user_name);
+				     "/etc/passwd read %s privopen /etc/group bind %d privbind %d "
+				     "rerun %s",
+				     dir, probe, mine, PORT_BIND_REFUSED, PORT_BIND_REFUSED, user_name);
 	cr_expect_eq(status, 0, "%s", out);
 	expect_line(out, "read /etc/passwd: EACCES");
 	expect_line(out, "privopen /etc/passwd: ok");
@@ -688,6 +690,11 @@ Test(confine, priv_init_program_reads_granted_files_only_through_the_monitor)
 	snprintf(line, sizeof(line), "read %s: ok\n", mine);
 	cr_expect(strstr(out, line) != NULL, "%s", out);
 	expect_line(out, "privopen /etc/group: EACCES"); /* the policy's refusal */
+	/* A port: the program may not bind it itself, the monitor does. */
+	char port_lines[128];
+	snprintf(port_lines, sizeof(port_lines), "bind %d: %s\nprivbind %d: ok\n",
+		 PORT_BIND_REFUSED, confine_kernel_abi() >= 4 ? "EACCES" : "ok", PORT_BIND_REFUSED);
+	cr_expect(strstr(out, port_lines) != NULL, "wanted\n%s\nin\n%s", port_lines, out);
 	/* A rerun runs the program's code anew: confined as well. */
 	expect_line(out, "rerun read /etc/passwd: EACCES");
 

@@ -19,6 +19,7 @@
  *   int80 -        (x86-64) getpid through the i386 ABI, in a child: ok, or
  *                  the signal that ended it
  *   privopen PATH  priv_open read-only (the monitor opens it) and read
+ *   privbind PORT  priv_bind a TCP socket to 127.0.0.1:PORT (the monitor binds)
  *   rerun USER     priv_rerunas USER (monitored); the new process reads
  *                  /etc/passwd and prints "rerun read /etc/passwd: ..." */
 #include <arpa/inet.h>
@@ -103,6 +104,20 @@ static int do_exec(const char *path)
 	close(p[0]);
 	waitpid(pid, NULL, 0);
 	return err;
+}
+
+static int tcp(int port, int bind_it);
+
+static int do_privbind(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int rc = priv_bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? errno : 0;
+	close(fd);
+	return rc;
 }
 
 static int tcp(int port, int bind_it)
@@ -230,6 +245,8 @@ static int act(const char *action, const char *arg)
 		return do_abstract(arg);
 	if (strcmp(action, "int80") == 0)
 		return do_int80();
+	if (strcmp(action, "privbind") == 0)
+		return do_privbind(atoi(arg));
 	if (strcmp(action, "rerun") == 0)
 		return do_rerun(arg);
 	if (strcmp(action, "privopen") == 0)
