@@ -397,6 +397,20 @@ Test(confine, run_cat_reads_only_what_is_named)
 	cr_expect_str_eq(free_cat, "other text\n");
 }
 
+/* A scope may grant "/" itself, by name or through a symbolic link: the
+ * drop's proof (opening "/" must fail) then does not apply. */
+Test(confine, run_with_the_root_granted)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char link[PATH_MAX];
+	snprintf(link, sizeof(link), "%s/root", dir);
+	cr_assert(symlink("/", link) == 0);
+	AUTOFREE char *policy = write_policy("p", "confine { read %s }\n", link);
+	int status;
+	AUTOFREE char *out = capture(&status, "%s run -c %s -- cat /etc/hostname", privman, policy);
+	cr_expect_eq(status, 0, "%s", out);
+}
+
 Test(confine, run_refuses_a_path_that_does_not_exist)
 {
 	PMTEST_SKIP_UNLESS_ROOT();

@@ -325,7 +325,7 @@ static uint64_t list_rights(enum confine_list list)
 }
 
 static int add_path_rule(int ruleset, int root, const struct entry *item, uint64_t handled,
-			 bool *root_granted, struct diag *d)
+			 const struct stat *root_st, bool *root_granted, struct diag *d)
 {
 	int fd = open_in_view(root, item->path, O_PATH);
 	if (fd < 0) {
@@ -341,7 +341,9 @@ static int add_path_rule(int ruleset, int root, const struct entry *item, uint64
 	uint64_t rights = list_rights(item->list) & handled;
 	if (rc == 0 && !S_ISDIR(st.st_mode))
 		rights &= FS_FILE;
-	if (rc == 0 && S_ISDIR(st.st_mode) && strcmp(item->path, "/") == 0)
+	/* By inode: a symbolic link to "/" grants it as well. */
+	if (rc == 0 && st.st_dev == root_st->st_dev && st.st_ino == root_st->st_ino &&
+	    (rights & LANDLOCK_ACCESS_FS_READ_DIR))
 		*root_granted = true;
 	struct landlock_path_beneath_attr rule = { .allowed_access = rights, .parent_fd = fd };
 	if (rc == 0)
@@ -396,8 +398,13 @@ static int ruleset_fill(struct confine_plan *plan, const struct policy_confine *
 {
 	int rc = 0;
 	uint64_t handled = fs_handled(plan->abi);
+	struct stat root_st;
+	if ((root >= 0 ? fstat(root, &root_st) : stat("/", &root_st)) != 0) {
+		diag_error(d, &c->origin, "confine: cannot stat the root: %s", strerror(errno));
+		return -1;
+	}
 	for (size_t i = 0; i < e->count; i++)
-		if (add_path_rule(plan->ruleset_fd, root, &e->items[i], handled,
+		if (add_path_rule(plan->ruleset_fd, root, &e->items[i], handled, &root_st,
 				  &plan->root_granted, d) < 0)
 			rc = -1;
 	if (plan->abi >= 4 && !confine_ports_any(c, CONFINE_BIND) &&
@@ -502,6 +509,7 @@ int confine_prepare(const struct policy_confine *c, const char *chroot, const ch
 		 "modules, mounts, keyrings, clocks)",
 		 plan->abi, plan->abi ? "files, TCP ports and scopes as the kernel has them"
 				      : "absent: no file or port rule is enforced");
+	syslog(LOG_AUTHPRIV | LOG_INFO, "confine: %s", plan->summary);
 	return 0;
 }
 
