@@ -731,3 +731,67 @@ Test(confine, priv_init_refuses_a_scope_it_cannot_apply)
 		  out);
 	cr_expect(strstr(out, "read /etc/passwd") == NULL, "the program ran:\n%s", out);
 }
+
+/* SIGHUP: a changed scope is reported (it applies to reruns from then on);
+ * one naming a path that does not exist is refused, the policy unchanged. */
+static bool wait_for_text(const char *path, const char *text)
+{
+	for (int i = 0; i < 500; i++) {
+		AUTOFREE char *got = slurp(path);
+		if (strstr(got, text))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+Test(confine, a_reload_reports_a_changed_scope)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *mine = pmtest_write_file(dir, "mine.txt", "mine\n");
+	AUTOFREE char *policy = write_policy("t", "confine { read %s }\n", mine);
+	char out[PATH_MAX], audit[PATH_MAX], go[PATH_MAX];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(audit, sizeof(audit), "%s/audit.json", dir);
+	snprintf(go, sizeof(go), "%s/go", dir);
+	fflush(NULL);
+	background = fork();
+	cr_assert(background >= 0);
+	if (background == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+			_exit(120);
+		setenv("PRIVMAN_CONF_DIR", dir, 1);
+		setenv("PRIVMAN_AUDIT", audit, 1);
+		execl(probe, probe, "init", "t", "nohup", "-", "ready", "-", "waitfor", go, "read", mine,
+		      (char *)NULL);
+		_exit(119);
+	}
+	cr_assert(wait_for_text(out, "ready -: ok\n"), "the program did not start");
+
+	free(write_policy("t", "confine { read { %s /etc/passwd } }\n", mine));
+	cr_assert(kill(background, SIGHUP) == 0);
+	cr_assert(wait_for_text(audit, "reloaded"), "no reload");
+	AUTOFREE char *log = slurp(audit);
+	cr_expect(strstr(log, "the confine scope changed: it applies to reruns started from now "
+			      "on") != NULL,
+		  "%s", log);
+
+	free(write_policy("t", "confine {\n  read /no/such/file\n}\n"));
+	cr_assert(kill(background, SIGHUP) == 0);
+	if (!wait_for_text(audit, "unchanged")) {
+		AUTOFREE char *all = slurp(audit);
+		cr_assert_fail("the broken reload was not refused:\n%s", all);
+	}
+
+	int fd = open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	cr_assert(fd >= 0);
+	close(fd);
+	int status;
+	cr_assert_eq(waitpid(background, &status, 0), background);
+	background = -1;
+	AUTOFREE char *text = slurp(out);
+	char line[PATH_MAX + 16];
+	snprintf(line, sizeof(line), "read %s: ok\n", mine);
+	cr_expect(strstr(text, line) != NULL, "%s", text);
+}

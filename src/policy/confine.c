@@ -126,6 +126,20 @@ int policy_confine_validate(struct policy_confine *c, struct diag *d)
 	return rc;
 }
 
+bool policy_confine_equal(const struct policy_confine *a, const struct policy_confine *b)
+{
+	if (a->present != b->present || a->strict != b->strict)
+		return false;
+	for (int list = 0; list < CONFINE_LISTS; list++) {
+		if (a->lists[list].count != b->lists[list].count)
+			return false;
+		for (size_t i = 0; i < a->lists[list].count; i++)
+			if (strcmp(a->lists[list].items[i].text, b->lists[list].items[i].text) != 0)
+				return false;
+	}
+	return true;
+}
+
 bool confine_ports_any(const struct policy_confine *c, enum confine_list list)
 {
 	for (size_t i = 0; i < c->lists[list].count; i++)

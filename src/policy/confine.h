@@ -60,6 +60,10 @@ void policy_confine_free(struct policy_confine *c);
  * -1 with every mistake located in `d`. Touches nothing but /etc/services. */
 int policy_confine_validate(struct policy_confine *c, struct diag *d);
 
+/* True when two scopes say the same, entry by entry (a reload compares
+ * the running scope with the new one). */
+bool policy_confine_equal(const struct policy_confine *a, const struct policy_confine *b);
+
 /* True when `bind` (or `connect`) has a `*`: that direction is open. */
 bool confine_ports_any(const struct policy_confine *c, enum confine_list list);
 

@@ -19,6 +19,9 @@
  *   int80 -        (x86-64) getpid through the i386 ABI, in a child: ok, or
  *                  the signal that ended it
  *   privopen PATH  priv_open read-only (the monitor opens it) and read
+ *   nohup -        ignore SIGHUP (which the monitor forwards on a reload)
+ *   ready -        print "ready -: ok" (the actions before have been done)
+ *   waitfor PATH   wait until PATH exists (at most 10 s; stat is not confined)
  *   privbind PORT  priv_bind a TCP socket to 127.0.0.1:PORT (the monitor binds)
  *   rerun USER     priv_rerunas USER (monitored); the new process reads
  *                  /etc/passwd and prints "rerun read /etc/passwd: ..." */
@@ -28,6 +31,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +249,15 @@ static int act(const char *action, const char *arg)
 		return do_abstract(arg);
 	if (strcmp(action, "int80") == 0)
 		return do_int80();
+	if (strcmp(action, "ready") == 0)
+		return 0;
+	if (strcmp(action, "nohup") == 0)
+		return signal(SIGHUP, SIG_IGN) == SIG_ERR ? errno : 0;
+	if (strcmp(action, "waitfor") == 0) {
+		for (int i = 0; i < 1000 && access(arg, F_OK) != 0; i++)
+			usleep(10000);
+		return access(arg, F_OK) == 0 ? 0 : ETIMEDOUT;
+	}
 	if (strcmp(action, "privbind") == 0)
 		return do_privbind(atoi(arg));
 	if (strcmp(action, "rerun") == 0)
