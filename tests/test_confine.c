@@ -334,6 +334,43 @@ Test(confine, strict_refuses_what_an_older_kernel_lacks)
 	policy_free(p);
 }
 
+/* privman check's report for an older kernel: what it lacks is marked. */
+Test(confine, the_report_marks_what_an_older_kernel_lacks)
+{
+	struct policy *p = confine_policy("confine { read /etc/hostname connect * }");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not_null(out);
+	confine_report(&p->confine, NULL, 3, out);
+	fclose(out);
+	cr_expect(strstr(text, "# this kernel: Linux ") && strstr(text, ", Landlock ABI 3\n"), "%s",
+		  text);
+	cr_expect(strstr(text, "ABI 3 (Linux 6.2) truncate(2) only beneath write: enforced\n"),
+		  "%s", text);
+	cr_expect(strstr(text, "ABI 4 (Linux 6.7) TCP bind and connect only to the ports named: "
+			       "NOT ENFORCED\n"),
+		  "%s", text);
+	cr_expect(strstr(text, "ABI 6 (Linux 6.12) no signal and no abstract UNIX socket outside "
+			       "the program's own processes: NOT ENFORCED\n"),
+		  "%s", text);
+	free(text);
+	policy_free(p);
+
+	/* strict: missing; bind * and connect *: the TCP part is not needed. */
+	p = confine_policy("confine { read /etc/hostname bind * connect * strict on }");
+	out = open_memstream(&text, &len);
+	confine_report(&p->confine, NULL, 3, out);
+	fclose(out);
+	cr_expect(strstr(text, "TCP bind and connect only to the ports named: not needed here\n"),
+		  "%s", text);
+	cr_expect(strstr(text, "(Linux 6.10) ioctl(2) on devices only beneath write: MISSING: "
+			       "strict, the program does not start\n"),
+		  "%s", text);
+	free(text);
+	policy_free(p);
+}
+
 /* Without strict, an older ABI's rules are enforced and the rest reported:
  * entered for real in a child (as on Linux 6.2: files yes, TCP no). */
 Test(confine, an_older_abi_enforces_what_it_has)

@@ -491,7 +491,8 @@ int cmd_check(int argc, char **argv)
 	if (!quiet) {
 		policy_dump(p, stdout);
 		/* The effective confine scope, and what this kernel enforces. */
-		confine_report(&p->confine, p->security.chroot.text, stdout);
+		confine_report(&p->confine, p->security.chroot.text, confine_kernel_abi(),
+			       stdout);
 	}
 	rc = EXIT_OK;
 	for (size_t i = 0; i < request_count; i++) {

@@ -643,7 +643,7 @@ static void report_kernel(FILE *out, const struct policy_confine *c, int abi)
 	confine_filter_describe(out, "    #   ");
 }
 
-void confine_report(const struct policy_confine *c, const char *chroot, FILE *out)
+void confine_report(const struct policy_confine *c, const char *chroot, int abi, FILE *out)
 {
 	char where[512];
 	if (!c->present) {
@@ -669,7 +669,7 @@ void confine_report(const struct policy_confine *c, const char *chroot, FILE *ou
 	fprintf(out, "%*s# %s\n", 48 - n, "",
 		c->strict_set ? origin_format(&c->strict_origin, where, sizeof(where))
 			      : "default");
-	report_kernel(out, c, confine_kernel_abi());
+	report_kernel(out, c, abi);
 	fputs("}\n", out);
 	if (root >= 0)
 		close(root);

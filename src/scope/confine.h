@@ -61,7 +61,8 @@ int confine_check_paths(const struct policy_confine *c, const char *chroot, stru
 
 /* `privman check`: the effective scope (the minimum every dynamically
  * linked program needs, then the policy's entries, each with why or
- * where), what this kernel enforces and what it cannot. */
-void confine_report(const struct policy_confine *c, const char *chroot, FILE *out);
+ * where), what a kernel of Landlock ABI `abi` (confine_kernel_abi(), or
+ * less in tests) enforces and what it cannot. */
+void confine_report(const struct policy_confine *c, const char *chroot, int abi, FILE *out);
 
 #endif
