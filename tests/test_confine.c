@@ -256,6 +256,7 @@ Test(confine, check_prints_the_effective_scope_and_the_kernel)
 		"ABI 6 (Linux 6.12) no signal and no abstract UNIX socket",
 		"seccomp (Linux 3.17) refuses with EPERM", "io_uring_setup", "ptrace",
 		"SCTP, MPTCP, DCCP", "another architecture (i386 and x32 on x86-64)",
+		"a family other than UNIX, IPv4, IPv6 and netlink",
 	};
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
 		cr_expect(strstr(out, wanted[i]) != NULL, "wanted \"%s\" in:\n%s", wanted[i], out);
@@ -694,9 +695,17 @@ Test(confine, io_uring_and_protocols_that_bypass_tcp_rules_are_refused)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	AUTOFREE char *policy = write_policy("p", "confine { bind * connect * }\n");
-	const char *args = "iouring - mptcp - sctp - seqpacket - int80 -";
+	const char *args = "iouring - mptcp - sctp - seqpacket - int80 - family 1 family 2 "
+			   "family 10 family 16 family 40 family 43 family 17 family 46 pair 1 "
+			   "pair 2";
 	AUTOFREE char *out = run_probe(policy, args);
 	expect_line(out, "iouring -: EPERM");
+	/* Families: UNIX, IPv4, IPv6 and netlink only (vsock, SMC, packet, one
+	 * past the last are refused); pairs of UNIX sockets only. */
+	expect_line(out, "family 1: ok\nfamily 2: ok\nfamily 10: ok\nfamily 16: ok\n"
+			 "family 40: EAFNOSUPPORT\nfamily 43: EAFNOSUPPORT\n"
+			 "family 17: EAFNOSUPPORT\nfamily 46: EAFNOSUPPORT\npair 1: ok\n"
+			 "pair 2: EAFNOSUPPORT");
 #if defined(__x86_64__)
 	expect_line(out, "int80 -: SYS"); /* another architecture's calls: killed */
 #endif

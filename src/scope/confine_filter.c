@@ -53,6 +53,35 @@ static const int refused_protocols[] = { IPPROTO_SCTP, IPPROTO_MPTCP, IPPROTO_DC
 static const int refused_types[] = { SOCK_SEQPACKET, SOCK_DCCP }; /* SCTP, DCCP by type */
 static const int inet_families[] = { AF_INET, AF_INET6 };
 
+/* The address families a confined program may open: UNIX, IPv4, IPv6 (whose
+ * TCP ports Landlock rules) and netlink (getaddrinfo asks the kernel which
+ * addresses are configured). Every other family fails with EAFNOSUPPORT,
+ * as systemd's RestrictAddressFamilies= makes it: some reach TCP ports from
+ * inside the kernel, where no Landlock hook sees them (AF_SMC connects a
+ * TCP socket of its own), most only widen what the kernel exposes. Families
+ * are small numbers: below AF_NETLINK + 1 each one refused is named; from
+ * there on one comparison refuses them all, and any value with bits set
+ * above the 32 the kernel reads. */
+static int add_families(scmp_filter_ctx ctx)
+{
+	const uint32_t eafnosupport = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+	int rc = 0;
+	for (int family = 0; rc == 0 && family < AF_NETLINK; family++) {
+		if (family == AF_UNIX || family == AF_INET || family == AF_INET6)
+			continue;
+		rc = seccomp_rule_add(ctx, eafnosupport, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family));
+	}
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, eafnosupport, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)AF_NETLINK));
+	/* A pair is of UNIX sockets only. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, eafnosupport, SCMP_SYS(socketpair), 1,
+				      SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)AF_UNIX));
+	return rc;
+}
+
 static int add_calls(scmp_filter_ctx ctx)
 {
 	for (size_t g = 0; g < sizeof(refused) / sizeof(refused[0]); g++) {
@@ -117,6 +146,8 @@ scmp_filter_ctx confine_filter_build(void)
 		rc = add_calls(ctx);
 	if (rc == 0)
 		rc = add_sockets(ctx);
+	if (rc == 0)
+		rc = add_families(ctx);
 	if (rc != 0) {
 		seccomp_release(ctx);
 		errno = -rc;
@@ -136,6 +167,10 @@ void confine_filter_describe(FILE *out, const char *indent)
 	fprintf(out,
 		"%sIPv4 and IPv6 sockets that are not TCP but connect (SCTP, MPTCP, DCCP: "
 		"Landlock's port rules see only TCP): socket fails\n",
+		indent);
+	fprintf(out,
+		"%ssockets of a family other than UNIX, IPv4, IPv6 and netlink (AF_SMC, "
+		"AF_VSOCK, AF_PACKET...): socket fails with EAFNOSUPPORT\n",
 		indent);
 	fprintf(out,
 		"%sthe system calls of another architecture (i386 and x32 on x86-64): the "

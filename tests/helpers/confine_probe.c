@@ -15,6 +15,8 @@
  *   mptcp -        socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP)
  *   sctp -         socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)
  *   seqpacket -    socket(AF_INET6, SOCK_SEQPACKET, 0) (SCTP by its type)
+ *   family N       socket(N, SOCK_DGRAM, 0)
+ *   pair N         socketpair(N, SOCK_STREAM, 0)
  *   abstract NAME  connect to the abstract UNIX socket NAME
  *   int80 -        (x86-64) getpid through the i386 ABI, in a child: ok, or
  *                  the signal that ended it
@@ -245,6 +247,16 @@ static int act(const char *action, const char *arg)
 		return do_socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
 	if (strcmp(action, "seqpacket") == 0)
 		return do_socket(AF_INET6, SOCK_SEQPACKET, 0);
+	if (strcmp(action, "family") == 0)
+		return do_socket(atoi(arg), SOCK_DGRAM, 0);
+	if (strcmp(action, "pair") == 0) {
+		int sv[2];
+		if (socketpair(atoi(arg), SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return errno;
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
+	}
 	if (strcmp(action, "abstract") == 0)
 		return do_abstract(arg);
 	if (strcmp(action, "int80") == 0)
