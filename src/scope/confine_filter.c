@@ -121,6 +121,26 @@ static int add_sockets(scmp_filter_ctx ctx)
 	return rc;
 }
 
+/* TCP Fast Open by sendto(2), sendmsg(2) or sendmmsg(2) with MSG_FASTOPEN
+ * connects without connect(2), and so without Landlock's check.
+ * EOPNOTSUPP is what a kernel with Fast Open off answers: a program then
+ * falls back to connect(2), which is checked (as is TCP_FASTOPEN_CONNECT,
+ * which goes through it). The flags are an int: one bit is compared. */
+static int add_fastopen(scmp_filter_ctx ctx)
+{
+	const uint32_t eopnotsupp = SCMP_ACT_ERRNO(EOPNOTSUPP);
+	const scmp_datum_t fastopen = MSG_FASTOPEN;
+	int rc = seccomp_rule_add(ctx, eopnotsupp, SCMP_SYS(sendto), 1,
+				  SCMP_A3(SCMP_CMP_MASKED_EQ, fastopen, fastopen));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, eopnotsupp, SCMP_SYS(sendmsg), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, fastopen, fastopen));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, eopnotsupp, SCMP_SYS(sendmmsg), 1,
+				      SCMP_A3(SCMP_CMP_MASKED_EQ, fastopen, fastopen));
+	return rc;
+}
+
 scmp_filter_ctx confine_filter_build(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -148,6 +168,8 @@ scmp_filter_ctx confine_filter_build(void)
 		rc = add_sockets(ctx);
 	if (rc == 0)
 		rc = add_families(ctx);
+	if (rc == 0)
+		rc = add_fastopen(ctx);
 	if (rc != 0) {
 		seccomp_release(ctx);
 		errno = -rc;
@@ -167,6 +189,11 @@ void confine_filter_describe(FILE *out, const char *indent)
 	fprintf(out,
 		"%sIPv4 and IPv6 sockets that are not TCP but connect (SCTP, MPTCP, DCCP: "
 		"Landlock's port rules see only TCP): socket fails\n",
+		indent);
+	fprintf(out,
+		"%ssendto, sendmsg and sendmmsg with MSG_FASTOPEN (a TCP connect that "
+		"Landlock does not see): they fail with EOPNOTSUPP, and a program falls "
+		"back to connect\n",
 		indent);
 	fprintf(out,
 		"%ssockets of a family other than UNIX, IPv4, IPv6 and netlink (AF_SMC, "

@@ -9,6 +9,8 @@
  *   exec PATH      fork, execve PATH (output to /dev/null): ok once it ran
  *   bind PORT      bind a TCP socket to 127.0.0.1:PORT
  *   connect PORT   connect a TCP socket to 127.0.0.1:PORT
+ *   fastopen PORT  sendto with MSG_FASTOPEN to 127.0.0.1:PORT (a connect
+ *                  made by sendto: TCP Fast Open)
  *   kill PID       kill(PID, 0)
  *   ptrace PID     PTRACE_ATTACH (then detach)
  *   iouring -      io_uring_setup
@@ -142,6 +144,18 @@ static int tcp(int port, int bind_it)
 	return rc;
 }
 
+static int do_fastopen(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)) < 0 ? errno : 0;
+	close(fd);
+	return rc;
+}
+
 static int do_ptrace(pid_t pid)
 {
 	if (ptrace(PTRACE_ATTACH, pid, NULL, NULL) < 0)
@@ -230,6 +244,8 @@ static int act(const char *action, const char *arg)
 		return tcp(atoi(arg), 1);
 	if (strcmp(action, "connect") == 0)
 		return tcp(atoi(arg), 0);
+	if (strcmp(action, "fastopen") == 0)
+		return do_fastopen(atoi(arg));
 	if (strcmp(action, "kill") == 0)
 		return result(kill((pid_t)atoi(arg), 0));
 	if (strcmp(action, "ptrace") == 0)
