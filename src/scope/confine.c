@@ -639,6 +639,9 @@ static void report_kernel(FILE *out, const struct policy_confine *c, int abi)
 	if (abi > CONFINE_ABI_KNOWN)
 		fprintf(out, "    #   (the kernel has ABI %d; privman uses what ABI %d defines)\n",
 			abi, CONFINE_ABI_KNOWN);
+	fputs("    #   no Linux restricts: UDP, pathname UNIX sockets, listen(2) on a socket never "
+	      "bound (an ephemeral port), stat, chdir, chmod, chown, access\n",
+	      out);
 	fputs("    # seccomp (Linux 3.17) refuses with EPERM:\n", out);
 	confine_filter_describe(out, "    #   ");
 }
