@@ -642,7 +642,7 @@ static void report_kernel(FILE *out, const struct policy_confine *c, int abi)
 	fputs("    #   no Linux restricts: UDP, pathname UNIX sockets, listen(2) on a socket never "
 	      "bound (an ephemeral port), stat, chdir, chmod, chown, access\n",
 	      out);
-	fputs("    # seccomp (Linux 3.17) refuses with EPERM:\n", out);
+	fputs("    # the seccomp filter (Linux 3.17) refuses, with EPERM unless said:\n", out);
 	confine_filter_describe(out, "    #   ");
 }
 
