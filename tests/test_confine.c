@@ -100,7 +100,8 @@ static char *capture(int *status, const char *fmt, ...)
 	return out;
 }
 
-static char *write_policy(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *write_policy(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static char *write_policy(const char *name, const char *fmt, ...)
 {
 	char text[8192];
@@ -254,7 +255,8 @@ Test(confine, check_prints_the_effective_scope_and_the_kernel)
 		"# this kernel: Linux ", "Landlock ABI ",
 		"ABI 4 (Linux 6.7) TCP bind and connect only to the ports named",
 		"ABI 6 (Linux 6.12) no signal and no abstract UNIX socket",
-		"the seccomp filter (Linux 3.17) refuses, with EPERM unless said", "io_uring_setup", "ptrace",
+		"the seccomp filter (Linux 3.17) refuses, with EPERM unless said",
+		"io_uring_setup", "ptrace",
 		"SCTP, MPTCP, DCCP", "another architecture (i386 and x32 on x86-64)",
 		"a family other than UNIX, IPv4, IPv6 and netlink", "MSG_FASTOPEN",
 	};
