@@ -38,6 +38,9 @@
 
 /* The uapi header of the build system may be older than the kernel: the
  * kernel's own values (include/uapi/linux/landlock.h). */
+#ifndef LANDLOCK_CREATE_RULESET_ERRATA
+#define LANDLOCK_CREATE_RULESET_ERRATA (1U << 1) /* Linux 6.15 */
+#endif
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13) /* ABI 2 */
 #endif
@@ -625,8 +628,16 @@ static void report_kernel(FILE *out, const struct policy_confine *c, int abi)
 	struct utsname u;
 	if (uname(&u) != 0)
 		snprintf(u.release, sizeof(u.release), "?");
-	fprintf(out, "    # this kernel: Linux %s, Landlock ABI %d%s\n", u.release, abi,
+	/* Errata: Landlock bugs fixed in this kernel, one bit each
+	 * (Documentation/userspace-api/landlock.rst); 0 where none or the
+	 * query is older than the kernel. */
+	long errata = syscall(SYS_landlock_create_ruleset, NULL, (size_t)0,
+			      LANDLOCK_CREATE_RULESET_ERRATA);
+	fprintf(out, "    # this kernel: Linux %s, Landlock ABI %d%s", u.release, abi,
 		abi == 0 ? " (absent or disabled: only the seccomp part applies)" : "");
+	if (abi > 0 && errata > 0)
+		fprintf(out, ", errata fixed 0x%lx", (unsigned long)errata);
+	fputs("\n", out);
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
 		const struct feature *f = &features[i];
 		const char *state = f->abi <= abi ? "enforced"
