@@ -574,15 +574,16 @@ Test(confine, run_python_http_server)
 	free(pmtest_write_file(www, "token.txt", token));
 	/* What python3 reads: its library, and the MIME types http.server
 	 * looks up. */
-	const char *mime = access("/etc/mime.types", F_OK) == 0 ? "/etc/mime.types" : "";
-	AUTOFREE char *policy = write_policy("p",
-					     "confine {\n"
-					     "  read { /usr/lib/python3 /usr/lib/python3.11 %s %s }\n"
-					     "  bind %d\n"
-					     "}\n",
-					     www, mime, PORT_HTTP);
 	if (access("/usr/lib/python3.11", F_OK) != 0)
 		cr_skip_test("no /usr/lib/python3.11 here");
+	const char *mime = access("/etc/mime.types", F_OK) == 0 ? "/etc/mime.types" : "";
+	const char *dist = access("/usr/lib/python3", F_OK) == 0 ? "/usr/lib/python3" : "";
+	AUTOFREE char *policy = write_policy("p",
+					     "confine {\n"
+					     "  read { /usr/lib/python3.11 %s %s %s }\n"
+					     "  bind %d\n"
+					     "}\n",
+					     dist, www, mime, PORT_HTTP);
 	background = start_server(policy, PORT_HTTP, www, log);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token.txt", PORT_HTTP);
 	bool answered = served(url, token);
