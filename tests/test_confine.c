@@ -572,6 +572,9 @@ Test(confine, run_python_http_server)
 	cr_assert(mkdir(www, 0755) == 0);
 	snprintf(token, sizeof(token), "served by %ld", (long)getpid());
 	free(pmtest_write_file(www, "token.txt", token));
+	char link[PATH_MAX + 16];
+	snprintf(link, sizeof(link), "%s/passwd", www);
+	cr_assert(symlink("/etc/passwd", link) == 0);
 	/* What python3 reads: its library, and the MIME types http.server
 	 * looks up. */
 	if (access("/usr/lib/python3.11", F_OK) != 0)
@@ -589,8 +592,13 @@ Test(confine, run_python_http_server)
 	bool answered = served(url, token);
 	AUTOFREE char *text = slurp(log);
 	cr_expect(answered, "the confined server did not serve the token; its log:\n%s", text);
-	/* It may not read beyond what is named: a path outside www. */
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", PORT_HTTP);
+	/* It may not read beyond what is named: a symbolic link in www to
+	 * /etc/passwd, which http.server follows, is refused by the kernel. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/passwd", PORT_HTTP);
+	int status;
+	AUTOFREE char *passwd = capture(&status, "curl -s --max-time 2 %s", url);
+	cr_expect(strstr(passwd, "root:") == NULL, "the server read /etc/passwd:\n%s", passwd);
+	cr_expect(strstr(passwd, "404") != NULL, "%s", passwd);
 	if (background > 0) {
 		kill(background, SIGTERM);
 		waitpid(background, NULL, 0);
@@ -599,7 +607,7 @@ Test(confine, run_python_http_server)
 
 	/* A port not in bind: the server cannot start. */
 	background = start_server(policy, PORT_HTTP_REFUSED, www, log);
-	int status = 0;
+	status = 0;
 	bool exited = false;
 	for (int i = 0; i < 100 && !exited; i++) {
 		exited = waitpid(background, &status, WNOHANG) == background;
