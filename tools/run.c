@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "scope/confine.h"
 #include "scope/drop.h"
 #include "policy/policy.h"
 
@@ -62,7 +63,9 @@ static void run_usage(FILE *out)
 		"  -h, --help              show this help\n"
 		"\n"
 		"Order of the drop: chroot and chdir /; the seccomp filter that refuses\n"
-		"namespaces, mounts and chroot; drop every other capability from the\n"
+		"namespaces, mounts and chroot; the `confine` scope of the policy files,\n"
+		"if any (Landlock and a seccomp filter; COMMAND may be executed); drop\n"
+		"every other capability from the\n"
 		"bounding set; lock the securebits noroot and no_setuid_fixup; setgroups;\n"
 		"setresgid; setresuid; set the capability sets to exactly the kept ones\n"
 		"(inheritable and ambient too); no_new_privs; verify it all, and that\n"
@@ -112,6 +115,7 @@ struct run_request {
 	bool allow_namespaces; /* --allow-namespaces, or a file says so */
 	bool dry_run;
 	char **command;
+	struct policy *policy; /* the files' policy (its confine scope), or NULL */
 };
 
 /* Each override is located at its option, so that a message names it. */
@@ -299,7 +303,7 @@ static int load_scope(struct run_request *req, struct policy_security *s, struct
 		diag_error(d, NULL, "out of memory");
 		rc = -1;
 	}
-	policy_free(p);
+	req->policy = p;
 	return rc;
 }
 
@@ -406,7 +410,22 @@ int cmd_run(int argc, char **argv)
 	else /* reach syslog before a chroot hides /dev/log */
 		openlog("privman", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 
-	if (drop_apply(&scope, flags, &drop_diag) < 0) {
+	/* The confine scope, in the view of the chroot the command will have
+	 * (--chroot included), with exec of the command it will run. */
+	struct confine_plan confine = { .ruleset_fd = -1 };
+	bool confined = req.policy && req.policy->confine.present;
+	if (confined && confine_prepare(&req.policy->confine, scope.chroot.text, req.command[0],
+					confine_kernel_abi(), &confine, &drop_diag) < 0) {
+		print_diag(&drop_diag, &resolve_diag, stderr);
+		fprintf(stderr, "privman run: the confine scope was refused; nothing was "
+				"changed and %s was not run\n",
+			req.command[0]);
+		goto out;
+	}
+	int dropped = drop_apply_confined(&scope, -1, confined ? &confine : NULL, flags,
+					  &drop_diag);
+	confine_plan_free(&confine);
+	if (dropped < 0) {
 		print_diag(&drop_diag, &resolve_diag, stderr);
 		fprintf(stderr, "privman run: the security scope was refused; nothing was "
 				"changed and %s was not run\n",
@@ -435,6 +454,7 @@ out:
 	diag_free(&resolve_diag);
 	diag_free(&drop_diag);
 	policy_security_free(&scope);
+	policy_free(req.policy);
 	free(req.files);
 	return status;
 }

@@ -30,6 +30,7 @@
 #include "monitor/pam_monitor.h"
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
+#include "scope/confine.h"
 
 #define SIGNAL_TAG UINT64_MAX
 /* Messages served from one channel before the others get a turn. One: a
@@ -480,7 +481,8 @@ static void reload(struct monitor *m)
 	diag_init(&d);
 	const char *paths[1] = {m->policy_path};
 	struct policy *p = conf_load_files(paths, 1, &d);
-	if (p && policy_validate(p, &d) < 0) {
+	if (p && (policy_validate(p, &d) < 0 ||
+		  confine_check_paths(&p->confine, p->security.chroot.text, &d) < 0)) {
 		policy_free(p);
 		p = NULL;
 	}
@@ -503,6 +505,12 @@ static void reload(struct monitor *m)
 			    "reload of %s: allow_namespaces %s applies to processes started from "
 			    "now on; running ones keep the filter they have (or have none)",
 			    m->policy_path, p->allow_namespaces.value ? "true" : "false");
+	if (!policy_confine_equal(&p->confine, &m->policy->confine))
+		audit_event(&m->audit, LOG_WARNING,
+			    "reload of %s: the confine scope changed: it applies to reruns started "
+			    "from now on; running processes keep the confinement they have (or have "
+			    "none)",
+			    m->policy_path);
 	policy_free(m->policy);
 	m->policy = p;
 	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);

@@ -30,6 +30,7 @@
 
 #include "program/client.h"
 #include "policy/diag.h"
+#include "scope/confine.h"
 #include "scope/drop.h"
 #include "policy/envfilter.h"
 #include "common/kill_one.h"
@@ -930,6 +931,9 @@ struct target {
 	char user[256];
 	char chroot[PATH_MAX];
 	const struct run_rule *run; /* the run scope that granted it, or NULL */
+	/* A rerun or respawn runs the program's own code: its confine scope
+	 * applies (a program started by priv_execve has its run scope). */
+	const struct policy_confine *confine;
 	/* The requester's resource limits, read when it asked (charge()). */
 	struct rlimit limits[RLIMIT_NLIMITS];
 	bool limits_read;
@@ -1016,6 +1020,8 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 	/* Whatever runs in the new process runs for the program: it may not
 	 * make namespaces either (allow_namespaces). */
 	t->drop_flags = m->policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
+	if (!program && m->policy->confine.present)
+		t->confine = &m->policy->confine;
 	return 0;
 }
 
@@ -1052,11 +1058,16 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 	apply_limits(t);
 	struct diag d;
 	diag_init(&d);
-	if (drop_apply_in(&t->scope, t->jail, drop_flags | t->drop_flags, &d) < 0) {
+	struct confine_plan confine = { .ruleset_fd = -1 };
+	if ((t->confine && confine_prepare(t->confine, t->scope.chroot.text, NULL,
+					   confine_kernel_abi(), &confine, &d) < 0) ||
+	    drop_apply_confined(&t->scope, t->jail, t->confine ? &confine : NULL,
+				drop_flags | t->drop_flags, &d) < 0) {
 		for (size_t i = 0; i < d.count; i++)
 			syslog(LOG_ERR, "%s", d.entries[i].text);
 		_exit(DROP_FATAL_STATUS);
 	}
+	confine_plan_free(&confine);
 	if (t->jail >= 0)
 		close(t->jail); /* the root now; nothing of it stays open */
 	diag_free(&d);

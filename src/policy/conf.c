@@ -362,6 +362,7 @@ enum directive {
 	DIR_ALLOW_NAMESPACES,
 	DIR_SECURITY,
 	DIR_RUN,
+	DIR_CONFINE,
 	DIR_INCLUDE,
 	/* inside `security` */
 	OPT_USER,
@@ -375,6 +376,13 @@ enum directive {
 	RUN_USER,
 	RUN_CHROOT,
 	RUN_ENV,
+	/* inside `confine` (policy/confine.c) */
+	CONFINE_OPT_READ,
+	CONFINE_OPT_WRITE,
+	CONFINE_OPT_EXEC,
+	CONFINE_OPT_BIND,
+	CONFINE_OPT_CONNECT,
+	CONFINE_OPT_STRICT,
 };
 
 struct schema_entry {
@@ -402,6 +410,7 @@ static const struct schema_entry top_schema[] = {
 	{ "allow_namespaces", DIR_ALLOW_NAMESPACES, KIND_BOOL },
 	{ "security", DIR_SECURITY, KIND_SCOPE },
 	{ "run", DIR_RUN, KIND_SCOPE },
+	{ "confine", DIR_CONFINE, KIND_SCOPE },
 	{ "include", DIR_INCLUDE, KIND_INCLUDE },
 	{ NULL, 0, 0 },
 };
@@ -426,11 +435,27 @@ static const struct schema_entry run_schema[] = {
 	{ NULL, 0, 0 },
 };
 
+static const struct schema_entry confine_schema[] = {
+	{ "read", CONFINE_OPT_READ, KIND_LIST },
+	{ "write", CONFINE_OPT_WRITE, KIND_LIST },
+	{ "exec", CONFINE_OPT_EXEC, KIND_LIST },
+	{ "bind", CONFINE_OPT_BIND, KIND_LIST },
+	{ "connect", CONFINE_OPT_CONNECT, KIND_LIST },
+	{ "strict", CONFINE_OPT_STRICT, KIND_BOOL },
+	{ NULL, 0, 0 },
+};
+
 /* What the statements of a scope write into. */
 struct scope_target {
 	struct policy_security *security; /* inside `security` */
 	struct run_rule *run;             /* inside `run` */
+	struct policy_confine *confine;   /* inside `confine` */
 };
+
+static const char *scope_name(const struct schema_entry *schema)
+{
+	return schema == security_schema ? "security" : schema == run_schema ? "run" : "confine";
+}
 
 static const struct schema_entry *schema_find(const struct schema_entry *schema, const char *name)
 {
@@ -456,7 +481,7 @@ static void unknown_name(struct parser *ps, const struct schema_entry *schema,
 	else if (schema != top_schema && schema_find(top_schema, t->text))
 		diag_error(ps->diag, &t->at,
 			   "'%s' is not valid inside '%s' (it belongs at the top level)", t->text,
-			   schema == security_schema ? "security" : "run");
+			   scope_name(schema));
 	else if (schema == top_schema && schema_find(security_schema, t->text))
 		diag_error(ps->diag, &t->at,
 			   "'%s' is valid only inside 'security { ... }'", t->text);
@@ -633,6 +658,16 @@ static int store_item(struct parser *ps, struct scope_target *scope, enum direct
 		scope->security->supplemental_set = true;
 		return add_value(ps, &scope->security->supplemental_groups,
 				 &scope->security->supplemental_count);
+	case CONFINE_OPT_READ:
+	case CONFINE_OPT_WRITE:
+	case CONFINE_OPT_EXEC:
+	case CONFINE_OPT_BIND:
+	case CONFINE_OPT_CONNECT:
+		if (confine_add_item(scope->confine,
+				     (enum confine_list)(CONFINE_READ + (directive - CONFINE_OPT_READ)),
+				     take_text(ps), &ps->token.at) < 0)
+			return oom(ps);
+		return 0;
 	default:
 		return 0;
 	}
@@ -651,6 +686,12 @@ static int store_scalar(struct parser *ps, struct scope_target *scope, enum dire
 				   "expected true or false (or yes/no, on/off, 1/0), not '%s'",
 				   ps->token.text);
 			return -1;
+		}
+		if (directive == CONFINE_OPT_STRICT) {
+			scope->confine->strict = value;
+			scope->confine->strict_set = true;
+			scope->confine->strict_origin = ps->token.at;
+			return 0;
 		}
 		b->value = value;
 		b->set = true;
@@ -889,6 +930,21 @@ static int parse_scope(struct parser *ps, const struct schema_entry *entry)
 		rules->rules[rules->count++] = rule;
 		return 0;
 	}
+	if (entry->directive == DIR_CONFINE) {
+		/* Like `security`: a later scope replaces an earlier one whole. */
+		struct policy_confine confine;
+		memset(&confine, 0, sizeof(confine));
+		confine.present = true;
+		confine.origin = opened;
+		struct scope_target target = { .confine = &confine };
+		if (parse_scope_body(ps, entry, confine_schema, &target) < 0) {
+			policy_confine_free(&confine);
+			return -1;
+		}
+		policy_confine_free(&ps->policy->confine);
+		ps->policy->confine = confine;
+		return 0;
+	}
 	/* A later `security` scope replaces an earlier one whole: parse into a
 	 * fresh one and swap it in only when complete. */
 	struct policy_security scope;
@@ -1065,7 +1121,8 @@ static int parse_statement(struct parser *ps, const struct schema_entry *schema,
 	if (!entry) {
 		unknown_name(ps, schema, schema == top_schema      ? "directive"
 					 : schema == security_schema ? "security option"
-								     : "run option");
+					 : schema == run_schema      ? "run option"
+								     : "confine option");
 		return -1;
 	}
 	next_token(ps);

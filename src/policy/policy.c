@@ -173,6 +173,7 @@ void policy_free(struct policy *p)
 	value_free(&p->unpriv_user);
 	value_free(&p->chroot);
 	policy_security_free(&p->security);
+	policy_confine_free(&p->confine);
 	for (size_t i = 0; i < p->file_count; i++)
 		free(p->files[i]);
 	free(p->files);
@@ -950,6 +951,8 @@ int policy_validate_syntax(struct policy *p, struct diag *d)
 	if (security_parse_capabilities(&p->security, d) < 0)
 		rc = -1;
 	if (validate_auth_services(p, d) < 0)
+		rc = -1;
+	if (policy_confine_validate(&p->confine, d) < 0)
 		rc = -1;
 	return rc;
 }

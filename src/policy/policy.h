@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/types.h>
 
+#include "policy/confine.h"
 #include "policy/diag.h"
 
 /* A string from a policy file together with where it was written. */
@@ -159,6 +160,9 @@ struct policy {
 	/* Off (the default): the program, and every process started to run
 	 * its code, cannot make namespaces or mounts (drop.c's filter). */
 	struct policy_bool allow_namespaces;
+	/* What the program may do by itself after the drop (Landlock and
+	 * seccomp, scope/confine.c); not present: nothing is confined. */
+	struct policy_confine confine;
 
 	struct custom_rules custom;
 	struct policy_value custom_timeout; /* seconds, as written */

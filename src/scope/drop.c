@@ -35,6 +35,7 @@
 #include <linux/securebits.h>
 
 #include "scope/drop.h"
+#include "scope/confine.h"
 #include "monitor/resolve.h"
 
 /* The securebits every non-root drop sets and locks: exec of a setuid-root
@@ -72,6 +73,7 @@ struct drop_plan {
 	int chroot_fd;        /* O_PATH handle of the checked jail, or -1 */
 	scmp_filter_ctx filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
 	bool filter_nnp;        /* no CAP_SYS_ADMIN: the filter needs no_new_privs */
+	struct confine_plan *confine; /* the confine scope, prepared; or NULL */
 };
 
 static uint64_t bit(int cap)
@@ -712,6 +714,22 @@ static void step_filter(struct drop_plan *plan, struct diag *d)
 		drop_fatal("the namespace filter", -rc, NULL);
 }
 
+/* The confine scope (scope/confine.c), right after the namespace filter:
+ * in the jail, while this process still holds CAP_SYS_ADMIN. */
+static void step_confine(struct drop_plan *plan, struct diag *d)
+{
+	const char *step = NULL;
+	if (!plan->confine)
+		return;
+	if (plan->dry_run) {
+		diag_note(d, NULL, "confine: %s", plan->confine->summary);
+		return;
+	}
+	int rc = confine_enforce(plan->confine, &step);
+	if (rc != 0)
+		drop_fatal("confine", -rc, "%s: %s", step, strerror(-rc));
+}
+
 static void step_bounding(struct drop_plan *plan, struct diag *d)
 {
 	char names[1024];
@@ -963,13 +981,21 @@ int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d)
 
 int drop_apply_in(const struct policy_security *s, int jail, unsigned flags, struct diag *d)
 {
+	return drop_apply_confined(s, jail, NULL, flags, d);
+}
+
+int drop_apply_confined(const struct policy_security *s, int jail, struct confine_plan *confine,
+			unsigned flags, struct diag *d)
+{
 	struct drop_plan plan;
 	if (plan_make(&plan, s, jail, flags, d) != 0)
 		return -1;
+	plan.confine = confine;
 
 	/* From here on nothing returns an error: see drop_fatal(). */
 	step_chroot(&plan, d);
 	step_filter(&plan, d);
+	step_confine(&plan, d);
 	step_bounding(&plan, d);
 	step_groups(&plan, d);
 	step_ids(&plan, d);

@@ -33,4 +33,11 @@ int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d);
  * directory the scope's name names, walked with no symlink. */
 int drop_apply_in(const struct policy_security *s, int jail, unsigned flags, struct diag *d);
 
+/* drop_apply_in() that also enters `confine` (confine_prepare() made it;
+ * NULL: none) right after the chroot and the namespace filter. The plan's
+ * ruleset is closed once entered; the caller frees the plan. */
+struct confine_plan;
+int drop_apply_confined(const struct policy_security *s, int jail, struct confine_plan *confine,
+			unsigned flags, struct diag *d);
+
 #endif
