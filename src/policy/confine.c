@@ -1,5 +1,5 @@
 /* The `confine` scope: its entries as written, checked and resolved. What
- * the kernel makes of them is scope/confine.c's business. */
+ * the kernel makes of them is scope/confine_apply.c's business. */
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>

@@ -1,7 +1,7 @@
 /* The `confine` scope of the policy language: what the program may do by
  * itself after the drop (read, write, execute files; bind and connect TCP
  * ports), as the operator wrote it. conf.c parses it into lists of values;
- * confine.c checks them and resolves the ports. scope/confine.c turns the
+ * confine.c checks them and resolves the ports. scope/confine_apply.c turns the
  * result into a Landlock ruleset and a seccomp filter. */
 #ifndef PRIVMAN_POLICY_CONFINE_H
 #define PRIVMAN_POLICY_CONFINE_H

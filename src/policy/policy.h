@@ -161,7 +161,7 @@ struct policy {
 	 * its code, cannot make namespaces or mounts (drop.c's filter). */
 	struct policy_bool allow_namespaces;
 	/* What the program may do by itself after the drop (Landlock and
-	 * seccomp, scope/confine.c); not present: nothing is confined. */
+	 * seccomp, scope/confine_apply.c); not present: nothing is confined. */
 	struct policy_confine confine;
 
 	struct custom_rules custom;

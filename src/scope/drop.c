@@ -714,7 +714,7 @@ static void step_filter(struct drop_plan *plan, struct diag *d)
 		drop_fatal("the namespace filter", -rc, NULL);
 }
 
-/* The confine scope (scope/confine.c), right after the namespace filter:
+/* The confine scope (scope/confine_apply.c), right after the namespace filter:
  * in the jail, while this process still holds CAP_SYS_ADMIN. */
 static void step_confine(struct drop_plan *plan, struct diag *d)
 {
