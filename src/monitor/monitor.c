@@ -135,7 +135,7 @@ static int refuse_unresolved(struct monitor *m, struct monitor_channel *c, uint3
 		if (base < 0 || resolve_fd_path(base, cwd, sizeof(cwd)) < 0)
 			cwd[0] = '\0';
 	}
-	if (resolve_lexical(path[0] == '/' ? "/" : cwd, path, lexical, sizeof(lexical)) >= 0 &&
+	if (path_lexical(path[0] == '/' ? "/" : cwd, path, lexical, sizeof(lexical)) >= 0 &&
 	    (path[0] == '/' || cwd[0]))
 		object = lexical;
 	else
@@ -201,7 +201,7 @@ static int create_in_parent(struct monitor *m, struct monitor_channel *c,
 {
 	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
 	struct policy_decision d;
-	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
+	int rc = path_split(req->path, parent, sizeof(parent), name, sizeof(name));
 	if (rc < 0)
 		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
 					 -rc);
@@ -211,7 +211,7 @@ static int create_in_parent(struct monitor *m, struct monitor_channel *c,
 					 -dir);
 	rc = resolve_fd_path(dir, real, sizeof(real));
 	if (rc >= 0)
-		rc = resolve_join(object, sizeof(object), real, name);
+		rc = path_join(object, sizeof(object), real, name);
 	if (rc < 0) {
 		close(dir);
 		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
@@ -257,7 +257,7 @@ static int open_object(struct monitor *m, struct monitor_channel *c, const struc
 	 * one the string names, so the decision on the string is a decision on
 	 * that object. A symlink on the way (ELOOP), or a string the policy does
 	 * not grant (it may be a symlink to a granted file), takes the long way. */
-	if (resolve_is_clean(req->path) &&
+	if (path_is_clean(req->path) &&
 	    decide_path(m, POLICY_OP_OPEN, req->path, flags, &d) == 0 &&
 	    (!(flags & TMPFILE_BIT) || (d.directive && strcmp(d.directive, "open_rw") == 0))) {
 		int fd = resolve_open_clean(req->path, flags, mode);
@@ -358,13 +358,13 @@ static int handle_unlink(struct monitor *m, struct monitor_channel *c,
 {
 	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
 	struct policy_decision d;
-	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
+	int rc = path_split(req->path, parent, sizeof(parent), name, sizeof(name));
 
 	/* As for open: a clean granted path is unlinked in the directory its
 	 * string names, reached with no symlink. */
-	if (rc == 0 && resolve_is_clean(req->path) &&
+	if (rc == 0 && path_is_clean(req->path) &&
 	    decide_path(m, POLICY_OP_UNLINK, req->path, 0, &d) == 0) {
-		int dir = resolve_handle_clean(parent);
+		int dir = path_dir_handle(parent);
 		if (dir >= 0) {
 			rc = unlinkat(dir, name, 0) < 0 ? -errno : 0;
 			close(dir);
@@ -394,7 +394,7 @@ static int handle_unlink(struct monitor *m, struct monitor_channel *c,
 	close_base(base);
 	rc = resolve_fd_path(dir, real, sizeof(real));
 	if (rc >= 0)
-		rc = resolve_join(object, sizeof(object), real, name);
+		rc = path_join(object, sizeof(object), real, name);
 	if (rc < 0) {
 		close(dir);
 		audit_refusal(&m->audit, "unlink", req->path, c->pid, EACCES,

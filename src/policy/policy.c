@@ -18,7 +18,7 @@
 #include "policy/conf.h"
 #include "policy/envfilter.h"
 #include "policy/policy.h"
-#include "monitor/resolve.h"
+#include "common/path.h"
 
 /* --- life cycle --------------------------------------------------------- */
 
@@ -458,7 +458,7 @@ static int resolve_chroot(const struct policy_value *v, struct diag *d)
 	}
 	/* Walked with no symlink, as the drop walks it (drop.c). */
 	struct stat st;
-	int fd = resolve_handle_clean(v->text);
+	int fd = path_dir_handle(v->text);
 	int rc = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno : 0;
 	if (fd >= 0)
 		close(fd);

@@ -35,7 +35,7 @@
 #include <linux/securebits.h>
 
 #include "scope/drop.h"
-#include "monitor/resolve.h"
+#include "common/path.h"
 
 /* The securebits every non-root drop sets and locks: exec of a setuid-root
  * file or of any file as uid 0 grants nothing (NOROOT), and the uid change
@@ -406,7 +406,7 @@ static int open_jail(const struct policy_value *jail, int given, struct diag *d)
 				   strerror(errno));
 		return fd;
 	}
-	int fd = resolve_handle_clean(jail->text);
+	int fd = path_dir_handle(jail->text);
 	if (fd >= 0)
 		return fd;
 	if (fd == -ENOENT)
