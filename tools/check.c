@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "policy/pam_stack.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 
 enum { EXIT_DENY = 3 };
 

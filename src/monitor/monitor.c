@@ -32,6 +32,7 @@
 #include "monitor/pam_monitor.h"
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
+#include "scope/resolve_scope.h"
 
 #define SIGNAL_TAG UINT64_MAX
 /* Messages served from one channel before the others get a turn. One: a
