@@ -91,7 +91,7 @@ struct run_rules {
 
 /* One `custom` entry: a handle of a function the program registered with
  * priv_register_info_fn or priv_register_cap_fn, or `*` for every one. */
-#define POLICY_CUSTOM_HANDLES 256 /* handles 0-255 (custom.h) */
+#define POLICY_CUSTOM_HANDLES 256 /* handles 0-255 (wire/custom_wire.h) */
 #define POLICY_CUSTOM_TIMEOUT_MAX 3600 /* seconds */
 #define POLICY_CUSTOM_TIMEOUT_DEFAULT 10
 
