@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "policy/conf.h"
+#include "policy/conf_limits.h"
+#include "policy/diag.h"
+#include "policy/policy.h"
 
 enum token_kind {
 	TOKEN_EOF,

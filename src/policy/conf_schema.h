@@ -69,6 +69,12 @@ void conf_unknown_name(struct parser *ps, const struct schema_entry *schema, con
 /* "out of memory" at the current token; returns -1. */
 int conf_oom(struct parser *ps);
 
+/* Parse a boolean the way the language spells one; returns 0 or -1. */
+int conf_parse_bool(const char *text, bool *value);
+
+/* Remember a file name in the policy; returns the policy's copy, or NULL. */
+const char *policy_add_file(struct policy *p, const char *name);
+
 /* Store the current token as one list item, or as the scalar, of
  * `directive` (in `scope` inside `security` or `run`). Returns 0 or -1. */
 int conf_store_item(struct parser *ps, struct scope_target *scope, enum directive directive);

@@ -5,19 +5,7 @@
 
 #include "policy/diag.h"
 #include "policy/policy.h"
-
-enum drop_flags {
-	DROP_FOR_EXEC = 1 << 0,      /* also raise inheritable and ambient so the
-					kept set survives execve() */
-	DROP_NO_NEW_PRIVS = 1 << 1,  /* set PR_SET_NO_NEW_PRIVS at the end */
-	DROP_DRY_RUN = 1 << 2,       /* describe each step in `d` as a note;
-					change nothing */
-	DROP_NO_NAMESPACES = 1 << 3, /* after the chroot, a seccomp filter:
-					no new namespace, no mount, no chroot */
-};
-
-/* The exit status of a process whose drop failed after it had begun. */
-#define DROP_FATAL_STATUS 77
+#include "scope/drop_flags.h"
 
 /* Apply `s` (policy_security_resolve() must have succeeded on it).
  * Returns 0 when the process now holds exactly the scope's credentials,

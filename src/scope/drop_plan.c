@@ -13,7 +13,6 @@
 
 #include "common/path.h"
 #include "scope/creds.h"
-#include "scope/drop.h"
 #include "scope/drop_plan.h"
 
 /* --- the namespace filter ------------------------------------------------ */

@@ -14,6 +14,7 @@
 
 #include "policy/diag.h"
 #include "policy/policy.h"
+#include "scope/drop_flags.h"
 
 /* The securebits every non-root drop sets and locks: exec of a setuid-root
  * file or of any file as uid 0 grants nothing (NOROOT), and the uid change
@@ -50,7 +51,7 @@ struct drop_plan {
 };
 
 /* Make the plan for `s` (resolved), into the jail `jail` (-1: the scope's
- * chroot by name) with drop.h's `flags`. Returns 0, or -1 with the reasons
+ * chroot by name) with `flags` (drop_flags.h). Returns 0, or -1 with the reasons
  * in `d` and nothing changed (the plan is then freed). */
 int drop_plan_make(struct drop_plan *plan, const struct policy_security *s, int jail,
 		   unsigned flags, struct diag *d);
