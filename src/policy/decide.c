@@ -130,6 +130,57 @@ static void describe_flags(int flags, char *buf, size_t len)
 		 (flags & O_TMPFILE) == O_TMPFILE ? "|O_TMPFILE" : "");
 }
 
+/* Which grant an open needs: an O_TMPFILE or anything that writes other
+ * than by appending needs open_rw. */
+static enum open_need open_need_of(int flags)
+{
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return NEED_READ_WRITE;
+	if ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_TRUNC | O_CREAT)))
+		return NEED_READ_ONLY;
+	if ((flags & O_ACCMODE) == O_WRONLY && (flags & O_APPEND) && !(flags & O_TRUNC))
+		return NEED_APPEND_ONLY;
+	return NEED_READ_WRITE;
+}
+
+/* O_TMPFILE names a directory, in which a new unnamed file is made. */
+static void decide_tmpfile(const struct policy *p, const struct policy_request *req,
+			   struct policy_decision *out)
+{
+	const struct path_rule *r = path_rules_find_any_child(&p->open_rw, req->path);
+	if (r) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "an unnamed file in %s is granted by open_rw", req->path);
+		decided(out, true, 0, "open_rw", r->path, &r->origin);
+	} else {
+		snprintf(out->reason, sizeof(out->reason),
+			 "O_TMPFILE needs open_rw of %s/* or a /** above it", req->path);
+		decided(out, false, EACCES, NULL, NULL, NULL);
+	}
+}
+
+/* Refused: say which weaker grant matched, if any. */
+static void refuse_open(const struct policy *p, const struct policy_request *req,
+			enum open_need need, const char *how, struct policy_decision *out)
+{
+	const struct path_rule *r;
+	const char *directive = NULL;
+	if ((r = path_rules_find(&p->open_ro, req->path)))
+		directive = "open_ro";
+	else if ((r = path_rules_find(&p->open_ao, req->path)))
+		directive = "open_ao";
+	if (r) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s is granted only by %s, and %s needs %s%s", req->path, directive, how,
+			 need_name(need), need == NEED_APPEND_ONLY ? " or open_rw" : "");
+		decided(out, false, EACCES, directive, r->path, &r->origin);
+		return;
+	}
+	snprintf(out->reason, sizeof(out->reason), "no %s%s rule matches %s", need_name(need),
+		 need == NEED_READ_WRITE ? "" : " or open_rw", req->path);
+	decided(out, false, EACCES, NULL, NULL, NULL);
+}
+
 static void decide_open(const struct policy *p, const struct policy_request *req,
 			struct policy_decision *out)
 {
@@ -147,58 +198,28 @@ static void decide_open(const struct policy *p, const struct policy_request *req
 		decided(out, false, EINVAL, NULL, NULL, NULL);
 		return;
 	}
-	enum open_need need = NEED_READ_WRITE;
-	if ((flags & O_TMPFILE) == O_TMPFILE)
-		need = NEED_READ_WRITE;
-	else if ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_TRUNC | O_CREAT)))
-		need = NEED_READ_ONLY;
-	else if ((flags & O_ACCMODE) == O_WRONLY && (flags & O_APPEND) && !(flags & O_TRUNC))
-		need = NEED_APPEND_ONLY;
-
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		decide_tmpfile(p, req, out);
+		return;
+	}
+	enum open_need need = open_need_of(flags);
 	char how[96];
 	describe_flags(flags, how, sizeof(how));
 	const struct path_rule *r = NULL;
 	const char *directive = NULL;
-	if ((flags & O_TMPFILE) == O_TMPFILE) {
-		r = path_rules_find_any_child(&p->open_rw, req->path);
-		if (r) {
-			snprintf(out->reason, sizeof(out->reason),
-				 "an unnamed file in %s is granted by open_rw", req->path);
-			decided(out, true, 0, "open_rw", r->path, &r->origin);
-		} else {
-			snprintf(out->reason, sizeof(out->reason),
-				 "O_TMPFILE needs open_rw of %s/* or a /** above it", req->path);
-			decided(out, false, EACCES, NULL, NULL, NULL);
-		}
-		return;
-	}
 	if (need == NEED_READ_ONLY && (r = path_rules_find(&p->open_ro, req->path)))
 		directive = "open_ro";
 	else if (need == NEED_APPEND_ONLY && (r = path_rules_find(&p->open_ao, req->path)))
 		directive = "open_ao";
 	else if ((r = path_rules_find(&p->open_rw, req->path)))
 		directive = "open_rw";
-	if (r) {
-		snprintf(out->reason, sizeof(out->reason), "%s %s is granted by %s", how,
-			 req->path, directive);
-		decided(out, true, 0, directive, r->path, &r->origin);
+	if (!r) {
+		refuse_open(p, req, need, how, out);
 		return;
 	}
-	/* Refused: say which weaker grant matched, if any. */
-	if ((r = path_rules_find(&p->open_ro, req->path)))
-		directive = "open_ro";
-	else if ((r = path_rules_find(&p->open_ao, req->path)))
-		directive = "open_ao";
-	if (r) {
-		snprintf(out->reason, sizeof(out->reason),
-			 "%s is granted only by %s, and %s needs %s%s", req->path, directive, how,
-			 need_name(need), need == NEED_APPEND_ONLY ? " or open_rw" : "");
-		decided(out, false, EACCES, directive, r->path, &r->origin);
-		return;
-	}
-	snprintf(out->reason, sizeof(out->reason), "no %s%s rule matches %s", need_name(need),
-		 need == NEED_READ_WRITE ? "" : " or open_rw", req->path);
-	decided(out, false, EACCES, NULL, NULL, NULL);
+	snprintf(out->reason, sizeof(out->reason), "%s %s is granted by %s", how, req->path,
+		 directive);
+	decided(out, true, 0, directive, r->path, &r->origin);
 }
 
 static void decide_unlink(const struct policy *p, const struct policy_request *req,
@@ -288,18 +309,12 @@ static const struct runas_rule *runas_rules_find(const struct runas_rules *rules
 	return NULL;
 }
 
-static void decide_run_as(const struct policy *p, const struct policy_request *req,
-			  struct policy_decision *out)
+/* The run scopes: a program, users and a chroot that go together. True
+ * when they decided: a scope grants the request, or scopes name the
+ * program and none grants it (run_as then grants nothing more for it). */
+static bool decide_run_scopes(const struct policy *p, const struct policy_request *req,
+			      const char *want, const char *target, struct policy_decision *out)
 {
-	const char *own = chroot_key(p->security.chroot.text);
-	const char *want = req->chroot ? chroot_key(req->chroot) : own;
-	char target[200];
-	snprintf(target, sizeof(target), "%s%s as %s (uid %u) %s%s",
-		 req->program ? "running " : "running", req->program ? req->program : "",
-		 req->user ? req->user : "that user", (unsigned)req->uid,
-		 want ? "in chroot " : "without a chroot", want ? want : "");
-
-	/* The run scopes: a program, users and a chroot that go together. */
 	bool program_named = false;
 	for (size_t i = 0; i < p->run.count; i++) {
 		const struct run_rule *r = &p->run.rules[i];
@@ -317,17 +332,42 @@ static void decide_run_as(const struct policy *p, const struct policy_request *r
 			decided(out, true, 0, "run", r->has_program ? r->program.path : u->name,
 				&r->origin);
 			out->run = r;
-			return;
+			return true;
 		}
 	}
-	if (program_named) {
-		snprintf(out->reason, sizeof(out->reason),
-			 "%s is refused: a run scope names this program, and none of its scopes "
-			 "grants that user in that chroot",
-			 target);
-		decided(out, false, EPERM, NULL, NULL, NULL);
+	if (!program_named)
+		return false;
+	snprintf(out->reason, sizeof(out->reason),
+		 "%s is refused: a run scope names this program, and none of its scopes "
+		 "grants that user in that chroot",
+		 target);
+	decided(out, false, EPERM, NULL, NULL, NULL);
+	return true;
+}
+
+/* priv_rerunas as a user who passed PAM in this run (auth_allow_rerun). */
+static bool authenticated_rerun(const struct policy *p, const struct policy_request *req)
+{
+	if (req->program || !p->auth_allow_rerun.value || req->uid == 0)
+		return false;
+	for (size_t i = 0; i < req->authenticated_count; i++)
+		if (req->authenticated[i] == req->uid)
+			return true;
+	return false;
+}
+
+static void decide_run_as(const struct policy *p, const struct policy_request *req,
+			  struct policy_decision *out)
+{
+	const char *own = chroot_key(p->security.chroot.text);
+	const char *want = req->chroot ? chroot_key(req->chroot) : own;
+	char target[200];
+	snprintf(target, sizeof(target), "%s%s as %s (uid %u) %s%s",
+		 req->program ? "running " : "running", req->program ? req->program : "",
+		 req->user ? req->user : "that user", (unsigned)req->uid,
+		 want ? "in chroot " : "without a chroot", want ? want : "");
+	if (decide_run_scopes(p, req, want, target, out))
 		return;
-	}
 
 	/* run_as grants its users in the policy's own chroot only. */
 	const struct runas_rule *u = runas_rules_find(&p->run_as, req->uid);
@@ -337,16 +377,11 @@ static void decide_run_as(const struct policy *p, const struct policy_request *r
 		decided(out, true, 0, "run_as", u->name, &u->origin);
 		return;
 	}
-	if (!req->program && p->auth_allow_rerun.value && req->uid != 0 && same_chroot(want, own)) {
-		for (size_t i = 0; i < req->authenticated_count; i++) {
-			if (req->authenticated[i] == req->uid) {
-				snprintf(out->reason, sizeof(out->reason),
-					 "%s is granted: the user authenticated through PAM", target);
-				decided(out, true, 0, "auth_allow_rerun", "true",
-					&p->auth_allow_rerun.origin);
-				return;
-			}
-		}
+	if (same_chroot(want, own) && authenticated_rerun(p, req)) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s is granted: the user authenticated through PAM", target);
+		decided(out, true, 0, "auth_allow_rerun", "true", &p->auth_allow_rerun.origin);
+		return;
 	}
 	if (u)
 		snprintf(out->reason, sizeof(out->reason),
