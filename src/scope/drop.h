@@ -1,5 +1,9 @@
 /* Dropping privileges for good: apply a resolved security scope to the
- * calling process in the order of DESIGN.md, then prove it. */
+ * calling process in the order of DESIGN.md, then prove it. The scope is
+ * resolved first by scope/resolve_scope.h; drop_plan.c makes every check
+ * before anything changes, drop.c makes the changes and proves them. Used
+ * by priv_init's program, by processes the monitor starts as another user,
+ * and by `privman run`. */
 #ifndef PRIVMAN_DROP_H
 #define PRIVMAN_DROP_H
 
