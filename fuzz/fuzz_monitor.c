@@ -92,6 +92,7 @@
 #include "monitor/custom.h"
 #include "monitor/monitor.h"
 #include "monitor/pam_monitor.h"
+#include "scope/resolve_scope.h"
 #include "wire/pam_wire.h"
 #include "privman.h"
 #include "wire/wire.h"

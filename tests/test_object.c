@@ -21,6 +21,7 @@
 
 #include "monitor/monitor.h"
 #include "monitor/object.h"
+#include "scope/resolve_scope.h"
 #include "testutil.h"
 #include "wire/wire.h"
 

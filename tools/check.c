@@ -19,6 +19,7 @@
 #include "policy/pam_stack.h"
 #include "policy/policy.h"
 #include "scope/confine.h"
+#include "scope/resolve_scope.h"
 
 enum { EXIT_DENY = 3 };
 

@@ -20,6 +20,7 @@
 #include "scope/confine.h"
 #include "scope/drop.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 
 /* A scope refused before anything changed: a bad file, an unknown user,
  * a capability this system cannot give, not root. */

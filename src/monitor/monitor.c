@@ -31,6 +31,7 @@
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
 #include "scope/confine.h"
+#include "scope/resolve_scope.h"
 
 #define SIGNAL_TAG UINT64_MAX
 /* Messages served from one channel before the others get a turn. One: a

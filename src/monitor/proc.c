@@ -894,11 +894,11 @@ int proc_handle_wait(struct monitor *m, struct monitor_channel *c, const struct 
  * reached with no symlink. Returns 0 or -errno with *why set. */
 static int check_chroot(const char *path, const char **why, int *jail)
 {
-	if (!resolve_is_clean(path)) {
+	if (!path_is_clean(path)) {
 		*why = "the chroot must be an absolute path without '.', '..' or '//'";
 		return -EINVAL;
 	}
-	int fd = resolve_handle_clean(path);
+	int fd = path_dir_handle(path);
 	if (fd < 0) {
 		*why = fd == -ELOOP ? "a symlink is on the way to the chroot"
 				    : "the chroot does not exist or is not a directory";
@@ -972,7 +972,7 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 	snprintf(object, sizeof(object), "%s%s%s as %s in %s", program ? program : "",
 		 program ? " " : "", op, user, chroot ? chroot : "/");
 
-	if (chroot && !resolve_is_clean(chroot)) {
+	if (chroot && !path_is_clean(chroot)) {
 		audit_refusal(&m->audit, op, object, c->pid, EINVAL,
 			      "the chroot must be an absolute path without '.', '..' or '//'");
 		return -EINVAL;
@@ -1536,7 +1536,7 @@ static char **passed_env(struct monitor *m, struct monitor_channel *c, const cha
 /* Decide a request of priv_execve or priv_execve_spawn (audited). */
 static int allow_execve(struct monitor *m, struct monitor_channel *c, struct target *t)
 {
-	if (preq.program[0] != '/' || !resolve_is_clean(preq.program)) {
+	if (preq.program[0] != '/' || !path_is_clean(preq.program)) {
 		audit_refusal(&m->audit, "execve", preq.program, c->pid, EINVAL,
 			      "the program must be a clean absolute path inside the chroot");
 		return -EINVAL;

@@ -29,6 +29,7 @@
 #include "common/kill_one.h"
 #include "monitor/monitor.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 #include "privman.h"
 #include "monitor/proc.h"
 
