@@ -250,7 +250,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 		let_kernel(b, n->id);
 		return;
 	}
-	if (c.flags & (O_CREAT | TMPFILE_BIT))
+	if (object_needs_umask(c.flags))
 		umask = resolve_umask(tid);
 	if (umask < 0 || !still_valid(b, n->id)) {
 		close_base(base);
@@ -260,7 +260,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 	}
 	struct object_request req = {
 		.op = OBJECT_OPEN, .pid = tid, .path = path, .base = base,
-		.flags = c.flags, .mode = c.mode, .umask = (mode_t)umask, .sock = -1,
+		.flags = c.flags, .mode = c.mode, .umask = umask, .sock = -1,
 	};
 	struct object_result res;
 	object_handle(b->m, &req, &res);
