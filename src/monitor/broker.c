@@ -26,10 +26,22 @@
  * monitor (the terminal's reach the command itself). */
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
 
+/* The kinds of call the policy can grant. */
+static unsigned ops_of(const struct policy *p)
+{
+	unsigned ops = 0;
+	if (p->open_ro.count || p->open_rw.count || p->open_ao.count)
+		ops |= BROKER_OPEN;
+	if (p->unlink.count)
+		ops |= BROKER_UNLINK;
+	if (p->bind.count)
+		ops |= BROKER_BIND;
+	return ops;
+}
+
 bool broker_wanted(const struct policy *p)
 {
-	return p->open_ro.count || p->open_rw.count || p->open_ao.count || p->unlink.count ||
-	       p->bind.count;
+	return ops_of(p) != 0;
 }
 
 /* The listener and the command's pidfd, from the command. Returns 0, or -1
@@ -186,7 +198,7 @@ int broker_run(struct policy *policy, const char *ident, int audit_fd, broker_ta
 		return fail("prctl");
 	fflush(NULL);
 	l.m = m;
-	l.guard = broker_tree_start(sv[1], sv[0], &old, target, arg);
+	l.guard = broker_tree_start(sv[1], sv[0], &old, ops_of(policy), target, arg);
 	if (l.guard < 0)
 		return fail("fork");
 	close(sv[1]);

@@ -15,13 +15,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* The calls served by the broker: each one either gets what the policy
- * grants from the monitor, or goes on in the kernel as if nothing had
- * looked at it. */
-static const int brokered[] = {
-	SCMP_SYS(open), SCMP_SYS(creat), SCMP_SYS(openat2), SCMP_SYS(unlink), SCMP_SYS(bind),
-};
-
 /* An io_uring performs opens and binds that no filter sees. */
 static const int refused[] = {
 	SCMP_SYS(io_uring_setup),
@@ -29,20 +22,34 @@ static const int refused[] = {
 	SCMP_SYS(io_uring_register),
 };
 
-static int add_rules(scmp_filter_ctx ctx)
+/* The calls served by the broker: each one either gets what the policy
+ * grants from the monitor, or goes on in the kernel as if nothing had
+ * looked at it. A kind the policy cannot grant is not sent at all. */
+static int add_rules(scmp_filter_ctx ctx, unsigned ops)
 {
 	const uint32_t notify = SCMP_ACT_NOTIFY;
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < sizeof(brokered) / sizeof(brokered[0]); i++)
-		rc = seccomp_rule_add(ctx, notify, brokered[i], 0);
-	/* An O_PATH handle is never brokered (object.h refuses the flag), nor
-	 * is rmdir: those are not sent at all, and cost nothing. */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(openat), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, O_PATH, 0));
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(unlinkat), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, AT_REMOVEDIR, 0));
+	if (ops & BROKER_OPEN) {
+		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(open), 0);
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(creat), 0);
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(openat2), 0);
+		/* An O_PATH handle is never brokered (object.h refuses the
+		 * flag): not sent, it costs nothing. */
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(openat), 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, O_PATH, 0));
+	}
+	if (rc == 0 && (ops & BROKER_UNLINK)) {
+		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(unlink), 0);
+		/* Nor is rmdir. */
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(unlinkat), 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, AT_REMOVEDIR, 0));
+	}
+	if (rc == 0 && (ops & BROKER_BIND))
+		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(bind), 0);
 	for (size_t i = 0; rc == 0 && i < sizeof(refused) / sizeof(refused[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refused[i], 0);
 	return rc;
@@ -51,14 +58,14 @@ static int add_rules(scmp_filter_ctx ctx)
 /* The filter as BPF: only the native ABI (an i386 call by int 0x80 on
  * x86-64 names other system calls, unread by these rules: the process is
  * killed). */
-static int build(struct sock_filter **out, size_t *count)
+static int build(unsigned ops, struct sock_filter **out, size_t *count)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (rc == 0)
-		rc = add_rules(ctx);
+		rc = add_rules(ctx, ops);
 	int mem = rc == 0 ? memfd_create("privman-filter", MFD_CLOEXEC) : -1;
 	if (rc == 0 && mem < 0)
 		rc = -errno;
@@ -85,11 +92,11 @@ static int build(struct sock_filter **out, size_t *count)
 	return 0;
 }
 
-int broker_filter_install(void)
+int broker_filter_install(unsigned ops)
 {
 	struct sock_filter *insns;
 	size_t count;
-	int rc = build(&insns, &count);
+	int rc = build(ops, &insns, &count);
 	if (rc < 0)
 		return rc;
 	struct sock_fprog prog = {.len = (unsigned short)count, .filter = insns};

@@ -23,17 +23,26 @@ struct broker {
 	unsigned long granted, continued;
 };
 
-/* broker_filter.c: in the command's process, as root: load the filter and
- * return its listener fd, or -errno. No system call the filter sends to the
- * monitor may come between this and the hand-over of the listener. */
-int broker_filter_install(void);
+/* The kinds of call the policy can grant: only those are sent to the
+ * monitor (the others cost nothing). */
+enum broker_ops {
+	BROKER_OPEN = 1 << 0,
+	BROKER_UNLINK = 1 << 1,
+	BROKER_BIND = 1 << 2,
+};
+
+/* broker_filter.c: in the command's process, as root: load the filter that
+ * sends the calls of `ops` to the monitor, and return its listener fd, or
+ * -errno. No system call the filter sends to the monitor may come between
+ * this and the hand-over of the listener. */
+int broker_filter_install(unsigned ops);
 
 /* broker_tree.c: fork the guard, which forks the command. In the command:
  * the signal mask `mask` back, the filter, the listener and a pidfd of the
  * command sent on `sock`, then target(arg). `monitor_end` is the monitor's
  * end of that socket, closed in the guard. Returns the guard's pid in the
  * monitor, or -1 with errno. */
-pid_t broker_tree_start(int sock, int monitor_end, const sigset_t *mask,
+pid_t broker_tree_start(int sock, int monitor_end, const sigset_t *mask, unsigned ops,
 			broker_target_fn *target, void *arg);
 
 /* Kill every process below this one, which are this process's children or

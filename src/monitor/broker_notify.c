@@ -90,6 +90,9 @@ static int read_path(pid_t tid, uint64_t addr, char buf[PATH_MAX])
 		size_t chunk = page - (size_t)((addr + got) % page);
 		if (chunk > PATH_MAX - got)
 			chunk = PATH_MAX - got;
+		/* Most paths are short: copy little first. */
+		if (got == 0 && chunk > 256)
+			chunk = 256;
 		if (read_target(tid, addr + got, buf + got, chunk) < 0)
 			return -EFAULT;
 		const char *nul = memchr(buf + got, '\0', chunk);

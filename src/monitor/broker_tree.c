@@ -127,7 +127,7 @@ static int hand_over(int sock, int listener, int pidfd)
 	return n == 1 ? 0 : -1;
 }
 
-static void __attribute__((noreturn)) start_target(int sock, const sigset_t *mask,
+static void __attribute__((noreturn)) start_target(int sock, const sigset_t *mask, unsigned ops,
 						  broker_target_fn *target, void *arg)
 {
 	/* Dies with the guard, until the drop clears this (the guard's end
@@ -139,7 +139,7 @@ static void __attribute__((noreturn)) start_target(int sock, const sigset_t *mas
 		fprintf(stderr, "privman run: pidfd_open: %s\n", strerror(errno));
 		_exit(70);
 	}
-	int listener = broker_filter_install();
+	int listener = broker_filter_install(ops);
 	if (listener < 0) {
 		fprintf(stderr, "privman run: cannot load the broker's seccomp filter: %s\n",
 			strerror(-listener));
@@ -158,7 +158,7 @@ static void __attribute__((noreturn)) start_target(int sock, const sigset_t *mas
 
 /* The guard: parent of the command, child subreaper of its tree. */
 static void __attribute__((noreturn)) guard(pid_t monitor, int sock, const sigset_t *mask,
-					    broker_target_fn *target, void *arg)
+					    unsigned ops, broker_target_fn *target, void *arg)
 {
 	prctl(PR_SET_NAME, "privman-guard");
 	int watch = pidfd_open(monitor, 0);
@@ -179,7 +179,7 @@ static void __attribute__((noreturn)) guard(pid_t monitor, int sock, const sigse
 	if (command == 0) {
 		close(watch);
 		close(sfd);
-		start_target(sock, mask, target, arg);
+		start_target(sock, mask, ops, target, arg);
 	}
 	close(sock);
 	if (command < 0)
@@ -208,14 +208,14 @@ static void __attribute__((noreturn)) guard(pid_t monitor, int sock, const sigse
 	}
 }
 
-pid_t broker_tree_start(int sock, int monitor_end, const sigset_t *mask,
+pid_t broker_tree_start(int sock, int monitor_end, const sigset_t *mask, unsigned ops,
 			broker_target_fn *target, void *arg)
 {
 	pid_t monitor = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(monitor_end);
-		guard(monitor, sock, mask, target, arg);
+		guard(monitor, sock, mask, ops, target, arg);
 	}
 	return pid;
 }
