@@ -593,6 +593,71 @@ Test(broker, proc_self_is_the_commands_own)
 	run_free(&r);
 }
 
+static int fds_of(pid_t pid)
+{
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)pid);
+	FILE *f = popen(cmd, "r");
+	int n = -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	pclose(f);
+	return n;
+}
+
+Test(broker, callers_killed_mid_request_cost_the_monitor_nothing)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *p = policy("open_ro %s\n", secret);
+	AUTOFREE char *pids = writable("pids");
+	/* The monitor's own descriptors, before and after 200 callers died
+	 * while it was opening a file for them. */
+	struct run idle = start("/", (const char *[]){"-c", p, NULL},
+				(const char *[]){target, "sleep", pids, NULL});
+	for (int i = 0; i < 5000 && access(pids, F_OK) < 0; i++)
+		usleep(1000);
+	int before = fds_of(idle.pid);
+	kill(idle.pid, SIGTERM);
+	cr_assert(finish(&idle, 5000));
+	run_free(&idle);
+
+	struct run r = run_in("/", (const char *[]){"-c", p, NULL},
+			      (const char *[]){target, "dying", secret, "200", NULL});
+	cr_expect_str_eq(r.stdout_text, "dying the-secret\n", "%s", r.stderr_text);
+	run_free(&r);
+	cr_expect_gt(before, 0);
+	/* The same run again, measured while the callers die. */
+	r = start("/", (const char *[]){"-c", p, NULL},
+		  (const char *[]){target, "dying", secret, "300", NULL});
+	usleep(200000);
+	int during = fds_of(r.pid);
+	cr_assert(finish(&r, 30000));
+	cr_expect_leq(during, before + 2, "the monitor holds %d fds, %d when idle", during, before);
+	run_free(&r);
+}
+
+Test(broker, a_working_directory_in_another_mount_namespace_is_not_served)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* The command may make namespaces here: it binds /etc over a directory
+	 * whose entries the policy grants, and reads "shadow" relative to it.
+	 * Its working directory has no name in the monitor's view: the kernel
+	 * decides, in the command's own view and with its own rights. */
+	AUTOFREE char *x = path_in("x");
+	cr_assert(mkdir(x, 0755) == 0);
+	AUTOFREE char *p = policy("allow_namespaces true\nopen_ro %s/*\n", x);
+	char script[1024];
+	snprintf(script, sizeof(script),
+		 "mount --bind /etc %s && cd %s && cat shadow; echo status $?", x, x);
+	struct run r = run_in("/", (const char *[]){"-c", p, NULL},
+			      (const char *[]){"unshare", "-Urm", "sh", "-c", script, NULL});
+	cr_expect(strstr(r.stdout_text, "status 1"), "out: %s err: %s", r.stdout_text,
+		  r.stderr_text);
+	cr_expect(!strstr(r.stdout_text, "root:"), "%s", r.stdout_text);
+	cr_expect(strstr(r.stderr_text, "Permission denied"), "%s", r.stderr_text);
+	run_free(&r);
+}
+
 /* --- the tree and the monitor -------------------------------------------------- */
 
 static int read_pids(const char *file, pid_t *pids, int max)

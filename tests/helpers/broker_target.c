@@ -2,11 +2,12 @@
  * by tests/test_broker.c. It knows nothing of privman: it makes plain
  * system calls. One mode per run, one line of results on stdout:
  *
- *   race GRANTED OTHER COUNT
+ *   race GRANTED OTHER COUNT LINE
  *                  a thread flips one path buffer between GRANTED and OTHER
  *                  while the main thread opens it COUNT times and reads the
- *                  first line: "race granted=G other=O refused=R"
- *   symlink LINK GRANTED OTHER COUNT
+ *                  first line (LINE: GRANTED's): "race granted=G other=O
+ *                  refused=R"
+ *   symlink LINK GRANTED OTHER COUNT LINE
  *                  a child swaps LINK between symlinks to GRANTED and OTHER
  *                  while this process opens LINK COUNT times:
  *                  "symlink granted=G other=O refused=R"
@@ -20,6 +21,10 @@
  *                  a thread with a working directory of its own (unshare
  *                  CLONE_FS) in DIR opens NAME, relative: "thread FIRSTLINE"
  *                  or "thread ERRNO"
+ *   dying PATH COUNT
+ *                  COUNT times: fork a child that opens PATH without end and
+ *                  kill it after a moment, mid-request; then open PATH:
+ *                  "dying FIRSTLINE" or "dying ERRNO"
  *   excl PATH COUNT
  *                  a child sends SIGUSR1 (SA_RESTART handler) as fast as it
  *                  can while this process, COUNT times, opens PATH with
@@ -233,6 +238,32 @@ static int thread(const char *dir, const char *name)
 	return 0;
 }
 
+static int dying(const char *path, long count)
+{
+	for (long i = 0; i < count; i++) {
+		pid_t child = fork();
+		if (child == 0) {
+			for (;;) {
+				int fd = open(path, O_RDONLY | O_CLOEXEC);
+				if (fd >= 0)
+					close(fd);
+			}
+		}
+		usleep(1000 + (useconds_t)(i % 7) * 100);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		printf("dying %s\n", strerrorname_np(errno));
+		return 0;
+	}
+	char line[256];
+	first_line(fd, line, sizeof(line));
+	printf("dying %s\n", line);
+	return 0;
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -287,6 +318,8 @@ int main(int argc, char **argv)
 		return sleeper(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "thread") == 0)
 		return thread(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "dying") == 0)
+		return dying(argv[2], atol(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "excl") == 0)
 		return excl(argv[2], atol(argv[3]));
 	fprintf(stderr, "broker_target: bad arguments\n");
