@@ -78,6 +78,7 @@ struct loop {
 	struct broker b;
 	struct monitor *m;
 	pid_t guard;
+	int report; /* the guard's report: the command's wait status */
 	int signal_fd;
 	int command; /* pidfd */
 };
@@ -102,14 +103,19 @@ static void reap(struct loop *l)
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid != l->guard)
-			continue; /* the appender, or a process of the tree */
-		/* The guard ends the tree before it leaves. If it was killed
-		 * instead, the tree is now reparented here. */
-		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			continue; /* the appender, or an orphan of the tree */
+		/* The guard ended the tree and reported how the command ended.
+		 * With no report it was killed: its orphans are now here. */
+		int command;
+		if (read(l->report, &command, sizeof(command)) != (ssize_t)sizeof(command)) {
 			audit_event(&l->m->audit, LOG_ERR,
-				    "the guard was killed; ending the command's processes");
-		broker_kill_tree(append_pid(l->m));
-		finish(l, status);
+				    "the guard ended (wait status %d); ending the command's "
+				    "processes",
+				    status);
+			broker_kill_tree(append_pid(l->m));
+			command = 70 << 8; /* exit status 70 */
+		}
+		finish(l, command);
 	}
 }
 
@@ -182,26 +188,40 @@ int broker_run(struct policy *policy, const char *ident, int audit_fd, broker_ta
 {
 	static struct monitor monitor;
 	static struct loop l;
+	static struct broker_start start;
 	struct monitor *m = &monitor;
 	/* Block what the monitor reads from its signalfd before the fork, so
 	 * that nothing is lost; the command gets the mask back. */
-	sigset_t set, old;
+	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&set, forwarded[i]);
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	int sv[2], report[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(report, O_CLOEXEC | O_NONBLOCK) < 0)
 		return fail("socketpair");
-	/* Orphans of the tree come here if the guard is gone. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || sigprocmask(SIG_BLOCK, &set, &old) < 0)
+	/* Orphans of the tree come here if the guard is gone. An ignored
+	 * SIGCHLD would reap the guard unseen: the default until the command
+	 * gets its own back. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || sigaction(SIGCHLD, &dfl, &start.chld) < 0 ||
+	    sigprocmask(SIG_BLOCK, &set, &start.mask) < 0)
 		return fail("prctl");
 	fflush(NULL);
 	l.m = m;
-	l.guard = broker_tree_start(sv[1], sv[0], &old, ops_of(policy), target, arg);
+	start = (struct broker_start){
+		.sock = sv[1], .monitor_end = sv[0], .report = report[1], .mask = start.mask,
+		.chld = start.chld, .ops = ops_of(policy), .target = target, .arg = arg,
+	};
+	l.guard = broker_tree_start(&start);
 	if (l.guard < 0)
 		return fail("fork");
 	close(sv[1]);
+	close(report[1]);
+	l.report = report[0];
 	l.signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (l.signal_fd < 0)
 		return fail("signalfd");
@@ -210,7 +230,10 @@ int broker_run(struct policy *policy, const char *ident, int audit_fd, broker_ta
 		while (waitpid(l.guard, &status, 0) < 0)
 			if (errno != EINTR)
 				_exit(70);
-		broker_exit_like(status); /* the command's own message said why */
+		/* The command's own message said why. */
+		if (read(l.report, &status, sizeof(status)) != (ssize_t)sizeof(status))
+			status = 70 << 8;
+		broker_exit_like(status);
 	}
 	close(sv[0]);
 

@@ -37,13 +37,24 @@ enum broker_ops {
  * this and the hand-over of the listener. */
 int broker_filter_install(unsigned ops);
 
+/* What the guard and the command's process start from. */
+struct broker_start {
+	int sock;              /* the command's end of the hand-over socket */
+	int monitor_end;       /* the monitor's end, closed below it */
+	int report;            /* the guard's report pipe: the command's status */
+	sigset_t mask;         /* the command's signal mask */
+	struct sigaction chld; /* the command's SIGCHLD disposition */
+	unsigned ops;          /* enum broker_ops */
+	broker_target_fn *target;
+	void *arg;
+};
+
 /* broker_tree.c: fork the guard, which forks the command. In the command:
- * the signal mask `mask` back, the filter, the listener and a pidfd of the
- * command sent on `sock`, then target(arg). `monitor_end` is the monitor's
- * end of that socket, closed in the guard. Returns the guard's pid in the
- * monitor, or -1 with errno. */
-pid_t broker_tree_start(int sock, int monitor_end, const sigset_t *mask, unsigned ops,
-			broker_target_fn *target, void *arg);
+ * its mask and SIGCHLD disposition back, the filter, the listener and a
+ * pidfd of the command sent on `sock`, then target(arg). The guard writes
+ * the command's wait status (an int) to `report` before it leaves. Returns
+ * the guard's pid in the monitor, or -1 with errno. */
+pid_t broker_tree_start(const struct broker_start *start);
 
 /* Kill every process below this one, which are this process's children or
  * become so as their parents die (this process is a child subreaper), but

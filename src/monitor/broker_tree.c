@@ -127,19 +127,20 @@ static int hand_over(int sock, int listener, int pidfd)
 	return n == 1 ? 0 : -1;
 }
 
-static void __attribute__((noreturn)) start_target(int sock, const sigset_t *mask, unsigned ops,
-						  broker_target_fn *target, void *arg)
+static void __attribute__((noreturn)) start_target(const struct broker_start *s)
 {
 	/* Dies with the guard, until the drop clears this (the guard's end
 	 * kills it in any case). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	sigprocmask(SIG_SETMASK, mask, NULL);
+	close(s->report);
+	sigaction(SIGCHLD, &s->chld, NULL);
+	sigprocmask(SIG_SETMASK, &s->mask, NULL);
 	int pidfd = pidfd_open(getpid(), 0);
 	if (pidfd < 0) {
 		fprintf(stderr, "privman run: pidfd_open: %s\n", strerror(errno));
 		_exit(70);
 	}
-	int listener = broker_filter_install(ops);
+	int listener = broker_filter_install(s->ops);
 	if (listener < 0) {
 		fprintf(stderr, "privman run: cannot load the broker's seccomp filter: %s\n",
 			strerror(-listener));
@@ -147,20 +148,32 @@ static void __attribute__((noreturn)) start_target(int sock, const sigset_t *mas
 	}
 	/* The command must not hold the listener: it could answer its own
 	 * calls, and the tree would outlive the monitor with calls hanging. */
-	if (hand_over(sock, listener, pidfd) < 0)
+	if (hand_over(s->sock, listener, pidfd) < 0)
 		_exit(70);
 	close(listener);
 	close(pidfd);
-	close(sock);
-	target(arg);
+	close(s->sock);
+	s->target(s->arg);
 	_exit(70);
 }
 
+/* The command ended: what it left running cannot be served once the
+ * monitor leaves. Tell the monitor how the command ended, and go. */
+static void __attribute__((noreturn)) command_ended(const struct broker_start *s, int status)
+{
+	broker_kill_tree(0);
+	ssize_t n;
+	do
+		n = write(s->report, &status, sizeof(status));
+	while (n < 0 && errno == EINTR);
+	_exit(0);
+}
+
 /* The guard: parent of the command, child subreaper of its tree. */
-static void __attribute__((noreturn)) guard(pid_t monitor, int sock, const sigset_t *mask,
-					    unsigned ops, broker_target_fn *target, void *arg)
+static void __attribute__((noreturn)) guard(pid_t monitor, const struct broker_start *s)
 {
 	prctl(PR_SET_NAME, "privman-guard");
+	close(s->monitor_end);
 	int watch = pidfd_open(monitor, 0);
 	if (watch < 0 || getppid() != monitor || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		_exit(70);
@@ -179,9 +192,9 @@ static void __attribute__((noreturn)) guard(pid_t monitor, int sock, const sigse
 	if (command == 0) {
 		close(watch);
 		close(sfd);
-		start_target(sock, mask, ops, target, arg);
+		start_target(s);
 	}
-	close(sock);
+	close(s->sock);
 	if (command < 0)
 		_exit(70);
 	for (;;) {
@@ -197,25 +210,17 @@ static void __attribute__((noreturn)) guard(pid_t monitor, int sock, const sigse
 			;
 		int status;
 		pid_t pid;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid != command)
-				continue;
-			/* The command ended: what it left running cannot be
-			 * served once the monitor leaves. */
-			broker_kill_tree(0);
-			broker_exit_like(status);
-		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == command)
+				command_ended(s, status);
 	}
 }
 
-pid_t broker_tree_start(int sock, int monitor_end, const sigset_t *mask, unsigned ops,
-			broker_target_fn *target, void *arg)
+pid_t broker_tree_start(const struct broker_start *start)
 {
 	pid_t monitor = getpid();
 	pid_t pid = fork();
-	if (pid == 0) {
-		close(monitor_end);
-		guard(monitor, sock, mask, ops, target, arg);
-	}
+	if (pid == 0)
+		guard(monitor, start);
 	return pid;
 }
