@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,34 +145,62 @@ static void handle_epoll(struct loop *l)
 			append_event(l->m);
 }
 
-/* poll, not epoll, for the listener: the synchronous wake-up of the target's
- * notification reaches a poll waiter as it is, and epoll would lose it. */
-static void __attribute__((noreturn)) serve(struct loop *l)
+/* One lock for the monitor's state (policy, audit, appender): the thread
+ * that serves the calls and the one that serves everything else take
+ * turns. */
+static pthread_mutex_t state = PTHREAD_MUTEX_INITIALIZER;
+
+/* Signals, the appender's reports, the audit's clock: a thread of their own,
+ * so that the one serving calls waits in the listener alone (one system
+ * call fewer per call, and the target's wake-up goes straight to it). */
+static void *serve_events(void *arg)
 {
+	struct loop *l = arg;
 	for (;;) {
-		struct pollfd p[3] = {
-			{.fd = l->b.listener, .events = POLLIN},
+		struct pollfd p[2] = {
 			{.fd = l->signal_fd, .events = POLLIN},
 			{.fd = l->m->epoll_fd, .events = POLLIN},
 		};
-		int n = poll(p, 3, audit_flush_due_ms(&l->m->audit));
+		pthread_mutex_lock(&state);
+		int due = audit_flush_due_ms(&l->m->audit);
+		pthread_mutex_unlock(&state);
+		/* Records the other thread queues meanwhile wait one period. */
+		int n = poll(p, 2, due < 0 || due > AUDIT_FLUSH_MS ? AUDIT_FLUSH_MS : due);
+		pthread_mutex_lock(&state);
 		if (n < 0 && errno != EINTR) {
 			syslog(LOG_CRIT, "privman run: poll: %m; ending the command");
 			broker_kill_tree(append_pid(l->m));
 			_exit(70);
 		}
-		if (n <= 0 || audit_flush_due_ms(&l->m->audit) == 0)
+		if (audit_flush_due_ms(&l->m->audit) == 0)
 			audit_flush(&l->m->audit);
-		if (n <= 0)
-			continue;
-		if (p[0].revents & POLLIN)
-			broker_serve_one(&l->b);
-		else if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
-			l->b.listener = -1; /* no process of the tree is left */
-		if (p[1].revents)
+		if (n > 0 && p[0].revents)
 			handle_signals(l);
-		if (p[2].revents)
+		if (n > 0 && p[1].revents)
 			handle_epoll(l);
+		pthread_mutex_unlock(&state);
+	}
+	return NULL;
+}
+
+/* The calls of the tree, one at a time. The appender is forked from this
+ * thread, the thread group's leader, which the tree's orphans are
+ * reparented to as well (broker_kill_tree reads its children). */
+static void __attribute__((noreturn)) serve_calls(struct loop *l)
+{
+	for (;;) {
+		int rc = broker_receive(&l->b);
+		if (rc == -ENOENT || rc == -EINTR)
+			continue;
+		if (rc < 0) {
+			/* The listener failed: nothing more to serve; the
+			 * other thread sees the tree end. */
+			for (;;)
+				pause();
+		}
+		pthread_mutex_lock(&state);
+		broker_answer(&l->b);
+		pthread_mutex_unlock(&state);
 	}
 }
 
@@ -251,11 +280,14 @@ int broker_run(struct policy *policy, const char *ident, int audit_fd, broker_ta
 	m->program = 0;
 	l.b.m = m;
 	int rc = m->epoll_fd < 0 ? -errno : broker_notify_init(&l.b);
+	pthread_t events;
+	if (rc == 0)
+		rc = -pthread_create(&events, NULL, serve_events, &l);
 	if (rc < 0) {
 		errno = -rc;
 		syslog(LOG_CRIT, "privman run: the broker cannot start: %m; ending the command");
 		broker_kill_tree(0);
 		_exit(70);
 	}
-	serve(&l);
+	serve_calls(&l);
 }

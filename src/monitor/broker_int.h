@@ -69,7 +69,11 @@ void broker_exit_like(int status) __attribute__((noreturn));
  * Returns 0 or -errno. */
 int broker_notify_init(struct broker *b);
 
-/* Receive one notification and answer it. */
-void broker_serve_one(struct broker *b);
+/* Wait for the next notification. Returns 0, or -errno: ENOENT when the
+ * call was withdrawn (a signal) before it was taken, EINTR. */
+int broker_receive(struct broker *b);
+
+/* Answer the notification received. */
+void broker_answer(struct broker *b);
 
 #endif

@@ -393,13 +393,15 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 
 /* --- the loop's step ------------------------------------------------------- */
 
-void broker_serve_one(struct broker *b)
+int broker_receive(struct broker *b)
+{
+	memset(b->req, 0, b->req_size);
+	return ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, b->req) < 0 ? -errno : 0;
+}
+
+void broker_answer(struct broker *b)
 {
 	struct seccomp_notif *n = b->req;
-	memset(n, 0, b->req_size);
-	/* ENOENT: the call was withdrawn (a signal) before it was taken. */
-	if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0)
-		return;
 	/* The filter kills every other ABI; never read arguments by another
 	 * ABI's numbers. */
 	if (n->data.arch != seccomp_arch_native()) {
