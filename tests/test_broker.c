@@ -304,6 +304,33 @@ Test(broker, no_broker_without_a_rule_it_could_serve)
 	run_free(&r);
 }
 
+Test(broker, the_policy_of_an_application_and_the_dry_run)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char text[PATH_MAX + 16];
+	snprintf(text, sizeof(text), "open_ro %s\n", secret);
+	free(pmtest_write_file(dir, "myapp", text));
+	setenv("PRIVMAN_CONF_DIR", dir, 1);
+	struct run r = run_in("/", (const char *[]){"-a", "myapp", NULL},
+			      (const char *[]){"cat", secret, NULL});
+	cr_expect_str_eq(r.stdout_text, "the-secret\n", "%s", r.stderr_text);
+	run_free(&r);
+
+	r = run_in("/", (const char *[]){"-a", "myapp", "--dry-run", NULL},
+		   (const char *[]){"cat", secret, NULL});
+	cr_expect_eq(exit_code(&r), 0);
+	cr_expect(strstr(r.stdout_text, "a root monitor stays as the parent"), "%s",
+		  r.stdout_text);
+	run_free(&r);
+
+	r = run_in("/", (const char *[]){"-a", "../myapp", NULL},
+		   (const char *[]){"cat", secret, NULL});
+	cr_expect_eq(exit_code(&r), 2, "%s", r.stderr_text);
+	cr_expect(strstr(r.stderr_text, "not an application name"), "%s", r.stderr_text);
+	run_free(&r);
+	unsetenv("PRIVMAN_CONF_DIR");
+}
+
 /* --- servers on port 80 ------------------------------------------------------ */
 
 static bool port80_answers(void)
