@@ -269,6 +269,32 @@ Test(broker, o_creat_in_an_open_rw_directory_and_unlink)
 	run_free(&r);
 }
 
+Test(broker, calls_the_policy_cannot_grant_are_not_even_sent)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* open_ao grants O_WRONLY only: cat's opens, all O_RDONLY, never reach
+	 * the monitor; with open_ro they all do (and go on in the kernel). */
+	AUTOFREE char *log = pmtest_write_file(dir, "log", "");
+	AUTOFREE char *audit = path_in("audit.json");
+	setenv("PRIVMAN_AUDIT", audit, 1);
+	AUTOFREE char *p = policy("open_ao %s\n", log);
+	struct run r = run_in("/", (const char *[]){"-c", p, NULL},
+			      (const char *[]){"cat", "/etc/hostname", NULL});
+	cr_expect_eq(exit_code(&r), 0, "%s", r.stderr_text);
+	run_free(&r);
+	AUTOFREE char *text = read_file(audit);
+	cr_expect(strstr(text, "0 calls granted, 0 left to the kernel"), "%s", text);
+
+	unlink(audit);
+	AUTOFREE char *q = policy("open_ro %s\n", secret);
+	r = run_in("/", (const char *[]){"-c", q, NULL},
+		   (const char *[]){"cat", "/etc/hostname", NULL});
+	run_free(&r);
+	AUTOFREE char *text2 = read_file(audit);
+	cr_expect(strstr(text2, "0 calls granted, ") && !strstr(text2, " 0 left to the kernel"),
+		  "%s", text2);
+}
+
 Test(broker, status_and_signals_pass_through)
 {
 	PMTEST_SKIP_UNLESS_ROOT();

@@ -31,8 +31,12 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQU
 static unsigned ops_of(const struct policy *p)
 {
 	unsigned ops = 0;
-	if (p->open_ro.count || p->open_rw.count || p->open_ao.count)
-		ops |= BROKER_OPEN;
+	if (p->open_ro.count || p->open_rw.count)
+		ops |= BROKER_OPEN_READ;
+	if (p->open_ao.count || p->open_rw.count)
+		ops |= BROKER_OPEN_WRITE;
+	if (p->open_rw.count)
+		ops |= BROKER_OPEN_RDWR;
 	if (p->unlink.count)
 		ops |= BROKER_UNLINK;
 	if (p->bind.count)

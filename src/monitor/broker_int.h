@@ -24,12 +24,17 @@ struct broker {
 };
 
 /* The kinds of call the policy can grant: only those are sent to the
- * monitor (the others cost nothing). */
+ * monitor (the others cost nothing). An open by its access mode: O_RDONLY
+ * is granted by open_ro and open_rw, O_WRONLY by open_ao and open_rw,
+ * O_RDWR by open_rw alone (privman.conf(5)). */
 enum broker_ops {
-	BROKER_OPEN = 1 << 0,
-	BROKER_UNLINK = 1 << 1,
-	BROKER_BIND = 1 << 2,
+	BROKER_OPEN_READ = 1 << 0,
+	BROKER_OPEN_WRITE = 1 << 1,
+	BROKER_OPEN_RDWR = 1 << 2,
+	BROKER_UNLINK = 1 << 3,
+	BROKER_BIND = 1 << 4,
 };
+#define BROKER_OPEN (BROKER_OPEN_READ | BROKER_OPEN_WRITE | BROKER_OPEN_RDWR)
 
 /* broker_filter.c: in the command's process, as root: load the filter that
  * sends the calls of `ops` to the monitor, and return its listener fd, or
