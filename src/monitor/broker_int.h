@@ -78,7 +78,12 @@ int broker_notify_init(struct broker *b);
  * call was withdrawn (a signal) before it was taken, EINTR. */
 int broker_receive(struct broker *b);
 
-/* Answer the notification received. */
+/* Answer the notification received. Takes the lock of the monitor's state
+ * (broker_lock) only around what touches it. */
 void broker_answer(struct broker *b);
+
+/* broker.c: the lock of the monitor's state, shared by its two threads. */
+void broker_lock(void);
+void broker_unlock(void);
 
 #endif
