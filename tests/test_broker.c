@@ -357,6 +357,29 @@ Test(broker, the_policy_of_an_application_and_the_dry_run)
 	unsetenv("PRIVMAN_CONF_DIR");
 }
 
+Test(broker, bind_of_a_granted_port_and_of_another)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *audit = path_in("audit.json");
+	setenv("PRIVMAN_AUDIT", audit, 1);
+	AUTOFREE char *p = policy("bind 127.0.0.1:740\n");
+	const char *script = "import socket\n"
+			     "for port in (740, 741):\n"
+			     "    s = socket.socket()\n"
+			     "    try:\n"
+			     "        s.bind(('127.0.0.1', port)); print(port, 'bound')\n"
+			     "    except OSError as e:\n"
+			     "        print(port, e.strerror)\n";
+	struct run r = run_in("/", (const char *[]){"-c", p, NULL},
+			      (const char *[]){"python3", "-c", script, NULL});
+	cr_expect_str_eq(r.stdout_text, "740 bound\n741 Permission denied\n", "%s",
+			 r.stderr_text);
+	run_free(&r);
+	AUTOFREE char *log = read_file(audit);
+	cr_expect(strstr(log, "\"op\":\"bind\",\"object\":\"127.0.0.1:740\""), "%s", log);
+	cr_expect(!strstr(log, "127.0.0.1:741"), "%s", log);
+}
+
 /* --- servers on port 80 ------------------------------------------------------ */
 
 static bool port80_answers(void)
