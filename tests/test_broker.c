@@ -242,6 +242,22 @@ Test(broker, a_relative_path_and_a_dirfd_path)
 	run_free(&r);
 }
 
+Test(broker, openat2_is_served_as_open_and_its_resolve_flags_are_the_kernels)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *p = policy("open_ro %s\n", secret);
+	struct run r = run_in("/", (const char *[]){"-c", p, NULL},
+			      (const char *[]){target, "openat2", secret, "0", NULL});
+	cr_expect_str_eq(r.stdout_text, "openat2 the-secret\n", "%s", r.stderr_text);
+	run_free(&r);
+	/* RESOLVE_NO_SYMLINKS (4): a restriction the monitor does not take on
+	 * itself; the kernel decides, as nobody. */
+	r = run_in("/", (const char *[]){"-c", p, NULL},
+		   (const char *[]){target, "openat2", secret, "4", NULL});
+	cr_expect_str_eq(r.stdout_text, "openat2 EACCES\n", "%s", r.stderr_text);
+	run_free(&r);
+}
+
 Test(broker, o_creat_in_an_open_rw_directory_and_unlink)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
