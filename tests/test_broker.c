@@ -832,6 +832,8 @@ Test(broker, kill_9_of_the_monitor_ends_the_whole_tree_within_500ms)
 Test(broker, kill_9_of_the_guard_ends_the_tree_too)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *audit = path_in("audit.json");
+	setenv("PRIVMAN_AUDIT", audit, 1);
 	AUTOFREE char *p = policy("open_ro %s\n", secret);
 	AUTOFREE char *pids_file = writable("pids");
 	struct run r = start("/", (const char *[]){"-c", p, NULL},
@@ -842,9 +844,12 @@ Test(broker, kill_9_of_the_guard_ends_the_tree_too)
 	cr_assert(guard > 0);
 	cr_assert(kill(guard, SIGKILL) == 0);
 	cr_assert(finish(&r, 2000), "the monitor did not leave");
+	cr_expect_eq(exit_code(&r), 70, "status %d", r.status);
 	for (int i = 0; i < 3; i++)
 		cr_expect(!alive(pids[i]), "%d lives on", pids[i]);
 	run_free(&r);
+	AUTOFREE char *log = read_file(audit);
+	cr_expect(strstr(log, "the guard ended"), "%s", log);
 }
 
 Test(broker, kill_9_of_the_command_ends_the_monitor_with_its_status)
