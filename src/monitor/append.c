@@ -707,6 +707,11 @@ void append_forget(struct monitor *m)
 	m->append = NULL;
 }
 
+pid_t append_pid(const struct monitor *m)
+{
+	return m->append ? m->append->pid : 0;
+}
+
 void append_finish(struct monitor *m)
 {
 	struct append *a = m->append;

@@ -38,6 +38,9 @@ void append_event(struct monitor *m);
  * appender, which serves the parent; one is started on first need. */
 void append_forget(struct monitor *m);
 
+/* The appender's pid, or 0 when none runs. */
+pid_t append_pid(const struct monitor *m);
+
 /* The monitor is leaving: tell the appender, and wait (APPEND_FINISH_MS at
  * most) until it has written what the pipes held, so that everything the
  * program wrote before it ended is in the files when the monitor exits. */
