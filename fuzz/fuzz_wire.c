@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "monitor/custom.h"
-#include "monitor/monitor.h"
+#include "monitor/object.h"
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
 #include "wire/wire.h"

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 #include "program/client_custom.h" /* the table, inherited through the fork */
 #include "wire/custom_wire.h"
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "monitor/append.h"
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 #include "monitor/resolve.h"
 
 /* The Chromium broker's rule: a flag we do not know is refused. O_PATH would

@@ -34,6 +34,7 @@
 #include "scope/drop.h"
 #include "policy/envfilter.h"
 #include "common/kill_one.h"
+#include "monitor/channel.h"
 #include "monitor/pam_monitor.h"
 #include "policy/policy.h"
 #include "privman.h"
