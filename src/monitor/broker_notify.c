@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "monitor/audit.h"
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 #include "monitor/object.h"
 #include "monitor/resolve.h"
 
