@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -46,8 +47,20 @@ struct pam_worker_slot {
 	uint32_t id;
 };
 
+/* A worker forked ahead of need, for the next transaction: it waits on its
+ * report socket for the pid of the process it is to serve, so that no fork
+ * is on the path of a priv_pam_start. */
+struct pam_spare {
+	pid_t pid; /* 0: none */
+	uint32_t id;
+	int chan;   /* the program's end of the transaction's channel */
+	int report; /* the monitor's end of the report socket */
+};
+
 struct pam_monitor {
 	struct pam_worker_slot workers[PAM_MONITOR_MAX_WORKERS];
+	struct pam_spare spare;
+	int ready; /* an eventfd: see spare_later(), or -1 */
 	uint32_t last_id;
 	uid_t users[PAM_MONITOR_MAX_USERS];
 	size_t user_count;
@@ -57,9 +70,26 @@ struct pam_monitor {
 
 static struct pam_monitor *state(struct monitor *m)
 {
-	if (!m->pam)
+	if (!m->pam) {
 		m->pam = calloc(1, sizeof(*m->pam));
+		if (m->pam) {
+			m->pam->spare.chan = m->pam->spare.report = -1;
+			m->pam->ready = -1;
+		}
+	}
 	return m->pam;
+}
+
+/* Close the monitor's ends of a worker that serves nobody yet: it reads the
+ * end of file and leaves. */
+static void spare_drop(struct pam_spare *s)
+{
+	if (s->pid) {
+		close(s->chan);
+		close(s->report);
+	}
+	memset(s, 0, sizeof(*s));
+	s->chan = s->report = -1;
 }
 
 static void slot_end(struct monitor *m, struct pam_worker_slot *s)
@@ -141,11 +171,16 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 	}
 }
 
+static void spare_now(struct monitor *m);
+
 void pam_monitor_event(struct monitor *m, uint64_t tag)
 {
 	if (!m->pam || !pam_monitor_owns_tag(tag))
 		return;
-	slot_drain(m, &m->pam->workers[tag - PAM_MONITOR_TAG]);
+	if (tag == PAM_MONITOR_READY_TAG)
+		spare_now(m);
+	else
+		slot_drain(m, &m->pam->workers[tag - PAM_MONITOR_TAG]);
 }
 
 void pam_authenticated_uids(struct monitor *m, const uid_t **list, size_t *count)
@@ -164,6 +199,11 @@ void pam_monitor_free(struct monitor *m)
 {
 	if (!m->pam)
 		return;
+	spare_drop(&m->pam->spare);
+	if (m->pam->ready >= 0) {
+		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->pam->ready, NULL);
+		close(m->pam->ready);
+	}
 	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++)
 		slot_end(m, &m->pam->workers[i]);
 	free(m->pam);
@@ -174,6 +214,10 @@ void pam_monitor_forget(struct monitor *m)
 {
 	if (!m->pam)
 		return;
+	spare_drop(&m->pam->spare);
+	if (m->pam->ready >= 0)
+		close(m->pam->ready); /* the shared epoll set keeps the monitor's */
+	m->pam->ready = -1;
 	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
 		struct pam_worker_slot *s = &m->pam->workers[i];
 		if (s->pid)
@@ -184,42 +228,12 @@ void pam_monitor_forget(struct monitor *m)
 	m->pam->user_count = 0;
 }
 
-int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
-		      int *fds, int *fd_out)
+/* Fork a worker for the next transaction into `w`. The transaction's
+ * channel is a socketpair the monitor makes: the root worker never speaks
+ * on a socket the program chose. Returns 0 or -errno. */
+static int worker_fork(struct monitor *m, struct pam_spare *w)
 {
-	struct policy_request pr;
-	struct policy_decision d;
-	memset(&pr, 0, sizeof(pr));
-	pr.op = POLICY_OP_AUTH;
-	pr.app = m->audit.ident; /* priv_init's appname */
-	policy_decide(m->policy, &pr, &d);
-	if (!d.allow) {
-		audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
-		return -EPERM;
-	}
-	struct pam_monitor *p = state(m);
-	if (!p)
-		return -ENOMEM;
-
-	/* Workers that ended free their slot here at the latest. */
-	struct pam_worker_slot *slot = NULL;
-	int same = 0;
-	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
-		struct pam_worker_slot *s = &p->workers[i];
-		slot_drain(m, s);
-		if (!s->pid)
-			slot = slot ? slot : s;
-		else if (s->program == c->pid)
-			same++;
-	}
-	if (!slot || same >= PAM_MONITOR_MAX_PER_PROCESS) {
-		audit_refusal(&m->audit, "pam_start", "pam", c->pid, EAGAIN,
-			      "too many PAM transactions in flight");
-		return -EAGAIN;
-	}
-
-	/* The transaction's channel is a socketpair the monitor makes: the
-	 * root worker never speaks on a socket the program chose. */
+	struct pam_monitor *p = m->pam;
 	int chan[2], sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
 		return -errno;
@@ -230,10 +244,8 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 		return -e;
 	}
 	uint32_t id = p->last_id = p->last_id >= INT32_MAX ? 1 : p->last_id + 1;
-	audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
 	/* Nothing queued may be written twice, by the monitor and the worker. */
 	audit_flush(&m->audit);
-
 	pid_t monitor = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -245,24 +257,150 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 		return -e;
 	}
 	if (pid == 0)
-		pam_worker_main(m, chan[0], sv[1], id, c->pid, monitor);
+		pam_worker_main(m, chan[0], sv[1], id, monitor);
 	close(chan[0]);
 	close(sv[1]);
+	w->pid = pid;
+	w->id = id;
+	w->chan = chan[1];
+	w->report = sv[0];
+	return 0;
+}
 
+/* Give worker `w` to process `program` in `slot`: it learns the pid on its
+ * report socket, which the monitor then watches. Returns 0 or -errno (the
+ * worker is killed, its fds closed). */
+static int worker_assign(struct monitor *m, struct pam_worker_slot *slot, struct pam_spare *w,
+			 pid_t program)
+{
+	struct pam_monitor *p = m->pam;
+	int32_t pid = program;
 	size_t index = (size_t)(slot - p->workers);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_TAG + index};
-	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
-		int e = errno;
-		kill_one(pid, SIGKILL);
-		close(chan[1]);
-		close(sv[0]);
-		return -e;
+	int rc = 0;
+	if (send(w->report, &pid, sizeof(pid), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(pid) ||
+	    epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, w->report, &ev) < 0)
+		rc = errno ? -errno : -EIO;
+	if (rc < 0) {
+		kill_one(w->pid, SIGKILL);
+		spare_drop(w);
+		return rc;
 	}
-	slot->pid = pid;
-	slot->program = c->pid;
-	slot->report = sv[0];
-	slot->id = id;
-	/* Only the worker and the program hold the channel. */
-	*fd_out = chan[1];
-	return (int)id;
+	slot->pid = w->pid;
+	slot->program = program;
+	slot->report = w->report;
+	slot->id = w->id;
+	return 0;
+}
+
+/* A free slot, and whether `program` may start another transaction (0) or
+ * has too many in flight (-EAGAIN, audited). Workers that ended free their
+ * slot here at the latest. */
+static int find_slot(struct monitor *m, pid_t program, struct pam_worker_slot **out)
+{
+	struct pam_monitor *p = m->pam;
+	struct pam_worker_slot *slot = NULL;
+	int same = 0;
+	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
+		struct pam_worker_slot *s = &p->workers[i];
+		slot_drain(m, s);
+		if (!s->pid)
+			slot = slot ? slot : s;
+		else if (s->program == program)
+			same++;
+	}
+	if (!slot || same >= PAM_MONITOR_MAX_PER_PROCESS) {
+		audit_refusal(&m->audit, "pam_start", "pam", program, EAGAIN,
+			      "too many PAM transactions in flight");
+		return -EAGAIN;
+	}
+	*out = slot;
+	return 0;
+}
+
+/* May the program use PAM at all (`service` NULL) or start a transaction?
+ * Audited when not. */
+static bool auth_granted(struct monitor *m, pid_t program, bool audit)
+{
+	struct policy_request pr;
+	struct policy_decision d;
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	pr.app = m->audit.ident; /* priv_init's appname */
+	policy_decide(m->policy, &pr, &d);
+	if (audit)
+		audit_decision(&m->audit, "pam_start", "pam", 0, program, &d, 0);
+	return d.allow;
+}
+
+void pam_monitor_prepare(struct monitor *m)
+{
+	if (!auth_granted(m, m->program, false) || !state(m) || m->pam->spare.pid)
+		return;
+	if (worker_fork(m, &m->pam->spare) < 0)
+		spare_drop(&m->pam->spare);
+}
+
+/* Make a worker ready when the monitor's loop next comes round: an eventfd
+ * in its epoll set, readable until then. (Without one, the next
+ * transaction forks its worker itself.) */
+static void spare_later(struct monitor *m)
+{
+	struct pam_monitor *p = m->pam;
+	if (p->ready < 0) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_READY_TAG};
+		if (fd < 0)
+			return;
+		if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			return;
+		}
+		p->ready = fd;
+	}
+	uint64_t one = 1;
+	if (write(p->ready, &one, sizeof(one)) != sizeof(one))
+		return; /* already readable */
+}
+
+/* The loop came round: make the worker ready. */
+static void spare_now(struct monitor *m)
+{
+	struct pam_monitor *p = m->pam;
+	uint64_t count;
+	if (read(p->ready, &count, sizeof(count)) < 0)
+		return;
+	pam_monitor_prepare(m);
+}
+
+int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		      int *fds, int *fd_out)
+{
+	if (!auth_granted(m, c->pid, false)) {
+		auth_granted(m, c->pid, true);
+		return -EPERM;
+	}
+	struct pam_monitor *p = state(m);
+	if (!p)
+		return -ENOMEM;
+	struct pam_worker_slot *slot;
+	int rc = find_slot(m, c->pid, &slot);
+	if (rc < 0)
+		return rc;
+	auth_granted(m, c->pid, true);
+
+	/* The worker made ready ahead, else one forked now. */
+	struct pam_spare w = p->spare;
+	memset(&p->spare, 0, sizeof(p->spare));
+	p->spare.chan = p->spare.report = -1;
+	if (!w.pid && (rc = worker_fork(m, &w)) < 0)
+		return rc;
+	rc = worker_assign(m, slot, &w, c->pid);
+	if (rc < 0)
+		return rc;
+	/* Only the worker and the program hold the channel. The next worker
+	 * is made ready once this answer is sent, off this request's path. */
+	spare_later(m);
+	*fd_out = w.chan;
+	return (int)w.id;
 }

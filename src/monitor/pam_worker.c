@@ -603,14 +603,28 @@ static void worker_close_fds(const int *keep, size_t count)
 	close_range(from, ~0u, 0);
 }
 
-void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program,
-		     pid_t monitor)
+/* A worker made ready ahead of need waits here for the pid of the process
+ * it is to serve; the monitor alone holds the other end of `report`. */
+static pid_t worker_wait_program(int report)
+{
+	int32_t pid = 0;
+	ssize_t n;
+	do
+		n = recv(report, &pid, sizeof(pid), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(pid) || pid <= 0)
+		_exit(0); /* the monitor dropped it, or is gone */
+	return pid;
+}
+
+void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor)
 {
 	struct worker *w = &the_worker;
 	/* The worker dies with the monitor; it never outlives it as root. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
 		_exit(1);
-	prctl(PR_SET_NAME, "privman-pam");
+	/* Named privman-pam once it serves a transaction. */
+	prctl(PR_SET_NAME, "privman-pamrdy");
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -631,7 +645,8 @@ void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t
 	w->chan = chan;
 	w->report = report;
 	w->id = id;
-	w->program = program;
+	w->program = worker_wait_program(report);
+	prctl(PR_SET_NAME, "privman-pam");
 	w->audit = &m->audit;
 	w->policy = m->policy;
 	/* The monitor's audit ident is priv_init's appname. */

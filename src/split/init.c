@@ -27,6 +27,7 @@
 #include "scope/drop.h"
 #include "common/kill_one.h"
 #include "monitor/monitor.h"
+#include "monitor/pam_monitor.h"
 #include "policy/policy.h"
 #include "privman.h"
 #include "monitor/proc.h"
@@ -252,6 +253,7 @@ void priv_init(const char *appname)
 		_exit(INIT_FAILED);
 	}
 	proc_set_program_entry(enter_program);
+	pam_monitor_prepare(m);
 	if (setjmp(return_to_program))
 		return; /* a new program process, already dropped (proc_rerun.c) */
 	monitor_run(m);
