@@ -27,6 +27,7 @@
 #include "scope/drop.h"
 #include "common/kill_one.h"
 #include "monitor/monitor.h"
+#include "monitor/pam_monitor.h"
 #include "policy/policy.h"
 #include "privman.h"
 #include "monitor/proc.h"
@@ -43,8 +44,15 @@ static struct monitor the_monitor;
  * return of priv_init, on the monitor's stack, which is priv_init's. */
 static jmp_buf return_to_program;
 
-void init_return_to_program(void)
+/* A process the monitor started for priv_rerunas, already dropped to its
+ * user (proc_rerun.c): it becomes the program on `sock`, runs the caller's
+ * function, and returns from priv_init. */
+static void __attribute__((noreturn)) enter_program(int sock, void (*fn)(char *const *),
+						    char *const *args)
 {
+	client_attach(sock);
+	if (fn)
+		fn(args);
 	longjmp(return_to_program, 1);
 }
 
@@ -244,7 +252,9 @@ void priv_init(const char *appname)
 		kill_one(pid, SIGKILL);
 		_exit(INIT_FAILED);
 	}
+	proc_set_program_entry(enter_program);
+	pam_monitor_prepare(m);
 	if (setjmp(return_to_program))
-		return; /* a new program process, already dropped (proc.c) */
+		return; /* a new program process, already dropped (proc_rerun.c) */
 	monitor_run(m);
 }
