@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -26,7 +27,6 @@
 #include "monitor/append.h"
 #include "monitor/custom.h"
 #include "monitor/object.h"
-#include "common/kill_one.h"
 #include "monitor/pam_monitor.h"
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
@@ -423,8 +423,11 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 	m->policy_path = policy_path;
 	audit_init(&m->audit, appname);
 	m->audit.fd = audit_fd;
-	m->program = program;
+	m->program_pidfd = -1;
 	m->signal_fd = signal_fd;
+	/* priv_init forked the program and has not reaped it. */
+	if (monitor_set_program(m, program, -1) < 0)
+		return -1;
 	m->channels = calloc(MONITOR_MAX_CHANNELS, sizeof(*m->channels));
 	m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (!m->channels || m->epoll_fd < 0)
@@ -441,6 +444,19 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 		errno = -rc;
 		return -1;
 	}
+	return 0;
+}
+
+int monitor_set_program(struct monitor *m, pid_t pid, int pidfd)
+{
+	if (pidfd < 0)
+		pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (pidfd < 0)
+		return -1;
+	if (m->program_pidfd >= 0)
+		close(m->program_pidfd);
+	m->program = pid;
+	m->program_pidfd = pidfd;
 	return 0;
 }
 
@@ -469,6 +485,13 @@ int monitor_restart(struct monitor *m)
 	}
 	m->channel_count = 0;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
+	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->signal_fd, &ev);
+}
+
+int monitor_detached(struct monitor *m)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
+	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->signal_fd, NULL);
 	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->signal_fd, &ev);
 }
 
@@ -555,7 +578,7 @@ static void handle_signals(struct monitor *m)
 		/* A signal from the terminal reached the program already (same
 		 * process group); one sent to the monitor by a process did not. */
 		if (si.ssi_code != SI_KERNEL)
-			kill_one(m->program, sig);
+			proc_forward_signal(m, sig);
 		if (sig == SIGHUP)
 			reload(m);
 	}
@@ -575,7 +598,7 @@ void monitor_run(struct monitor *m)
 			if (errno == EINTR)
 				continue;
 			syslog(LOG_CRIT, "monitor: epoll_wait: %m; ending the program");
-			kill_one(m->program, SIGKILL);
+			proc_forward_signal(m, SIGKILL);
 			_exit(70);
 		}
 		for (int i = 0; i < n; i++) {

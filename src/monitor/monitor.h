@@ -43,7 +43,11 @@ struct monitor {
 	char *policy_path;
 	struct audit audit;
 
-	pid_t program;          /* the first program process */
+	pid_t program;          /* the main program process (see priv_init(3)) */
+	/* Its pidfd, taken while it was known to be that process: every signal
+	 * the monitor sends it goes through this, so a program process that
+	 * ended is ESRCH, never whatever process has its pid now. */
+	int program_pidfd;
 	int epoll_fd;
 	int signal_fd;
 	struct monitor_channel *channels; /* MONITOR_MAX_CHANNELS, allocated once:
@@ -97,12 +101,24 @@ int monitor_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uin
  * channel or NULL with errno. */
 struct monitor_channel *monitor_channel_add(struct monitor *m, int sock, pid_t pid);
 
+/* The main program is now `pid`. `pidfd` is its pidfd (taken over), or -1
+ * when `pid` is a child of the monitor that it has not reaped (only
+ * monitor_run reaps): its pid is still its own, and a pidfd is opened
+ * here. Returns 0, or -1 with errno (the old one is kept). */
+int monitor_set_program(struct monitor *m, pid_t pid, int pidfd);
+
 /* Close every channel of `pid`. */
 void monitor_end_process(struct monitor *m, pid_t pid);
 
 /* In a monitor forked from this one: forget every channel and take an
  * epoll set of its own. Returns 0 or -1 with errno. */
 int monitor_restart(struct monitor *m);
+
+/* In a monitor forked from this one that serves on in the same epoll set
+ * (priv_daemon): a signalfd wakes the epoll sets of the process that added
+ * it, for that process's signals, so it is added again from this one (else
+ * no SIGCHLD or forwarded signal would ever be read). 0 or -1 with errno. */
+int monitor_detached(struct monitor *m);
 
 /* Close every channel and leave the way a program with `status` left. */
 void monitor_finish(struct monitor *m, int status) __attribute__((noreturn));

@@ -48,6 +48,13 @@ void proc_serve_pending(struct monitor *m, struct monitor_channel *c);
  * it was the last program process. */
 void proc_reaped(struct monitor *m, pid_t pid, int status, const struct rusage *usage);
 
+/* A signal sent to the monitor by a process (or the monitor's own
+ * SIGKILL when it fails): for the main program while it runs, else for
+ * every other program process the monitor serves (priv_fork children that
+ * said hello, priv_rerunas processes). Each through its pidfd: never a pid
+ * that may have been reused. */
+void proc_forward_signal(struct monitor *m, int sig);
+
 /* An epoll event with a tag proc_*.c chose (a process it watches ended). */
 void proc_event(struct monitor *m, uint64_t tag);
 

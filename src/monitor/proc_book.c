@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/kill_one.h"
 
 /* Every live process that the monitors of one program know is counted in
  * one number they share (see proc_internal.h). */
@@ -64,6 +63,13 @@ struct proc_entry *proc_entry_find(struct proc_table *t, pid_t pid)
 struct proc_entry *proc_entry_add(struct proc_table *t, pid_t pid, int pidfd, unsigned flags,
 				  pid_t requester)
 {
+	/* A child is added before the monitor's loop comes round to reap
+	 * anything: its pid is still its own, and so is the pidfd taken now. */
+	int opened = -1;
+	if (pidfd < 0 && (flags & PROC_CHILD))
+		pidfd = opened = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return NULL;
 	size_t i;
 	for (i = 0; i < t->count && t->entries[i].pid; i++)
 		;
@@ -71,8 +77,11 @@ struct proc_entry *proc_entry_add(struct proc_table *t, pid_t pid, int pidfd, un
 		if (t->count == t->cap) {
 			size_t cap = t->cap ? t->cap * 2 : 64;
 			struct proc_entry *e = realloc(t->entries, cap * sizeof(*e));
-			if (!e)
+			if (!e) {
+				if (opened >= 0)
+					close(opened);
 				return NULL;
+			}
 			t->entries = e;
 			t->cap = cap;
 		}
@@ -109,16 +118,27 @@ void proc_entry_free(struct monitor *m, struct proc_entry *e)
 	e->link = -1;
 }
 
-/* Signal a process of the book that has not ended: our child is not reaped
- * yet and any other is held by its pidfd, so the pid is still its own. */
+/* Signal a process of the book that has not ended, through the pidfd
+ * taken when it was known to be that process: never by its pid, which
+ * another process may have by now. */
 void proc_entry_signal(struct proc_entry *e, int sig)
 {
-	if (e->flags & PROC_EXITED)
-		return;
-	if (e->pidfd >= 0)
+	if (!(e->flags & PROC_EXITED) && e->pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, e->pidfd, sig, NULL, 0);
-	else if (e->flags & PROC_CHILD)
-		kill_one(e->pid, sig);
+}
+
+void proc_forward_signal(struct monitor *m, int sig)
+{
+	struct proc_table *t = m->proc;
+	if (!t || !t->program_gone) {
+		syscall(SYS_pidfd_send_signal, m->program_pidfd, sig, NULL, 0);
+		return;
+	}
+	/* The main program is gone and others keep the monitor: they are the
+	 * program now (as the processes of its group would be). */
+	for (size_t i = 0; i < t->count; i++)
+		if (t->entries[i].pid && (t->entries[i].flags & PROC_PROGRAM))
+			proc_entry_signal(&t->entries[i], sig);
 }
 
 static size_t live_programs(const struct monitor *m)
@@ -240,6 +260,19 @@ static void forget_requester(struct monitor *m, pid_t pid)
 	}
 }
 
+/* The caller of priv_execve `pid` was sent the status of the program that
+ * took its place, and leaves with it. When it is not our child (after
+ * priv_daemon), its end comes by its pidfd, without a status: this is the
+ * one it has, and the monitor's own when it is the main program. */
+static void caller_leaves_with(struct monitor *m, pid_t pid, int status)
+{
+	struct proc_entry *c = proc_entry_find(m->proc, pid);
+	if (c && !(c->flags & (PROC_CHILD | PROC_EXITED))) {
+		c->status = status;
+		c->flags |= PROC_STATUS_KNOWN;
+	}
+}
+
 /* A process ended (reaped, or its pidfd said so). */
 static void process_ended(struct monitor *m, struct proc_entry *e, int status,
 			  const struct rusage *usage)
@@ -259,7 +292,8 @@ static void process_ended(struct monitor *m, struct proc_entry *e, int status,
 	/* priv_execve: its caller waits for this status to leave with it. */
 	if (e->link >= 0) {
 		int32_t st = status;
-		(void)send(e->link, &st, sizeof(st), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (send(e->link, &st, sizeof(st), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(st))
+			caller_leaves_with(m, e->requester, status);
 		proc_link_close(m, e);
 	}
 	/* Kept for a priv_wait4 to come, unless one is waiting already. */
@@ -309,12 +343,13 @@ void proc_event(struct monitor *m, uint64_t tag)
 		return;
 	struct proc_entry *e = &t->entries[tag];
 	pid_t pid = e->pid;
-	process_ended(m, e, 0, NULL);
+	/* Not our child (after priv_daemon): its status is not ours to read,
+	 * unless it is one it was given (caller_leaves_with). */
+	int status = (e->flags & PROC_STATUS_KNOWN) ? e->status : 0;
+	process_ended(m, e, status, NULL);
 	if (pid == m->program && !t->program_is_child) {
-		/* A daemonised program is not our child: its status is not ours
-		 * to read. */
 		t->program_gone = true;
-		t->program_status = 0;
+		t->program_status = status;
 	}
 	proc_tally_sync(m);
 	if (t->program_gone)

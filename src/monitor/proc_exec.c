@@ -92,7 +92,7 @@ static int run_program(struct monitor *m, struct monitor_channel *c, const struc
 		return pid;
 	}
 	if (!proc_entry_add(pt, pid, -1, PROC_CHILD | flags, c->pid)) {
-		kill_one(pid, SIGKILL);
+		kill_one(pid, SIGKILL); /* our child, not reaped yet: its pid is its own */
 		proc_tally_sync(m);
 		return -ENOMEM;
 	}

@@ -243,19 +243,28 @@ int proc_handle_hello(struct monitor *m, struct monitor_channel *c,
 	}
 	c->pending = false;
 	c->pid = pid;
+	/* priv_daemon's child goes on as the program: the main program from
+	 * now on (its parent leaves, as daemon(3)'s does). */
+	if (t->daemon_caller && c->parent == t->daemon_caller && !t->program_gone) {
+		int own = fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
+		if (own >= 0 && monitor_set_program(m, pid, own) == 0)
+			t->daemon_caller = 0;
+		else if (own >= 0)
+			close(own);
+	}
 	c->parent = 0;
 	proc_tally_sync(m);
 	return 0;
 }
 
-/* Watch a process that is not (or no longer) our child through a pidfd. */
+/* Watch a process that is not (or no longer) our child through its
+ * pidfd, taken when it was (never opened now from its pid: its parent has
+ * left, and its pid may be another process's already). */
 static int watch_pidfd(struct monitor *m, struct proc_entry *e)
 {
 	struct proc_table *t = m->proc;
 	if (e->pidfd < 0)
-		e->pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
-	if (e->pidfd < 0)
-		return -errno;
+		return -EBADF;
 	struct epoll_event ev = {.events = EPOLLIN,
 				 .data.u64 = MONITOR_PROC_TAG + (uint64_t)(e - t->entries)};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, e->pidfd, &ev) < 0)
@@ -285,6 +294,8 @@ int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
 	if (pid > 0)
 		_exit(0); /* the new monitor holds every channel */
 
+	if (monitor_detached(m) < 0)
+		syslog(LOG_ERR, "monitor: its signals cannot be watched after daemon(3): %m");
 	if (setsid() < 0)
 		syslog(LOG_WARNING, "monitor: setsid: %m");
 	if (!proc_req.noclose) {
@@ -305,14 +316,20 @@ int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
 			e->flags = (e->flags | PROC_EXITED) & ~(unsigned)PROC_PROGRAM;
 	}
 	if (t->program_is_child && !t->program_gone) {
-		struct proc_entry *e = proc_entry_add(t, m->program, -1, PROC_PROGRAM, 0);
+		int pidfd = fcntl(m->program_pidfd, F_DUPFD_CLOEXEC, 0);
+		struct proc_entry *e =
+			pidfd < 0 ? NULL : proc_entry_add(t, m->program, pidfd, PROC_PROGRAM, 0);
 		if (!e || watch_pidfd(m, e) < 0) {
 			if (e)
 				proc_entry_free(m, e);
+			else if (pidfd >= 0)
+				close(pidfd);
 			t->program_gone = true;
 		}
 		t->program_is_child = false;
 	}
+	if (c->pid == m->program && !t->program_gone)
+		t->daemon_caller = c->pid;
 	audit_event(&m->audit, LOG_INFO, "monitor detached as pid %d for daemon(3)", (int)getpid());
 	return 0;
 }

@@ -51,11 +51,13 @@ enum proc_flags {
 	PROC_MONITORED = 1 << 2, /* its requester may priv_wait4 it */
 	PROC_EXITED = 1 << 3,
 	PROC_REPLACING = 1 << 4, /* priv_execve: it took its requester's place */
+	PROC_STATUS_KNOWN = 1 << 5, /* not our child, but `status` is the one it
+				       leaves with (caller_leaves_with) */
 };
 
 struct proc_entry {
 	pid_t pid; /* 0: a free slot */
-	int pidfd; /* -1 for our children */
+	int pidfd; /* taken while the pid was its own: signals go through it */
 	int link;  /* PROC_REPLACING: the requester's link (see proc_exec_link_event), or -1 */
 	unsigned flags;
 	pid_t requester;
@@ -78,6 +80,9 @@ struct proc_table {
 	bool program_gone;
 	int program_status;
 	bool program_is_child; /* false after priv_daemon */
+	/* After priv_daemon: the main program, whose first child to say hello
+	 * is the main program from then on, as daemon(3)'s child is. */
+	pid_t daemon_caller;
 	/* The credentials of the hello being handled. */
 	pid_t hello_pid;
 	int hello_pidfd;

@@ -3,6 +3,7 @@
 #include "monitor/proc_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,13 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	bool monitored = proc_req.flags & PRIV_RR_OLD_SLAVE_MONITORED;
 	unsigned flags = PROC_CHILD | PROC_PROGRAM | (monitored ? PROC_MONITORED : 0);
 	struct proc_entry *e = proc_entry_add(pt, pid, -1, flags, c->pid);
-	if (!e || !monitor_channel_add(m, sv[0], pid)) {
+	/* The main program's place is taken by the new process. */
+	pid_t old = c->pid;
+	bool replaces_main = !monitored && old == m->program;
+	if (!e || !monitor_channel_add(m, sv[0], pid) ||
+	    (replaces_main && monitor_set_program(m, pid, fcntl(e->pidfd, F_DUPFD_CLOEXEC, 0)) < 0)) {
 		close(sv[0]);
+		/* Our child, not reaped before this returns: its pid is its own. */
 		kill_one(pid, SIGKILL); /* reaped on SIGCHLD */
 		if (e)
 			e->flags &= ~(unsigned)(PROC_PROGRAM | PROC_MONITORED);
@@ -76,17 +82,14 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	 * proc_entry_add: it may move the book, and `e` with it.) */
 	e->requester = 0;
 	e = NULL;
-	pid_t old = c->pid;
 	struct proc_entry *o = proc_entry_find(pt, old);
 	if (o)
 		o->flags &= ~(unsigned)PROC_PROGRAM;
-	else if (old == m->program && pt->program_is_child)
+	else if (replaces_main && pt->program_is_child)
 		/* Counted until it exits: a caller need not obey. */
 		proc_entry_add(pt, old, -1, PROC_CHILD, 0);
-	if (old == m->program) {
-		m->program = pid;
+	if (replaces_main)
 		pt->program_is_child = true;
-	}
 	proc_tally_sync(m);
 	monitor_reply(m, c, req->op, req->id, 0, -1, NULL, 0);
 	monitor_end_process(m, old);
@@ -202,11 +205,10 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	if (cwd >= 0)
 		close(cwd);
 	proc_target_release(&t);
-	m->program = pid;
-	proc_tally_sync(m);
-	if (!monitor_channel_add(m, sv[0], pid)) {
-		kill_one(pid, SIGKILL);
+	if (monitor_set_program(m, pid, -1) < 0 || !monitor_channel_add(m, sv[0], pid)) {
+		kill_one(pid, SIGKILL); /* our child, not reaped: its pid is its own */
 		_exit(70);
 	}
+	proc_tally_sync(m);
 	monitor_run(m);
 }
