@@ -31,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ _Static_assert(PAM_MONITOR_TAG > MONITOR_MAX_CHANNELS, "report tags above channe
 
 struct pam_worker_slot {
 	pid_t pid;     /* 0: free */
+	int pidfd;     /* the worker's, taken before it could be reaped */
 	pid_t program; /* the process whose transaction it serves */
 	int report;    /* the monitor's end of the report socket */
 	uint32_t id;
@@ -52,6 +54,7 @@ struct pam_worker_slot {
  * is on the path of a priv_pam_start. */
 struct pam_spare {
 	pid_t pid; /* 0: none */
+	int pidfd; /* the worker's, taken before it could be reaped */
 	uint32_t id;
 	int chan;   /* the program's end of the transaction's channel */
 	int report; /* the monitor's end of the report socket */
@@ -87,6 +90,7 @@ static void spare_drop(struct pam_spare *s)
 	if (s->pid) {
 		close(s->chan);
 		close(s->report);
+		close(s->pidfd);
 	}
 	memset(s, 0, sizeof(*s));
 	s->chan = s->report = -1;
@@ -98,8 +102,16 @@ static void slot_end(struct monitor *m, struct pam_worker_slot *s)
 		return;
 	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, s->report, NULL);
 	close(s->report);
-	s->report = -1;
+	close(s->pidfd);
+	s->report = s->pidfd = -1;
 	s->pid = 0;
+}
+
+/* Kill a worker through its pidfd: it may have ended and been reaped
+ * already, and its pid be another process's. */
+static void worker_kill(int pidfd)
+{
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 }
 
 static void record_user(struct monitor *m, struct pam_worker_slot *s, uid_t uid, const char *name)
@@ -156,7 +168,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 			wire_close_fds(fds, nfds);
 			audit_event(&m->audit, LOG_ERR, "pam: worker %d sent a malformed report",
 				    (int)s->pid);
-			kill_one(s->pid, SIGKILL);
+			worker_kill(s->pidfd);
 			slot_end(m, s);
 			return;
 		}
@@ -164,7 +176,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 		/* The worker waits for this before the program hears of its
 		 * success: from then on the monitor knows the user. */
 		if (wire_send(s->report, buf, (size_t)n, NULL, 0, MSG_DONTWAIT) < 0) {
-			kill_one(s->pid, SIGKILL);
+			worker_kill(s->pidfd);
 			slot_end(m, s);
 			return;
 		}
@@ -220,10 +232,12 @@ void pam_monitor_forget(struct monitor *m)
 	m->pam->ready = -1;
 	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
 		struct pam_worker_slot *s = &m->pam->workers[i];
-		if (s->pid)
+		if (s->pid) {
 			close(s->report);
+			close(s->pidfd);
+		}
 		s->pid = 0;
-		s->report = -1;
+		s->report = s->pidfd = -1;
 	}
 	m->pam->user_count = 0;
 }
@@ -260,7 +274,17 @@ static int worker_fork(struct monitor *m, struct pam_spare *w)
 		pam_worker_main(m, chan[0], sv[1], id, monitor);
 	close(chan[0]);
 	close(sv[1]);
+	/* Not reaped before the loop comes round: the pid is still its own. */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		int e = errno;
+		kill_one(pid, SIGKILL);
+		close(chan[1]);
+		close(sv[0]);
+		return -e;
+	}
 	w->pid = pid;
+	w->pidfd = pidfd;
 	w->id = id;
 	w->chan = chan[1];
 	w->report = sv[0];
@@ -282,11 +306,12 @@ static int worker_assign(struct monitor *m, struct pam_worker_slot *slot, struct
 	    epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, w->report, &ev) < 0)
 		rc = errno ? -errno : -EIO;
 	if (rc < 0) {
-		kill_one(w->pid, SIGKILL);
+		worker_kill(w->pidfd);
 		spare_drop(w);
 		return rc;
 	}
 	slot->pid = w->pid;
+	slot->pidfd = w->pidfd;
 	slot->program = program;
 	slot->report = w->report;
 	slot->id = w->id;
