@@ -278,7 +278,7 @@ static int worker_fork(struct monitor *m, struct pam_spare *w)
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
 		int e = errno;
-		kill_one(pid, SIGKILL);
+		kill_one(pid, SIGKILL); /* not reaped yet (above): its own pid */
 		close(chan[1]);
 		close(sv[0]);
 		return -e;

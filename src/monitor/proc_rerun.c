@@ -65,8 +65,9 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	if (!e || !monitor_channel_add(m, sv[0], pid) ||
 	    (replaces_main && monitor_set_program(m, pid, fcntl(e->pidfd, F_DUPFD_CLOEXEC, 0)) < 0)) {
 		close(sv[0]);
-		/* Our child, not reaped before this returns: its pid is its own. */
-		kill_one(pid, SIGKILL); /* reaped on SIGCHLD */
+		/* Our child, not reaped before this returns: its pid is its own
+		 * (it is reaped on SIGCHLD). */
+		kill_one(pid, SIGKILL);
 		if (e)
 			e->flags &= ~(unsigned)(PROC_PROGRAM | PROC_MONITORED);
 		proc_tally_sync(m);
@@ -176,7 +177,7 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		 * program: it is counted without a moment's gap. */
 		pt->published--;
 		if (!proc_entry_add(pt, monitor, -1, PROC_CHILD | PROC_MONITORED, c->pid)) {
-			kill_one(monitor, SIGKILL);
+			kill_one(monitor, SIGKILL); /* our child, not reaped yet */
 			proc_tally_sync(m);
 			return -ENOMEM;
 		}

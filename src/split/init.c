@@ -249,7 +249,7 @@ void priv_init(const char *appname)
 	struct monitor *m = &the_monitor;
 	if (sfd < 0 || monitor_init(m, ident, policy, path, audit_fd, pid, sv[0], sfd) < 0) {
 		syslog(LOG_CRIT, "monitor: cannot start: %m; ending the program");
-		kill_one(pid, SIGKILL);
+		kill_one(pid, SIGKILL); /* our child; nothing reaped it yet */
 		_exit(INIT_FAILED);
 	}
 	proc_set_program_entry(enter_program);
