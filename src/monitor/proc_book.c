@@ -363,8 +363,11 @@ int proc_handle_wait(struct monitor *m, struct monitor_channel *c, const struct 
 {
 	if (!proc_decode_request(req))
 		return MONITOR_VIOLATION;
-	if ((proc_req.options & ~WNOHANG) || proc_req.pid == 0 || proc_req.pid < -1)
+	if ((proc_req.options & ~WNOHANG) || proc_req.pid == 0 || proc_req.pid < -1) {
+		audit_refusal(&m->audit, "wait4", "-", c->pid, EINVAL,
+			      "options other than WNOHANG, or a process group");
 		return -EINVAL;
+	}
 	struct proc_table *t = m->proc;
 	struct proc_entry *found = NULL;
 	bool any = false;
@@ -405,5 +408,7 @@ int proc_handle_wait(struct monitor *m, struct monitor_channel *c, const struct 
 		w->id = req->id;
 		return MONITOR_DEFERRED;
 	}
+	audit_refusal(&m->audit, "wait4", "-", c->pid, EAGAIN,
+		      "too many priv_wait4 calls are waiting already");
 	return -EAGAIN;
 }

@@ -168,10 +168,16 @@ int proc_handle_popen(struct monitor *m, struct monitor_channel *c,
 	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!proc_decode_request(req))
 		return MONITOR_VIOLATION;
-	if (proc_req.flags != 0 && proc_req.flags != 1)
+	if (proc_req.flags != 0 && proc_req.flags != 1) {
+		audit_refusal(&m->audit, "popen_as", proc_req.program, c->pid, EINVAL,
+			      "a mode other than reading or writing");
 		return -EINVAL;
-	if (!proc_req.user)
+	}
+	if (!proc_req.user) {
+		audit_refusal(&m->audit, "popen_as", proc_req.program, c->pid, EINVAL,
+			      "no user named");
 		return -EINVAL;
+	}
 	int rc = proc_allow_run_as(m, c, "popen_as", proc_req.user, NULL, "/bin/sh", &t);
 	if (rc < 0)
 		return rc;

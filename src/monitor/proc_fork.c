@@ -34,8 +34,11 @@ int proc_handle_fork(struct monitor *m, struct monitor_channel *c, const struct 
 		if (m->channels[i].sock >= 0 && m->channels[i].pending &&
 		    m->channels[i].parent == c->pid)
 			pending++;
-	if (pending >= PROC_MAX_PENDING_PER_PARENT)
+	if (pending >= PROC_MAX_PENDING_PER_PARENT) {
+		audit_refusal(&m->audit, "fork", "-", c->pid, EAGAIN,
+			      "too many of its fork channels are waiting for a child's hello");
 		return -EAGAIN;
+	}
 	if (!proc_book(m))
 		return -ENOMEM;
 

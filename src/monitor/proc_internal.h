@@ -157,7 +157,10 @@ int proc_allow_run_as(struct monitor *m, struct monitor_channel *c, const char *
 void proc_become(const struct target *t, int umask_value, int cwd, unsigned drop_flags);
 int proc_charge(struct monitor *m, struct monitor_channel *c, const char *op, struct target *t,
 		long n);
-bool proc_too_many_started(struct monitor *m, pid_t requester);
+/* True (audited) when the requester has PROC_MAX_STARTED processes it
+ * has not waited for. */
+bool proc_too_many_started(struct monitor *m, struct monitor_channel *c, const char *op,
+			   const char *object);
 int proc_requester_cwd(struct monitor *m, struct monitor_channel *c, const struct target *t,
 		       const char *op);
 pid_t proc_start(struct monitor *m, struct monitor_channel *c, const struct target *t,

@@ -33,8 +33,10 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!proc_decode_request(req))
 		return MONITOR_VIOLATION;
-	if (proc_req.flags & ~PRIV_RR_OLD_SLAVE_MONITORED)
+	if (proc_req.flags & ~PRIV_RR_OLD_SLAVE_MONITORED) {
+		audit_refusal(&m->audit, "rerunas", "-", c->pid, EINVAL, "unknown flags");
 		return -EINVAL;
+	}
 	struct proc_table *pt = proc_book(m);
 	if (!pt)
 		return -ENOMEM;
@@ -143,15 +145,17 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 	struct target t TARGET_CLEANUP = {.jail = -1};
 	if (!proc_decode_request(req))
 		return MONITOR_VIOLATION;
-	if (proc_req.flags != 0)
+	if (proc_req.flags != 0) {
+		audit_refusal(&m->audit, "respawn_as", "-", c->pid, EINVAL, "unknown flags");
 		return -EINVAL;
+	}
 	struct proc_table *pt = proc_book(m);
 	if (!pt)
 		return -ENOMEM;
 	int rc = proc_allow_run_as(m, c, "respawn_as", proc_req.user, proc_req.chroot, NULL, &t);
 	if (rc < 0)
 		return rc;
-	if (proc_too_many_started(m, c->pid))
+	if (proc_too_many_started(m, c, "respawn_as", t.user))
 		return -EAGAIN;
 	/* Two processes: the new monitor and its program. */
 	rc = proc_charge(m, c, "respawn_as", &t, 2);

@@ -299,14 +299,19 @@ int proc_charge(struct monitor *m, struct monitor_channel *c, const char *op,
 	return 0;
 }
 
-bool proc_too_many_started(struct monitor *m, pid_t requester)
+bool proc_too_many_started(struct monitor *m, struct monitor_channel *c, const char *op,
+			   const char *object)
 {
 	size_t n = 0;
 	for (size_t i = 0; m->proc && i < m->proc->count; i++)
-		if (m->proc->entries[i].pid && m->proc->entries[i].requester == requester &&
+		if (m->proc->entries[i].pid && m->proc->entries[i].requester == c->pid &&
 		    (m->proc->entries[i].flags & (PROC_MONITORED | PROC_REPLACING)))
 			n++;
-	return n >= PROC_MAX_STARTED;
+	if (n < PROC_MAX_STARTED)
+		return false;
+	audit_refusal(&m->audit, op, object, c->pid, EAGAIN,
+		      "too many processes started for it have not been waited for");
+	return true;
 }
 
 /* The working directory a new process inherits from its requester, as a
@@ -332,7 +337,7 @@ int proc_requester_cwd(struct monitor *m, struct monitor_channel *c, const struc
 pid_t proc_start(struct monitor *m, struct monitor_channel *c, const struct target *t,
 		 const char *op, int *cwd, int *mask)
 {
-	if (proc_too_many_started(m, c->pid))
+	if (proc_too_many_started(m, c, op, t->user))
 		return -EAGAIN;
 	*mask = resolve_umask(c->pid);
 	*cwd = proc_requester_cwd(m, c, t, op);
