@@ -135,6 +135,36 @@ static pid_t squat(pid_t pid)
 	return 0;
 }
 
+/* In pid 1 of the new namespace: mount its own /proc (where the monitor
+ * finds the namespace's pids) and start the helper with `cmd` (and `arg`)
+ * on pipes: *in is its stdin, *out its stdout. Returns its pid (the
+ * monitor's), or -1. */
+static pid_t start_helper(const char *cmd, const char *arg, int *in, int *out)
+{
+	int i[2], o[2];
+	const char *path = helper();
+	if (pipe2(i, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
+		return -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(i[0], STDIN_FILENO);
+		dup2(o[1], STDOUT_FILENO);
+		if (chdir(dir) < 0)
+			_exit(126);
+		setenv("PRIVMAN_CONF_DIR", dir, 1);
+		execl(path, path, "t", cmd, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(i[0]);
+	close(o[1]);
+	*in = i[1];
+	*out = o[0];
+	return pid;
+}
+
 /* Result codes of the runner. */
 enum {
 	RUN_OK,
@@ -153,38 +183,20 @@ enum {
  * exits; a new process takes its pid; the monitor is sent `sig`. */
 static int runner(int sig)
 {
-	int in[2], out[2];
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-		return RUN_NO_START;
+	int in, out;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	double end;
-	const char *path = helper();
-	/* Its own /proc, where the monitor finds the namespace's pids. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return RUN_NO_START;
-	pid_t monitor = fork();
-	if (monitor == 0) {
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		if (chdir(dir) < 0)
-			_exit(126);
-		setenv("PRIVMAN_CONF_DIR", dir, 1);
-		execl(path, path, "t", "forkstay", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
+	pid_t monitor = start_helper("forkstay", NULL, &in, &out);
 	if (monitor < 0)
 		return RUN_NO_START;
-	if (!wait_output(out[0], "child ", 10))
+	if (!wait_output(out, "child ", 10))
 		return RUN_NO_PIDS;
 	end = now() + 2; /* the rest of the line */
 	while (!strchr(strstr(seen, "child "), '\n') && now() < end)
-		wait_output(out[0], "\nchild", 0.02);
+		wait_output(out, "\nchild", 0.02);
 	pid_t program = number_after("program "), child = number_after("child ");
 	if (program <= 1 || child <= 1)
 		return RUN_NO_PIDS;
@@ -201,11 +213,11 @@ static int runner(int sig)
 		return RUN_NO_SQUAT;
 	kill(monitor, sig);
 	/* Forwarded to the program processes that remain: the child. */
-	bool child_got = wait_output(out[0], "usr1", 3);
+	bool child_got = wait_output(out, "usr1", 3);
 	kill(z, SIGUSR2);
 	int zs = 0;
 	waitpid(z, &zs, 0);
-	close(in[1]); /* the child leaves, and the monitor with it */
+	close(in); /* the child leaves, and the monitor with it */
 	int ms = 0;
 	waitpid(monitor, &ms, 0);
 	if (!WIFEXITED(zs) || WEXITSTATUS(zs) == 2)
@@ -219,14 +231,14 @@ static int runner(int sig)
 	return RUN_OK;
 }
 
-static int run_in_new_pid_namespace(int sig)
+static int run_in_new_pid_namespace(int (*fn)(int), int sig)
 {
 	helper(); /* its path, resolved here */
 	cr_assert(unshare(CLONE_NEWPID | CLONE_NEWNS) == 0, "unshare: %s", strerror(errno));
 	pid_t pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0)
-		_exit(runner(sig));
+		_exit(fn(sig));
 	int status;
 	cr_assert(waitpid(pid, &status, 0) == pid);
 	cr_assert(WIFEXITED(status), "the runner died of signal %d", WTERMSIG(status));
@@ -240,9 +252,98 @@ static int run_in_new_pid_namespace(int sig)
 Test(signals, a_forwarded_signal_never_reaches_a_process_that_took_the_programs_pid)
 {
 	policy("fork true\n");
-	int rc = run_in_new_pid_namespace(SIGUSR1);
+	int rc = run_in_new_pid_namespace(runner, SIGUSR1);
 	cr_assert_neq(rc, RUN_SQUATTER_SIGNALLED,
 		      "the monitor signalled the process that took the ended program's pid");
+	cr_assert_eq(rc, RUN_OK, "runner result %d (see enum in the test)", rc);
+}
+
+/* The pid of a child of `parent` named `comm` in this namespace's /proc,
+ * or 0. */
+static pid_t child_named(pid_t parent, const char *comm)
+{
+	char path[300], buf[512], want[64];
+	snprintf(want, sizeof(want), "(%s)", comm);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+	while (d && !found && (de = readdir(d))) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		char *end = strrchr(buf, ')');
+		int ppid = 0;
+		if (end && strstr(buf, want) && sscanf(end + 1, " %*c %d", &ppid) == 1 &&
+		    ppid == parent)
+			found = pid;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The monitor's PAM worker made ready ahead of need dies and is reaped
+ * before a priv_pam_start hands it out; a new process takes its pid. The
+ * monitor, which then finds the worker gone, kills it: through its pidfd,
+ * never the process that has its pid now. */
+static int pam_runner(int unused)
+{
+	(void)unused;
+	int in, out;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pid_t monitor = start_helper("pamstart", "pmtestsgsvc", &in, &out);
+	if (monitor < 0)
+		return RUN_NO_START;
+	if (!wait_output(out, "ready\n", 10))
+		return RUN_NO_PIDS;
+	pid_t worker = 0;
+	double end = now() + 5;
+	while (!(worker = child_named(monitor, "privman-pamrdy")) && now() < end)
+		usleep(2000);
+	if (!worker)
+		return RUN_NO_PIDS;
+	kill(worker, SIGKILL);
+	end = now() + 5;
+	while (kill(worker, 0) == 0 && now() < end) /* until the monitor reaps it */
+		usleep(2000);
+	if (kill(worker, 0) == 0)
+		return RUN_PROGRAM_STAYS;
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	pid_t z = squat(worker);
+	if (!z)
+		return RUN_NO_SQUAT;
+	if (write(in, "go\n", 3) != 3 || !wait_output(out, "pam_start ", 5))
+		return RUN_CHILD_NOT_SIGNALLED;
+	kill(z, SIGUSR2);
+	int zs = 0;
+	waitpid(z, &zs, 0);
+	close(in);
+	waitpid(monitor, NULL, 0);
+	if (WIFSIGNALED(zs))
+		return RUN_SQUATTER_SIGNALLED;
+	if (!WIFEXITED(zs) || WEXITSTATUS(zs) != 0)
+		return RUN_SQUATTER_ERROR;
+	return RUN_OK;
+}
+
+Test(signals, a_pam_worker_that_ended_is_never_killed_by_a_pid_another_process_has_now)
+{
+	policy("auth { pmtestsgsvc }\n");
+	int rc = run_in_new_pid_namespace(pam_runner, 0);
+	cr_assert_neq(rc, RUN_SQUATTER_SIGNALLED,
+		      "the monitor killed the process that took the ended worker's pid");
 	cr_assert_eq(rc, RUN_OK, "runner result %d (see enum in the test)", rc);
 }
 

@@ -12,7 +12,10 @@
  *       STATUS; a refusal prints "ERR <errno>" and exits 99
  *   signal_prog APPNAME daemonstay
  *       priv_daemon(1, 1), then prints "daemon PID" and "usr1" for each
- *       SIGUSR1 it gets, until a SIGTERM ends it */
+ *       SIGUSR1 it gets, until a SIGTERM ends it
+ *   signal_prog APPNAME pamstart SERVICE
+ *       prints "ready", then after a line on stdin calls priv_pam_start
+ *       (SERVICE, user "nobody") and prints "pam_start CODE" */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,6 +101,25 @@ static int daemonstay(void)
 	return 0;
 }
 
+static int no_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	(void)n, (void)msg, (void)resp, (void)data;
+	return PAM_CONV_ERR;
+}
+
+static int pamstart(const char *service)
+{
+	printf("ready\n");
+	char line[16];
+	if (!fgets(line, sizeof(line), stdin))
+		return 98;
+	struct pam_conv conv = {no_conv, NULL};
+	pam_handle_t *h = NULL;
+	int rc = priv_pam_start(service, "nobody", &conv, &h);
+	printf("pam_start %d\n", rc);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -106,6 +128,8 @@ int main(int argc, char **argv)
 	priv_init(argv[1]);
 	if (strcmp(argv[2], "forkstay") == 0)
 		return forkstay();
+	if (strcmp(argv[2], "pamstart") == 0 && argc == 4)
+		return pamstart(argv[3]);
 	if (strcmp(argv[2], "daemonstay") == 0)
 		return daemonstay();
 	if (strcmp(argv[2], "daemonexec") == 0 && argc == 5)
