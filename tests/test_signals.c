@@ -231,6 +231,50 @@ static int runner(int sig)
 	return RUN_OK;
 }
 
+/* The program exits; its priv_fork child then makes a grandchild that gets
+ * the ended program's pid. The monitor serves it as any other: the old
+ * pid names no process of the monitor's any more. */
+static int reuse_runner(int unused)
+{
+	(void)unused;
+	int in, out;
+	pid_t monitor = start_helper("forkstay", NULL, &in, &out);
+	if (monitor < 0)
+		return RUN_NO_START;
+	if (!wait_output(out, "child ", 10))
+		return RUN_NO_PIDS;
+	double end = now() + 2;
+	while (!strchr(strstr(seen, "child "), '\n') && now() < end)
+		wait_output(out, "\nchild", 0.02);
+	pid_t program = number_after("program ");
+	end = now() + 5;
+	while (kill(program, 0) == 0 && now() < end)
+		usleep(2000);
+	if (program <= 1 || kill(program, 0) == 0)
+		return RUN_PROGRAM_STAYS;
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "we");
+	if (!f)
+		return RUN_NO_SQUAT;
+	fprintf(f, "%d", (int)program - 1);
+	if (fclose(f) != 0 || write(in, "\n", 1) != 1)
+		return RUN_NO_SQUAT;
+	if (!wait_output(out, "grandchild ", 5))
+		return RUN_NO_PIDS;
+	end = now() + 2;
+	while (!strchr(strstr(seen, "grandchild "), '\n') && now() < end)
+		wait_output(out, "\ngrandchild", 0.02);
+	pid_t grandchild = number_after("grandchild ");
+	bool served = strstr(seen, " ECHILD\n") != NULL;
+	close(in);
+	int ms = 0;
+	waitpid(monitor, &ms, 0);
+	if (grandchild != program)
+		return RUN_NO_SQUAT;
+	if (!served)
+		return RUN_CHILD_NOT_SIGNALLED;
+	return WIFEXITED(ms) && WEXITSTATUS(ms) == 5 ? RUN_OK : RUN_BAD_STATUS;
+}
+
 static int run_in_new_pid_namespace(int (*fn)(int), int sig)
 {
 	helper(); /* its path, resolved here */
@@ -255,6 +299,17 @@ Test(signals, a_forwarded_signal_never_reaches_a_process_that_took_the_programs_
 	int rc = run_in_new_pid_namespace(runner, SIGUSR1);
 	cr_assert_neq(rc, RUN_SQUATTER_SIGNALLED,
 		      "the monitor signalled the process that took the ended program's pid");
+	cr_assert_eq(rc, RUN_OK, "runner result %d (see enum in the test)", rc);
+}
+
+/* A process of the program that has the ended main program's pid is
+ * served (the monitor does not take it for the main program). */
+Test(signals, a_program_process_with_the_ended_programs_pid_is_served)
+{
+	policy("fork true\n");
+	int rc = run_in_new_pid_namespace(reuse_runner, 0);
+	cr_assert_neq(rc, RUN_CHILD_NOT_SIGNALLED,
+		      "the grandchild with the ended program's pid was not served");
 	cr_assert_eq(rc, RUN_OK, "runner result %d (see enum in the test)", rc);
 }
 

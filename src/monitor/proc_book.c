@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 /* Every live process that the monitors of one program know is counted in
  * one number they share (see proc_internal.h). */
 long *proc_family_tally;
@@ -311,6 +310,8 @@ void proc_reaped(struct monitor *m, pid_t pid, int status, const struct rusage *
 		if (t) {
 			t->program_gone = true;
 			t->program_status = status;
+			/* Its pid is free now, and may be a new process's. */
+			m->program = 0;
 		} else {
 			monitor_finish(m, status);
 		}
@@ -350,6 +351,7 @@ void proc_event(struct monitor *m, uint64_t tag)
 	if (pid == m->program && !t->program_is_child) {
 		t->program_gone = true;
 		t->program_status = status;
+		m->program = 0; /* its pid may be a new process's */
 	}
 	proc_tally_sync(m);
 	if (t->program_gone)

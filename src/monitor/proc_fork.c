@@ -328,6 +328,7 @@ int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
 			else if (pidfd >= 0)
 				close(pidfd);
 			t->program_gone = true;
+			m->program = 0;
 		}
 		t->program_is_child = false;
 	}

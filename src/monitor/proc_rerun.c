@@ -133,6 +133,7 @@ static void forget_all(struct monitor *m)
 		t->program_gone = false;
 		t->program_status = 0;
 		t->program_is_child = true;
+		t->daemon_caller = 0;
 	}
 }
 

@@ -5,7 +5,10 @@
  *       prints "program PID", makes a priv_fork child that prints "child
  *       PID" and stays until its stdin reaches end of file, printing "usr1"
  *       for each SIGUSR1 it gets; the program exits 5 once the child is
- *       known to the monitor (so the monitor leaves with status 5)
+ *       known to the monitor (so the monitor leaves with status 5). For
+ *       each line "fork" on stdin the child makes a priv_fork grandchild,
+ *       which prints "grandchild PID" and what priv_wait4(-1, WNOHANG)
+ *       sets errno to (ECHILD when the monitor serves it, EPIPE when not)
  *   signal_prog APPNAME daemonexec USER STATUS
  *       priv_daemon(1, 1), then priv_execve of /bin/sh as USER, which
  *       prints "monitor PID" (its parent: the detached monitor) and exits
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "privman.h"
@@ -31,6 +35,21 @@ static void on_usr1(int sig)
 	if (write(STDOUT_FILENO, "usr1\n", 5) < 0) {
 		/* nobody reads any more */
 	}
+}
+
+static void grandchild(void)
+{
+	pid_t pid = priv_fork();
+	if (pid == 0) {
+		int rc = priv_wait4(-1, NULL, WNOHANG, NULL);
+		printf("grandchild %d %s\n", (int)getpid(),
+		       rc < 0 && errno == ECHILD ? "ECHILD" : rc < 0 && errno == EPIPE ? "EPIPE" : "other");
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	else
+		printf("ERR %s\n", strerror(errno));
 }
 
 static int forkstay(void)
@@ -61,6 +80,8 @@ static int forkstay(void)
 			ssize_t n = read(STDIN_FILENO, &c, 1);
 			if (n == 0 || (n < 0 && errno != EINTR))
 				_exit(0);
+			if (n == 1 && c == '\n')
+				grandchild();
 		}
 	}
 	close(known[1]);
