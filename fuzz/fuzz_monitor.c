@@ -843,6 +843,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	m.channels = calloc(MONITOR_MAX_CHANNELS, sizeof(*m.channels));
 	m.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	m.signal_fd = -1;
+	/* The program is a thread of this process: it has no pidfd (the
+	 * monitor sends it no signal here). */
+	m.program_pidfd = -1;
 	if (!m.channels || m.epoll_fd < 0 || m.audit.fd < 0)
 		die("fuzz_monitor: monitor");
 	for (int i = 0; i < MAX_PEERS; i++)
@@ -989,6 +992,10 @@ static void monitor_reset(void)
 		if (children[i].pid)
 			child_free(&children[i]);
 	pam_serial = 0;
+	/* A rerun took the program's place: its pidfd went with it. */
+	if (m.program_pidfd >= 0)
+		close(m.program_pidfd);
+	m.program_pidfd = -1;
 	m.program = program_tid;
 	drain_log();
 }
