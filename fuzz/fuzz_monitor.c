@@ -1,5 +1,5 @@
 /* libFuzzer harness for the monitor's handlers after decoding: open, unlink,
- * bind, exit, channel, pam_start, custom and the process requests of proc.c
+ * bind, exit, channel, pam_start, custom and the process requests of proc_*.c
  * (priv_execve's exec-replace included), and the events that follow, each
  * through monitor_handle_message() with program-chosen paths, flags, modes,
  * addresses, users and lists, against a scratch tree that the input also
@@ -52,6 +52,7 @@
  * do (a request, a change to the tree, a fault to inject); see one_record().
  * Paths come from a vocabulary or literally; a leading '@' stands for the
  * scratch tree. */
+#include <dirent.h>
 #include <errno.h>
 #include <dlfcn.h>
 #include <linux/openat2.h>
@@ -71,6 +72,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -84,9 +86,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* proc.c is included for its process table, which the harness empties
- * after each input (the monitor itself never frees it). */
-#include "../src/monitor/proc.c"
+/* The process table, which the harness empties after each input (the
+ * monitor itself never frees it). */
+#include "monitor/proc_internal.h"
 
 #include "monitor/append.h"
 #include "monitor/custom.h"
@@ -844,6 +846,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	m.signal_fd = -1;
 	m.dispatch = monitor_dispatch; /* what monitor_init sets */
 	m.loop = monitor_loop;
+	/* The program is a thread of this process: it has no pidfd (the
+	 * monitor sends it no signal here). */
+	m.program_pidfd = -1;
 	if (!m.channels || m.epoll_fd < 0 || m.audit.fd < 0)
 		die("fuzz_monitor: monitor");
 	for (int i = 0; i < MAX_PEERS; i++)
@@ -972,7 +977,7 @@ static void monitor_reset(void)
 	if (m.proc) {
 		for (size_t i = 0; i < m.proc->count; i++)
 			if (m.proc->entries[i].pid)
-				entry_free(&m, &m.proc->entries[i]);
+				proc_entry_free(&m, &m.proc->entries[i]);
 		free(m.proc->entries);
 		free(m.proc);
 		m.proc = NULL;
@@ -980,9 +985,9 @@ static void monitor_reset(void)
 	/* The processes' shared count goes with the table (the monitor keeps
 	 * both for its life): one mapping per input would exhaust
 	 * vm.max_map_count. */
-	if (family_tally) {
-		munmap(family_tally, sizeof(*family_tally));
-		family_tally = NULL;
+	if (proc_family_tally) {
+		munmap(proc_family_tally, sizeof(*proc_family_tally));
+		proc_family_tally = NULL;
 	}
 	pam_monitor_free(&m);
 	append_forget(&m);
@@ -990,6 +995,10 @@ static void monitor_reset(void)
 		if (children[i].pid)
 			child_free(&children[i]);
 	pam_serial = 0;
+	/* A rerun took the program's place: its pidfd went with it. */
+	if (m.program_pidfd >= 0)
+		close(m.program_pidfd);
+	m.program_pidfd = -1;
 	m.program = program_tid;
 	drain_log();
 }

@@ -1,9 +1,9 @@
 /* libFuzzer harness for the root PAM worker's request decoder,
- * worker_request() in pam_monitor.c, and what it calls: the real libpam,
+ * worker_request() in pam_worker.c, and what it calls: the real libpam,
  * the conversation (worker_conv) and the report of an authenticated user
  * (worker_report), in this process.
  *
- * pam_monitor.c is included to reach its static worker. Two libpam calls
+ * pam_worker.c is included to reach its static worker. Two libpam calls
  * are redirected for the fuzzer's safety, with macros around the include:
  *   - pam_start reads the services from a folder of the harness
  *     (pam_start_confdir): "fuzz" (pam_matrix from libpam-wrapper, with a
@@ -54,7 +54,7 @@ static int fuzz_pam_chauthtok(pam_handle_t *pamh, int flags);
 #define pam_open_session fuzz_pam_open_session
 #define pam_close_session fuzz_pam_close_session
 #define pam_chauthtok fuzz_pam_chauthtok
-#include "../src/monitor/pam_monitor.c"
+#include "../src/monitor/pam_worker.c"
 #undef pam_start
 #undef pam_set_item
 #undef pam_authenticate
@@ -64,6 +64,7 @@ static int fuzz_pam_chauthtok(pam_handle_t *pamh, int flags);
 #undef pam_close_session
 #undef pam_chauthtok
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <pthread.h>

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case WIRE_OP_EXEC_REPLACE:
 	case WIRE_OP_POPEN:
 	case WIRE_OP_DAEMON:
-		/* Their fields are read by proc.c's strict decoder. */
+		/* Their fields are read by proc_request.c's strict decoder. */
 		proc_decode_request(&req);
 		if (w.len + req.payload_size <= w.cap) {
 			memcpy(w.buf + w.len, req.payload, req.payload_size);

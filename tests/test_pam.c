@@ -583,6 +583,21 @@ Test(pam, channel_closed_mid_conversation_ends_the_worker)
 	assert_has(out, "auth PAM_SUCCESS");
 }
 
+/* A worker is made ready ahead of need (its fork is not on the path of a
+ * priv_pam_start): one from the start, one again after each transaction
+ * took it, and none for a program that may not use PAM. */
+Test(pam, a_worker_is_ready_ahead_only_when_pam_is_granted)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "ready", "start", SERVICE, USER_A, "workers", "ready",
+			      "answer", PASS_A, "auth", "end", "waitworkers", "ready");
+	assert_has(out, "ready 1\nstart PAM_SUCCESS\nworkers 1\nready 1\n");
+	assert_has(out, "auth PAM_SUCCESS");
+	assert_has(out, "workers 0\nready 1\n");
+	out = RUN("off", "ready");
+	assert_has(out, "ready 0\n");
+}
+
 static int workers_of(pid_t monitor, pid_t *pids, int cap)
 {
 	int n = 0;

@@ -18,11 +18,11 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include "common/kill_one.h"
 #include "monitor/append.h"
 #include "monitor/audit.h"
 
@@ -47,7 +47,8 @@ void monitor_run(struct monitor *m)
 	if (m->loop)
 		m->loop(m); /* never returns */
 	syslog(LOG_CRIT, "monitor: no loop to run; ending the program");
-	kill_one(m->program, SIGKILL);
+	if (m->program_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, m->program_pidfd, SIGKILL, NULL, 0);
 	_exit(70);
 }
 
@@ -240,4 +241,24 @@ void monitor_finish(struct monitor *m, int status)
 		_exit(128 + sig);
 	}
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+int monitor_set_program(struct monitor *m, pid_t pid, int pidfd)
+{
+	if (pidfd < 0)
+		pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (pidfd < 0)
+		return -1;
+	if (m->program_pidfd >= 0)
+		close(m->program_pidfd);
+	m->program = pid;
+	m->program_pidfd = pidfd;
+	return 0;
+}
+
+int monitor_detached(struct monitor *m)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = MONITOR_SIGNAL_TAG};
+	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->signal_fd, NULL);
+	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->signal_fd, &ev);
 }

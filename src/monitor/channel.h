@@ -61,6 +61,18 @@ bool monitor_flush_held(struct monitor *m, struct monitor_channel *c);
  * epoll set of its own. Returns 0 or -1 with errno. */
 int monitor_restart(struct monitor *m);
 
+/* The main program is now `pid`. `pidfd` is its pidfd (taken over), or -1
+ * when `pid` is a child of the monitor that it has not reaped (only
+ * the monitor's loop reaps): its pid is still its own, and a pidfd is
+ * opened here. Returns 0, or -1 with errno (the old one is kept). */
+int monitor_set_program(struct monitor *m, pid_t pid, int pidfd);
+
+/* In a monitor forked from this one that serves on in the same epoll set
+ * (priv_daemon): a signalfd wakes the epoll sets of the process that added
+ * it, for that process's signals, so it is added again from this one (else
+ * no SIGCHLD or forwarded signal would ever be read). 0 or -1 with errno. */
+int monitor_detached(struct monitor *m);
+
 /* Close every channel and leave the way a program with `status` left. */
 void monitor_finish(struct monitor *m, int status) __attribute__((noreturn));
 

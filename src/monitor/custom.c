@@ -309,7 +309,7 @@ static int start(struct monitor *m, struct slot *s, size_t index)
 	int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	if (pid > 0 && pidfd < 0) {
 		e = errno;
-		kill_one(pid, SIGKILL);
+		kill_one(pid, SIGKILL); /* not reaped yet (above): its own pid */
 	}
 	if (pidfd < 0) {
 		close(sv[0]);

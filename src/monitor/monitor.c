@@ -29,7 +29,6 @@
 #include "monitor/append.h"
 #include "monitor/custom.h"
 #include "monitor/object.h"
-#include "common/kill_one.h"
 #include "monitor/pam_monitor.h"
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
@@ -290,8 +289,11 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 	m->policy_path = policy_path;
 	audit_init(&m->audit, appname);
 	m->audit.fd = audit_fd;
-	m->program = program;
+	m->program_pidfd = -1;
 	m->signal_fd = signal_fd;
+	/* priv_init forked the program and has not reaped it. */
+	if (monitor_set_program(m, program, -1) < 0)
+		return -1;
 	m->channels = calloc(MONITOR_MAX_CHANNELS, sizeof(*m->channels));
 	m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (!m->channels || m->epoll_fd < 0)
@@ -380,7 +382,7 @@ static void handle_signals(struct monitor *m)
 		/* A signal from the terminal reached the program already (same
 		 * process group); one sent to the monitor by a process did not. */
 		if (si.ssi_code != SI_KERNEL)
-			kill_one(m->program, sig);
+			proc_forward_signal(m, sig);
 		if (sig == SIGHUP)
 			reload(m);
 	}
@@ -400,7 +402,7 @@ void monitor_loop(struct monitor *m)
 			if (errno == EINTR)
 				continue;
 			syslog(LOG_CRIT, "monitor: epoll_wait: %m; ending the program");
-			kill_one(m->program, SIGKILL);
+			proc_forward_signal(m, SIGKILL);
 			_exit(70);
 		}
 		for (int i = 0; i < n; i++) {

@@ -27,28 +27,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include "policy/envfilter.h"
 #include "common/kill_one.h"
-#include "policy/pam_stack.h"
+#include "monitor/pam_worker.h"
 #include "wire/pam_wire.h"
 
 _Static_assert(PAM_MONITOR_TAG > MONITOR_MAX_CHANNELS, "report tags above channel indices");
 
 struct pam_worker_slot {
 	pid_t pid;     /* 0: free */
+	int pidfd;     /* the worker's, taken before it could be reaped */
 	pid_t program; /* the process whose transaction it serves */
 	int report;    /* the monitor's end of the report socket */
 	uint32_t id;
 };
 
+/* A worker forked ahead of need, for the next transaction: it waits on its
+ * report socket for the pid of the process it is to serve, so that no fork
+ * is on the path of a priv_pam_start. */
+struct pam_spare {
+	pid_t pid; /* 0: none */
+	int pidfd; /* the worker's, taken before it could be reaped */
+	uint32_t id;
+	int chan;   /* the program's end of the transaction's channel */
+	int report; /* the monitor's end of the report socket */
+};
+
 struct pam_monitor {
 	struct pam_worker_slot workers[PAM_MONITOR_MAX_WORKERS];
+	struct pam_spare spare;
+	int ready; /* an eventfd: see spare_later(), or -1 */
 	uint32_t last_id;
 	uid_t users[PAM_MONITOR_MAX_USERS];
 	size_t user_count;
@@ -58,9 +73,27 @@ struct pam_monitor {
 
 static struct pam_monitor *state(struct monitor *m)
 {
-	if (!m->pam)
+	if (!m->pam) {
 		m->pam = calloc(1, sizeof(*m->pam));
+		if (m->pam) {
+			m->pam->spare.chan = m->pam->spare.report = -1;
+			m->pam->ready = -1;
+		}
+	}
 	return m->pam;
+}
+
+/* Close the monitor's ends of a worker that serves nobody yet: it reads the
+ * end of file and leaves. */
+static void spare_drop(struct pam_spare *s)
+{
+	if (s->pid) {
+		close(s->chan);
+		close(s->report);
+		close(s->pidfd);
+	}
+	memset(s, 0, sizeof(*s));
+	s->chan = s->report = -1;
 }
 
 static void slot_end(struct monitor *m, struct pam_worker_slot *s)
@@ -69,8 +102,16 @@ static void slot_end(struct monitor *m, struct pam_worker_slot *s)
 		return;
 	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, s->report, NULL);
 	close(s->report);
-	s->report = -1;
+	close(s->pidfd);
+	s->report = s->pidfd = -1;
 	s->pid = 0;
+}
+
+/* Kill a worker through its pidfd: it may have ended and been reaped
+ * already, and its pid be another process's. */
+static void worker_kill(int pidfd)
+{
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 }
 
 static void record_user(struct monitor *m, struct pam_worker_slot *s, uid_t uid, const char *name)
@@ -127,7 +168,7 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 			wire_close_fds(fds, nfds);
 			audit_event(&m->audit, LOG_ERR, "pam: worker %d sent a malformed report",
 				    (int)s->pid);
-			kill_one(s->pid, SIGKILL);
+			worker_kill(s->pidfd);
 			slot_end(m, s);
 			return;
 		}
@@ -135,18 +176,23 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 		/* The worker waits for this before the program hears of its
 		 * success: from then on the monitor knows the user. */
 		if (wire_send(s->report, buf, (size_t)n, NULL, 0, MSG_DONTWAIT) < 0) {
-			kill_one(s->pid, SIGKILL);
+			worker_kill(s->pidfd);
 			slot_end(m, s);
 			return;
 		}
 	}
 }
 
+static void spare_now(struct monitor *m);
+
 void pam_monitor_event(struct monitor *m, uint64_t tag)
 {
 	if (!m->pam || !pam_monitor_owns_tag(tag))
 		return;
-	slot_drain(m, &m->pam->workers[tag - PAM_MONITOR_TAG]);
+	if (tag == PAM_MONITOR_READY_TAG)
+		spare_now(m);
+	else
+		slot_drain(m, &m->pam->workers[tag - PAM_MONITOR_TAG]);
 }
 
 void pam_authenticated_uids(struct monitor *m, const uid_t **list, size_t *count)
@@ -165,6 +211,11 @@ void pam_monitor_free(struct monitor *m)
 {
 	if (!m->pam)
 		return;
+	spare_drop(&m->pam->spare);
+	if (m->pam->ready >= 0) {
+		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->pam->ready, NULL);
+		close(m->pam->ready);
+	}
 	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++)
 		slot_end(m, &m->pam->workers[i]);
 	free(m->pam);
@@ -175,55 +226,28 @@ void pam_monitor_forget(struct monitor *m)
 {
 	if (!m->pam)
 		return;
+	spare_drop(&m->pam->spare);
+	if (m->pam->ready >= 0)
+		close(m->pam->ready); /* the shared epoll set keeps the monitor's */
+	m->pam->ready = -1;
 	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
 		struct pam_worker_slot *s = &m->pam->workers[i];
-		if (s->pid)
+		if (s->pid) {
 			close(s->report);
+			close(s->pidfd);
+		}
 		s->pid = 0;
-		s->report = -1;
+		s->report = s->pidfd = -1;
 	}
 	m->pam->user_count = 0;
 }
 
-static void __attribute__((noreturn))
-worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program, pid_t monitor);
-
-int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
-		      int *fds, int *fd_out)
+/* Fork a worker for the next transaction into `w`. The transaction's
+ * channel is a socketpair the monitor makes: the root worker never speaks
+ * on a socket the program chose. Returns 0 or -errno. */
+static int worker_fork(struct monitor *m, struct pam_spare *w)
 {
-	struct policy_request pr;
-	struct policy_decision d;
-	memset(&pr, 0, sizeof(pr));
-	pr.op = POLICY_OP_AUTH;
-	pr.app = m->audit.ident; /* priv_init's appname */
-	policy_decide(m->policy, &pr, &d);
-	if (!d.allow) {
-		audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
-		return -EPERM;
-	}
-	struct pam_monitor *p = state(m);
-	if (!p)
-		return -ENOMEM;
-
-	/* Workers that ended free their slot here at the latest. */
-	struct pam_worker_slot *slot = NULL;
-	int same = 0;
-	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
-		struct pam_worker_slot *s = &p->workers[i];
-		slot_drain(m, s);
-		if (!s->pid)
-			slot = slot ? slot : s;
-		else if (s->program == c->pid)
-			same++;
-	}
-	if (!slot || same >= PAM_MONITOR_MAX_PER_PROCESS) {
-		audit_refusal(&m->audit, "pam_start", "pam", c->pid, EAGAIN,
-			      "too many PAM transactions in flight");
-		return -EAGAIN;
-	}
-
-	/* The transaction's channel is a socketpair the monitor makes: the
-	 * root worker never speaks on a socket the program chose. */
+	struct pam_monitor *p = m->pam;
 	int chan[2], sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
 		return -errno;
@@ -234,10 +258,8 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 		return -e;
 	}
 	uint32_t id = p->last_id = p->last_id >= INT32_MAX ? 1 : p->last_id + 1;
-	audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
 	/* Nothing queued may be written twice, by the monitor and the worker. */
 	audit_flush(&m->audit);
-
 	pid_t monitor = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -249,670 +271,161 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 		return -e;
 	}
 	if (pid == 0)
-		worker_main(m, chan[0], sv[1], id, c->pid, monitor);
+		pam_worker_main(m, chan[0], sv[1], id, monitor);
 	close(chan[0]);
 	close(sv[1]);
-
-	size_t index = (size_t)(slot - p->workers);
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_TAG + index};
-	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
+	/* Not reaped before the loop comes round: the pid is still its own. */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
 		int e = errno;
-		kill_one(pid, SIGKILL);
+		kill_one(pid, SIGKILL); /* not reaped yet (above): its own pid */
 		close(chan[1]);
 		close(sv[0]);
 		return -e;
 	}
-	slot->pid = pid;
-	slot->program = c->pid;
-	slot->report = sv[0];
-	slot->id = id;
-	/* Only the worker and the program hold the channel. */
-	*fd_out = chan[1];
-	return (int)id;
+	w->pid = pid;
+	w->pidfd = pidfd;
+	w->id = id;
+	w->chan = chan[1];
+	w->report = sv[0];
+	return 0;
 }
 
-/* --- the worker ------------------------------------------------------------- */
-
-#define MAX_REPORTS 16
-
-struct worker {
-	int chan;
-	int report;
-	uint32_t id;
-	pid_t program;
-	struct audit *audit;
-	pam_handle_t *pamh;
-	bool broken;    /* the program lied: end after the current call */
-	const struct policy *policy;
-	const char *app; /* the application's name: `auth true` grants it */
-	char service[POLICY_SERVICE_MAX + 1]; /* as PAM uses it */
-	char service_log[4 * (POLICY_SERVICE_MAX + 1)]; /* escaped, for logs */
-	/* The service's stack holds a module that trusts the caller (the
-	 * root worker): its users are never recorded for auth_allow_rerun. */
-	bool trusts_caller;
-	char trust_note[768];
-	char *authenticated; /* PAM_USER after pam_authenticate succeeded */
-	char *passed;        /* PAM_USER after pam_acct_mgmt succeeded for it */
-	char *expired;       /* PAM_USER whose pam_acct_mgmt said
-				PAM_NEW_AUTHTOK_REQD after pam_authenticate */
-	uid_t reported[MAX_REPORTS];
-	size_t report_count;
-	unsigned char in[WIRE_MAX_MESSAGE + 1];
-	unsigned char out[WIRE_MAX_MESSAGE];
-};
-
-static struct worker the_worker;
-
-static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_status)
+/* Give worker `w` to process `program` in `slot`: it learns the pid on its
+ * report socket, which the monitor then watches. Returns 0 or -errno (the
+ * worker is killed, its fds closed). */
+static int worker_assign(struct monitor *m, struct pam_worker_slot *slot, struct pam_spare *w,
+			 pid_t program)
 {
-	if (w->pamh)
-		pam_end(w->pamh, pam_status | PAM_DATA_SILENT);
-	w->pamh = NULL;
-	explicit_bzero(w->in, sizeof(w->in));
-	explicit_bzero(w->out, sizeof(w->out));
-	free(w->authenticated);
-	free(w->passed);
-	free(w->expired);
-	audit_finish(w->audit);
-	_exit(0);
-}
-
-/* The program is gone: nobody will answer, nobody will read a reply. */
-static void __attribute__((noreturn)) worker_lost(struct worker *w)
-{
-	audit_event(w->audit, LOG_INFO, "pam: pid %d left transaction %u; its worker ends",
-		    (int)w->program, (unsigned)w->id);
-	/* pam_end is not called from inside a module's conversation: the
-	 * transaction is abandoned, and the process goes with it. */
-	w->pamh = NULL;
-	worker_exit(w, PAM_ABORT);
-}
-
-static void worker_violation(struct worker *w, const char *why)
-{
-	audit_protocol(w->audit, w->program, why);
-	w->broken = true;
-}
-
-static int worker_conv(int count, const struct pam_message **msg, struct pam_response **resp,
-		       void *data)
-{
-	struct worker *w = data;
-	/* A module that wants no answers (messages only) may pass no place for
-	 * them; pam_matrix does. */
-	struct pam_response *unwanted = NULL;
-	if (!resp)
-		resp = &unwanted;
-	*resp = NULL;
-	if (w->broken || count < 1 || count > PAM_MAX_NUM_MSG)
-		return PAM_CONV_ERR;
-	size_t size = pam_wire_encode_conv(w->out, sizeof(w->out), w->id, count, msg);
-	if (!size)
-		return PAM_CONV_ERR;
-	if (wire_send(w->chan, w->out, size, NULL, 0, 0) < 0)
-		worker_lost(w);
-	int fds[WIRE_MAX_FDS], nfds = 0;
-	ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
-	if (n == 0 || (n < 0 && errno != EPROTO))
-		worker_lost(w);
-	if (n < 0 || nfds) {
-		wire_close_fds(fds, nfds);
-		worker_violation(w, "a PAM conversation answer was truncated or carried fds");
-		return PAM_CONV_ERR;
-	}
-	int status = PAM_CONV_ERR;
-	int rc = pam_wire_decode_answer(w->in, (size_t)n, w->id, count, &status, resp);
-	explicit_bzero(w->in, (size_t)n);
-	if (rc == -2)
-		return PAM_BUF_ERR;
+	struct pam_monitor *p = m->pam;
+	int32_t pid = program;
+	size_t index = (size_t)(slot - p->workers);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_TAG + index};
+	int rc = 0;
+	if (send(w->report, &pid, sizeof(pid), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(pid) ||
+	    epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, w->report, &ev) < 0)
+		rc = errno ? -errno : -EIO;
 	if (rc < 0) {
-		worker_violation(w, "malformed PAM conversation answer");
-		return PAM_CONV_ERR;
+		worker_kill(w->pidfd);
+		spare_drop(w);
+		return rc;
 	}
-	if (status != PAM_SUCCESS || resp == &unwanted) {
-		pam_wire_free_answer(*resp, count);
-		*resp = NULL;
-		return status == PAM_SUCCESS ? PAM_SUCCESS : PAM_CONV_ERR;
+	slot->pid = w->pid;
+	slot->pidfd = w->pidfd;
+	slot->program = program;
+	slot->report = w->report;
+	slot->id = w->id;
+	return 0;
+}
+
+/* A free slot, and whether `program` may start another transaction (0) or
+ * has too many in flight (-EAGAIN, audited). Workers that ended free their
+ * slot here at the latest. */
+static int find_slot(struct monitor *m, pid_t program, struct pam_worker_slot **out)
+{
+	struct pam_monitor *p = m->pam;
+	struct pam_worker_slot *slot = NULL;
+	int same = 0;
+	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
+		struct pam_worker_slot *s = &p->workers[i];
+		slot_drain(m, s);
+		if (!s->pid)
+			slot = slot ? slot : s;
+		else if (s->program == program)
+			same++;
 	}
-	return PAM_SUCCESS;
-}
-
-static const char *item_text(struct worker *w, int type)
-{
-	const void *v = NULL;
-	if (!w->pamh || pam_get_item(w->pamh, type, &v) != PAM_SUCCESS)
-		return NULL;
-	return v;
-}
-
-static bool secret_item(int type)
-{
-	return type == PAM_AUTHTOK || type == PAM_OLDAUTHTOK;
-}
-
-/* A program-chosen text for a log line: printable ASCII but '\\' as is,
- * every other byte as \xNN, so that it can neither forge a line nor hide
- * in one. Cut to fit `cap`. */
-static const char *escaped(const char *in, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	if (!in)
-		in = "-";
-	for (; *in && o + 5 < cap; in++) {
-		unsigned char c = (unsigned char)*in;
-		/* One word of a log line: anything that could read as a field
-		 * separator or a field of its own (space, '=', ':', quotes) is
-		 * escaped too. */
-		if (c > 0x20 && c < 0x7f && !strchr("\\=:\"'", c)) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
+	if (!slot || same >= PAM_MONITOR_MAX_PER_PROCESS) {
+		audit_refusal(&m->audit, "pam_start", "pam", program, EAGAIN,
+			      "too many PAM transactions in flight");
+		return -EAGAIN;
 	}
-	out[o] = '\0';
-	return out;
+	*out = slot;
+	return 0;
 }
 
-static void forget(char **user)
+/* May the program use PAM at all (`service` NULL) or start a transaction?
+ * Audited when not. */
+static bool auth_granted(struct monitor *m, pid_t program, bool audit)
 {
-	free(*user);
-	*user = NULL;
-}
-
-/* Whatever passed before no longer counts (PAM_USER set, authentication
- * run again). */
-static void forget_proofs(struct worker *w)
-{
-	forget(&w->authenticated);
-	forget(&w->passed);
-	forget(&w->expired);
-}
-
-static bool is_current_user(struct worker *w, const char *user)
-{
-	const char *now = item_text(w, PAM_USER);
-	return user && now && strcmp(user, now) == 0;
-}
-
-/* Tell the monitor that PAM_USER passed pam_authenticate and then
- * pam_acct_mgmt in this transaction. Sent before the program hears of its
- * success, so the monitor finds it when the program asks next. */
-static void worker_report(struct worker *w)
-{
-	const char *user = item_text(w, PAM_USER);
-	if (!user || !w->authenticated || strcmp(user, w->authenticated) != 0)
-		return;
-	if (w->trusts_caller) {
-		char name[256];
-		audit_refusal(w->audit, "auth_allow_rerun", escaped(user, name, sizeof(name)),
-			      w->program, EPERM, w->trust_note);
-		return;
-	}
-	struct passwd pw, *found = NULL;
-	char buf[4096];
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || !found) {
-		char user_log[256];
-		audit_event(w->audit, LOG_WARNING,
-			    "pam: %s passed PAM but is not a user of this system; not recorded",
-			    escaped(user, user_log, sizeof(user_log)));
-		return;
-	}
-	for (size_t i = 0; i < w->report_count; i++)
-		if (w->reported[i] == found->pw_uid)
-			return;
-	if (w->report_count == MAX_REPORTS || found->pw_uid > INT32_MAX)
-		return;
-	struct wire_writer wr;
-	unsigned char msg[PAM_WIRE_MAX_TEXT + 64];
-	wire_writer_init(&wr, msg, sizeof(msg), PAM_WIRE_AUTHENTICATED, w->id);
-	wire_put_int(&wr, (int32_t)found->pw_uid);
-	pam_wire_put_text(&wr, user);
-	size_t size = wire_writer_finish(&wr);
-	if (!size || wire_send(w->report, msg, size, NULL, 0, 0) < 0)
-		return;
-	w->reported[w->report_count++] = found->pw_uid;
-	unsigned char ack[sizeof(msg)];
-	int fds[WIRE_MAX_FDS], nfds = 0;
-	ssize_t n = wire_recv(w->report, ack, sizeof(ack), fds, &nfds, 0);
-	wire_close_fds(fds, nfds);
-	if (n != (ssize_t)size || memcmp(ack, msg, size) != 0) {
-		char user_log[256];
-		audit_event(w->audit, LOG_WARNING, "pam: the monitor did not confirm %s",
-			    escaped(user, user_log, sizeof(user_log)));
-	}
-}
-
-/* pam_setcred, the session calls and pam_chauthtok act for the user as
- * root: they run only for the user who passed pam_authenticate and then
- * pam_acct_mgmt in this transaction, and who is still PAM_USER. The one
- * exception is the expired password: pam_chauthtok with
- * PAM_CHANGE_EXPIRED_AUTHTOK for the user who authenticated and whose
- * pam_acct_mgmt answered PAM_NEW_AUTHTOK_REQD. Returns NULL, or why not. */
-static const char *call_refused(struct worker *w, int call, int flags)
-{
-	switch (call) {
-	case PAM_WIRE_AUTHENTICATE:
-	case PAM_WIRE_ACCT_MGMT:
-		return NULL;
-	case PAM_WIRE_CHAUTHTOK:
-		if ((flags & PAM_CHANGE_EXPIRED_AUTHTOK) && is_current_user(w, w->expired))
-			return NULL;
-		break;
-	default:
-		break;
-	}
-	if (is_current_user(w, w->passed))
-		return NULL;
-	if (w->authenticated && is_current_user(w, w->authenticated))
-		return "PAM_USER has not passed pam_acct_mgmt after pam_authenticate in this "
-		       "transaction";
-	return "PAM_USER has not passed pam_authenticate and pam_acct_mgmt in this transaction "
-	       "(the root PAM worker would act for any user without proof)";
-}
-
-static int worker_call(struct worker *w, int call, int flags)
-{
-	int rc;
-	char user_log[256];
-	const char *why = call_refused(w, call, flags);
-	if (why) {
-		const char *name = pam_wire_call_name(call);
-		char object[sizeof(w->service_log) + sizeof(user_log) + 16];
-		snprintf(object, sizeof(object), "service=%s user=%s", w->service_log,
-			 escaped(item_text(w, PAM_USER), user_log, sizeof(user_log)));
-		audit_refusal(w->audit, name ? name : "pam_call", object, w->program, EPERM, why);
-		return PAM_PERM_DENIED;
-	}
-	switch (call) {
-	case PAM_WIRE_AUTHENTICATE:
-		forget_proofs(w);
-		rc = pam_authenticate(w->pamh, flags);
-		if (rc == PAM_SUCCESS) {
-			const char *user = item_text(w, PAM_USER);
-			w->authenticated = user ? strdup(user) : NULL;
-		}
-		break;
-	case PAM_WIRE_ACCT_MGMT:
-		forget(&w->passed);
-		forget(&w->expired);
-		rc = pam_acct_mgmt(w->pamh, flags);
-		if (!w->authenticated || !is_current_user(w, w->authenticated))
-			break;
-		if (rc == PAM_SUCCESS) {
-			w->passed = strdup(w->authenticated);
-			worker_report(w);
-		} else if (rc == PAM_NEW_AUTHTOK_REQD) {
-			w->expired = strdup(w->authenticated);
-		}
-		break;
-	case PAM_WIRE_SETCRED:
-		rc = pam_setcred(w->pamh, flags);
-		break;
-	case PAM_WIRE_OPEN_SESSION:
-		rc = pam_open_session(w->pamh, flags);
-		break;
-	case PAM_WIRE_CLOSE_SESSION:
-		rc = pam_close_session(w->pamh, flags);
-		break;
-	case PAM_WIRE_CHAUTHTOK:
-		rc = pam_chauthtok(w->pamh, flags);
-		/* The expired password is changed: the session may follow, as
-		 * login and sshd go on (auth_allow_rerun still needs a
-		 * pam_acct_mgmt that succeeds). */
-		if (rc == PAM_SUCCESS && (flags & PAM_CHANGE_EXPIRED_AUTHTOK) &&
-		    is_current_user(w, w->expired) && !is_current_user(w, w->passed)) {
-			forget(&w->passed);
-			w->passed = w->expired;
-			w->expired = NULL;
-		}
-		break;
-	default:
-		worker_violation(w, "unknown PAM function");
-		return PAM_SYSTEM_ERR;
-	}
-	audit_event(w->audit, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
-		    "%s service=%s user=%s pid=%d: %s", pam_wire_call_name(call), w->service_log,
-		    escaped(item_text(w, PAM_USER), user_log, sizeof(user_log)), (int)w->program,
-		    pam_strerror(w->pamh, rc));
-	return rc;
-}
-
-/* BEGIN: the service the program names must be one the policy grants,
- * decided on the name as PAM will use it. Returns a PAM status. */
-static int worker_choose_service(struct worker *w, const char *asked)
-{
-	char log[sizeof(w->service_log)];
-	escaped(asked, log, sizeof(log));
 	struct policy_request pr;
 	struct policy_decision d;
 	memset(&pr, 0, sizeof(pr));
 	pr.op = POLICY_OP_AUTH;
-	pr.service = asked;
-	pr.app = w->app;
-	policy_decide(w->policy, &pr, &d);
-	audit_decision(w->audit, "pam_start", log, 0, w->program, &d, 0);
-	if (!d.allow)
-		return PAM_PERM_DENIED;
-	if (policy_service_canon(asked, w->service, sizeof(w->service)) < 0)
-		return PAM_PERM_DENIED; /* decide() refused it already */
-	escaped(w->service, w->service_log, sizeof(w->service_log));
-
-	struct pam_stack_report report;
-	const struct pam_stack_finding *f = NULL;
-	if (pam_stack_scan(NULL, w->service, &report) == 0 &&
-	    pam_stack_trusts_caller(&report, &f)) {
-		w->trusts_caller = true;
-		snprintf(w->trust_note, sizeof(w->trust_note),
-			 "PAM service %s: %.200s line %u: %s %s; its users are not recorded",
-			 w->service, f->file, f->line, f->module, f->why);
-	}
-	return PAM_SUCCESS;
+	pr.app = m->audit.ident; /* priv_init's appname */
+	policy_decide(m->policy, &pr, &d);
+	if (audit)
+		audit_decision(&m->audit, "pam_start", "pam", 0, program, &d, 0);
+	return d.allow;
 }
 
-/* A string item the program sets. PAM_SERVICE was chosen at pam_start and
- * stays (Linux-PAM would load the stack of the new name, a path included);
- * the items that access-control modules trust (PAM_RUSER, PAM_RHOST,
- * PAM_TTY) are logged. Returns a PAM status. */
-static int worker_set_item(struct worker *w, int type, const char *value)
+void pam_monitor_prepare(struct monitor *m)
 {
-	char log[4 * 256];
-	if (!pam_wire_string_item(type))
-		return PAM_BAD_ITEM;
-	if (type == PAM_SERVICE) {
-		audit_refusal(w->audit, "pam_set_item", escaped(value, log, sizeof(log)),
-			      w->program, EPERM,
-			      "PAM_SERVICE is chosen once, at pam_start, from the services the "
-			      "policy grants; it cannot be changed");
-		return PAM_BAD_ITEM;
-	}
-	int status = pam_set_item(w->pamh, type, value);
-	if (type == PAM_USER && status == PAM_SUCCESS)
-		forget_proofs(w);
-	if (type == PAM_RUSER || type == PAM_RHOST || type == PAM_TTY)
-		audit_event(w->audit, LOG_INFO, "pam_set_item %s=%s service=%s pid=%d: %s",
-			    type == PAM_RUSER ? "PAM_RUSER" : type == PAM_RHOST ? "PAM_RHOST"
-										  : "PAM_TTY",
-			    escaped(value, log, sizeof(log)), w->service_log, (int)w->program,
-			    pam_strerror(w->pamh, status));
-	else if (status != PAM_SUCCESS)
-		audit_event(w->audit, LOG_NOTICE, "pam_set_item %d pid=%d: %s", type,
-			    (int)w->program, pam_strerror(w->pamh, status));
-	return status;
+	if (!auth_granted(m, m->program, false) || !state(m) || m->pam->spare.pid)
+		return;
+	if (worker_fork(m, &m->pam->spare) < 0)
+		spare_drop(&m->pam->spare);
 }
 
-/* Names the dynamic loader, libc or a shell or interpreter reads to load
- * code or find files: glibc's list for AT_SECURE programs, and more. A
- * module such as pam_exec hands the PAM environment to the commands it runs
- * as root, so the program may not set these in it. */
-static bool unsafe_env_name(const char *text)
+/* Make a worker ready when the monitor's loop next comes round: an eventfd
+ * in its epoll set, readable until then. (Without one, the next
+ * transaction forks its worker itself.) */
+static void spare_later(struct monitor *m)
 {
-	/* Beyond what is never passed to a program started as another user
-	 * (envfilter.h): what a shell or an interpreter that pam_exec may run
-	 * reads to find or load code. */
-	static const char *const names[] = {
-		"IFS", "CDPATH", "PATH", "ZDOTDIR", "HOME", "XDG_CONFIG_HOME",
-		"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PERL5LIB",
-		"PERL5OPT", "PERL5DB", "PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS",
-		"NODE_PATH", "LUA_INIT", "LUA_PATH", "LUA_CPATH", "JAVA_TOOL_OPTIONS",
-		"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", NULL,
-	};
-	size_t len = strcspn(text, "=");
-	if (!env_name_valid(text, len) || env_never_passed(text, len))
-		return true;
-	for (size_t i = 0; names[i]; i++)
-		if (strlen(names[i]) == len && strncmp(text, names[i], len) == 0)
-			return true;
-	return strncmp(text, "GIT_", 4) == 0;
+	struct pam_monitor *p = m->pam;
+	if (p->ready < 0) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PAM_MONITOR_READY_TAG};
+		if (fd < 0)
+			return;
+		if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			return;
+		}
+		p->ready = fd;
+	}
+	uint64_t one = 1;
+	if (write(p->ready, &one, sizeof(one)) != sizeof(one))
+		return; /* already readable */
 }
 
-/* pam_putenv for the program: setting a name from the list above is
- * refused and logged (unsetting it is not). Returns a PAM status. */
-static int worker_putenv(struct worker *w, const char *text)
+/* The loop came round: make the worker ready. */
+static void spare_now(struct monitor *m)
 {
-	if (strchr(text, '=') && unsafe_env_name(text)) {
-		char name[256];
-		size_t len = strcspn(text, "=");
-		char copy[128];
-		snprintf(copy, sizeof(copy), "%.*s", (int)(len < 100 ? len : 100), text);
-		audit_refusal(w->audit, "pam_putenv", escaped(copy, name, sizeof(name)),
-			      w->program, EPERM,
-			      "a variable the loader or an interpreter reads: modules such as "
-			      "pam_exec pass the PAM environment to what they run as root");
-		return PAM_PERM_DENIED;
-	}
-	return pam_putenv(w->pamh, text);
+	struct pam_monitor *p = m->pam;
+	uint64_t count;
+	if (read(p->ready, &count, sizeof(count)) < 0)
+		return;
+	pam_monitor_prepare(m);
 }
 
-/* Decode and run one request; fill w->out with the reply. Returns the
- * reply's size, or 0 after a protocol violation. */
-static size_t worker_request(struct worker *w, size_t size, bool *last)
+int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
+		      int *fds, int *fd_out)
 {
-	struct wire_header h;
-	struct wire_reader r;
-	struct wire_writer out;
-	char text[PAM_WIRE_MAX_ENV + 1];
-	char text2[PAM_WIRE_MAX_TEXT + 1];
-	const char *value = NULL;
-	bool has_value = false;
-	int status = PAM_SYSTEM_ERR;
+	if (!auth_granted(m, c->pid, false)) {
+		auth_granted(m, c->pid, true);
+		return -EPERM;
+	}
+	struct pam_monitor *p = state(m);
+	if (!p)
+		return -ENOMEM;
+	struct pam_worker_slot *slot;
+	int rc = find_slot(m, c->pid, &slot);
+	if (rc < 0)
+		return rc;
+	auth_granted(m, c->pid, true);
 
-	if (wire_open_message(w->in, size, &h, &r) < 0) {
-		worker_violation(w, "malformed PAM request");
-		return 0;
-	}
-	if (h.id != w->id) {
-		worker_violation(w, "PAM request for a transaction this worker does not serve "
-				    "(forged or stale handle)");
-		return 0;
-	}
-	if ((h.op == PAM_WIRE_BEGIN) != (w->pamh == NULL)) {
-		worker_violation(w, w->pamh ? "PAM transaction begun twice"
-					    : "PAM request before the transaction began");
-		return 0;
-	}
-	switch (h.op) {
-	case PAM_WIRE_BEGIN: {
-		int n = pam_wire_get_text(&r, text2, sizeof(text2));
-		char user[PAM_WIRE_MAX_TEXT + 1], user_log[256];
-		int u = pam_wire_get_text(&r, user, sizeof(user));
-		if (n < 1 || u == -2 || !wire_reader_done(&r))
-			break;
-		status = worker_choose_service(w, text2);
-		if (status != PAM_SUCCESS) {
-			*last = true;
-			goto reply;
-		}
-		const struct pam_conv conv = {worker_conv, w};
-		status = pam_start(w->service, u >= 0 ? user : NULL, &conv, &w->pamh);
-		audit_event(w->audit, status == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
-			    "pam_start service=%s user=%s pid=%d transaction %u: %s", w->service_log,
-			    escaped(u >= 0 ? user : NULL, user_log, sizeof(user_log)),
-			    (int)w->program, (unsigned)w->id, pam_strerror(w->pamh, status));
-		if (status != PAM_SUCCESS) {
-			w->pamh = NULL;
-			*last = true;
-		}
-		goto reply;
-	}
-	case PAM_WIRE_CALL: {
-		int call = wire_get_int(&r);
-		int flags = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		status = worker_call(w, call, flags);
-		if (w->broken)
-			return 0;
-		goto reply;
-	}
-	case PAM_WIRE_SET_ITEM: {
-		int type = wire_get_int(&r);
-		int n = pam_wire_get_text(&r, text, sizeof(text));
-		bool done = wire_reader_done(&r);
-		if (!done || n == -2 || (n >= 0 && (size_t)n > PAM_WIRE_MAX_TEXT)) {
-			explicit_bzero(text, sizeof(text));
-			break;
-		}
-		status = worker_set_item(w, type, n >= 0 ? text : NULL);
-		explicit_bzero(text, sizeof(text));
-		goto reply;
-	}
-	case PAM_WIRE_GET_ITEM: {
-		int type = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		if (!pam_wire_string_item(type) || secret_item(type)) {
-			status = PAM_BAD_ITEM;
-			audit_event(w->audit, LOG_NOTICE, "pam_get_item %d pid=%d: refused", type,
-				    (int)w->program);
-			goto reply;
-		}
-		const void *v = NULL;
-		status = pam_get_item(w->pamh, type, &v);
-		if (status == PAM_SUCCESS) {
-			has_value = true;
-			value = v;
-			if (value && strlen(value) > PAM_WIRE_MAX_TEXT)
-				status = PAM_BUF_ERR;
-		}
-		goto reply;
-	}
-	case PAM_WIRE_PUTENV: {
-		int n = pam_wire_get_text(&r, text, sizeof(text));
-		if (n < 1 || !wire_reader_done(&r))
-			break;
-		status = worker_putenv(w, text);
-		explicit_bzero(text, sizeof(text));
-		goto reply;
-	}
-	case PAM_WIRE_GETENV: {
-		int n = pam_wire_get_text(&r, text2, sizeof(text2));
-		if (n < 1 || !wire_reader_done(&r))
-			break;
-		value = pam_getenv(w->pamh, text2);
-		has_value = true;
-		status = PAM_SUCCESS;
-		if (value && strlen(value) > PAM_WIRE_MAX_ENV)
-			status = PAM_BUF_ERR;
-		goto reply;
-	}
-	case PAM_WIRE_FAIL_DELAY: {
-		int usec = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		status = pam_fail_delay(w->pamh, (unsigned int)usec);
-		goto reply;
-	}
-	case PAM_WIRE_END: {
-		int end_status = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		status = pam_end(w->pamh, end_status);
-		w->pamh = NULL;
-		*last = true;
-		goto reply;
-	}
-	default:
-		worker_violation(w, "unknown PAM request");
-		return 0;
-	}
-	worker_violation(w, "malformed PAM request");
-	return 0;
-
-reply:
-	wire_writer_init(&out, w->out, sizeof(w->out), h.op, w->id);
-	wire_put_int(&out, status);
-	if (has_value)
-		pam_wire_put_text(&out, status == PAM_SUCCESS ? value : NULL);
-	return wire_writer_finish(&out);
-}
-
-/* Keep only the fds the worker needs: it must not hold the program's other
- * channels (their end of file would never come), the epoll set, or the
- * signalfd of the monitor. */
-static void worker_close_fds(const int *keep, size_t count)
-{
-	unsigned int from = 3;
-	int sorted[8];
-	size_t n = 0;
-	for (size_t i = 0; i < count && n < 8; i++)
-		if (keep[i] > 2)
-			sorted[n++] = keep[i];
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-			int t = sorted[j];
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned int)sorted[i] > from)
-			close_range(from, (unsigned int)sorted[i] - 1, 0);
-		from = (unsigned int)sorted[i] + 1;
-	}
-	close_range(from, ~0u, 0);
-}
-
-static void __attribute__((noreturn))
-worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t program, pid_t monitor)
-{
-	struct worker *w = &the_worker;
-	/* The worker dies with the monitor; it never outlives it as root. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
-		_exit(1);
-	prctl(PR_SET_NAME, "privman-pam");
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* The monitor runs with umask 0 (it applies the program's own per
-	 * request); files that modules write (shadow, lastlog, home
-	 * directories) get the usual one. */
-	umask(022);
-
-	if (m->audit.log_sock >= 0)
-		close(m->audit.log_sock);
-	m->audit.log_sock = -1;
-	m->audit.log_retry_ms = 0;
-	m->audit.pid = getpid();
-	int keep[] = {chan, report, m->audit.fd};
-	worker_close_fds(keep, sizeof(keep) / sizeof(keep[0]));
-
-	memset(w, 0, sizeof(*w));
-	w->chan = chan;
-	w->report = report;
-	w->id = id;
-	w->program = program;
-	w->audit = &m->audit;
-	w->policy = m->policy;
-	/* The monitor's audit ident is priv_init's appname. */
-	w->app = m->audit.ident;
-
-	for (;;) {
-		int fds[WIRE_MAX_FDS], nfds = 0;
-		ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
-		if (n == 0 || (n < 0 && errno != EPROTO)) {
-			if (w->pamh)
-				audit_event(w->audit, LOG_INFO,
-					    "pam: pid %d closed transaction %u without pam_end",
-					    (int)w->program, (unsigned)w->id);
-			worker_exit(w, PAM_ABORT);
-		}
-		if (n < 0 || nfds) {
-			wire_close_fds(fds, nfds);
-			worker_violation(w, "truncated PAM request or unexpected fds");
-			worker_exit(w, PAM_ABORT);
-		}
-		bool last = false;
-		size_t size = worker_request(w, (size_t)n, &last);
-		explicit_bzero(w->in, (size_t)n);
-		if (!size)
-			worker_exit(w, PAM_ABORT);
-		if (wire_send(w->chan, w->out, size, NULL, 0, 0) < 0)
-			worker_exit(w, PAM_ABORT);
-		audit_flush(w->audit);
-		if (last)
-			worker_exit(w, PAM_SUCCESS);
-	}
+	/* The worker made ready ahead, else one forked now. */
+	struct pam_spare w = p->spare;
+	memset(&p->spare, 0, sizeof(p->spare));
+	p->spare.chan = p->spare.report = -1;
+	if (!w.pid && (rc = worker_fork(m, &w)) < 0)
+		return rc;
+	rc = worker_assign(m, slot, &w, c->pid);
+	if (rc < 0)
+		return rc;
+	/* Only the worker and the program hold the channel. The next worker
+	 * is made ready once this answer is sent, off this request's path. */
+	spare_later(m);
+	*fd_out = w.chan;
+	return (int)w.id;
 }

@@ -1,10 +1,13 @@
 /* PAM on the monitor's side. priv_pam_start asks the monitor for a
  * transaction (WIRE_OP_PAM_START); once the policy's `auth` grants it, the
- * monitor makes a socketpair, returns one end to the program and forks a
- * PAM worker that owns the other end and the
- * pam_handle_t for the whole transaction: every pam_* call and the
- * conversation run there, as root, and a conversation that waits on the
- * program stalls only that worker, never the monitor.
+ * monitor returns to the program one end of a socketpair whose other end a
+ * PAM worker owns, with the pam_handle_t for the whole transaction. The
+ * worker was made ready ahead of need (forked and waiting for the pid of
+ * the process it is to serve), so that no fork is on the request's path;
+ * the monitor makes the next one ready once the answer is sent. Every
+ * pam_* call and the conversation run in the worker, as root, and a
+ * conversation that waits on the program stalls only that worker, never
+ * the monitor.
  *
  * A worker whose user passes pam_authenticate and then pam_acct_mgmt in its
  * transaction reports that user's uid on a socket only the monitor and that
@@ -30,9 +33,13 @@
  * parts, so that the monitor's loop may test the ranges in any order. */
 #define PAM_MONITOR_TAG (UINT64_C(1) << 31)
 
+/* ... and PAM_MONITOR_READY_TAG, one above the slots: a worker is to be
+ * made ready for the next transaction (pam_monitor.c). */
+#define PAM_MONITOR_READY_TAG (PAM_MONITOR_TAG + PAM_MONITOR_MAX_WORKERS)
+
 static inline int pam_monitor_owns_tag(uint64_t tag)
 {
-	return tag >= PAM_MONITOR_TAG && tag - PAM_MONITOR_TAG < PAM_MONITOR_MAX_WORKERS;
+	return tag >= PAM_MONITOR_TAG && tag <= PAM_MONITOR_READY_TAG;
 }
 
 /* The WIRE_OP_PAM_START handler (monitor.c's dispatch table). Returns the
@@ -41,6 +48,11 @@ static inline int pam_monitor_owns_tag(uint64_t tag)
  * transactions in flight, or another -errno. */
 int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		      int *fds, int *fd_out);
+
+/* Before the monitor serves: make a PAM worker ready for the first
+ * transaction, when the policy grants any PAM service. (Each transaction
+ * then makes the next one ready after its answer.) */
+void pam_monitor_prepare(struct monitor *m);
 
 /* A report socket is readable (tag as registered with epoll). */
 void pam_monitor_event(struct monitor *m, uint64_t tag);

@@ -48,7 +48,14 @@ void proc_serve_pending(struct monitor *m, struct monitor_channel *c);
  * it was the last program process. */
 void proc_reaped(struct monitor *m, pid_t pid, int status, const struct rusage *usage);
 
-/* An epoll event with a tag proc.c chose (a process it watches ended). */
+/* A signal sent to the monitor by a process (or the monitor's own
+ * SIGKILL when it fails): for the main program while it runs, else for
+ * every other program process the monitor serves (priv_fork children that
+ * said hello, priv_rerunas processes). Each through its pidfd: never a pid
+ * that may have been reused. */
+void proc_forward_signal(struct monitor *m, int sig);
+
+/* An epoll event with a tag proc_*.c chose (a process it watches ended). */
 void proc_event(struct monitor *m, uint64_t tag);
 
 /* In priv_init, before anything else is opened: remember the fds the
@@ -60,8 +67,12 @@ void proc_note_program_fds(void);
  * the fds the program held at priv_init stay. */
 void proc_close_monitor_fds_but(int keep);
 
-/* init.c: continue in the new process as if priv_init had just returned
- * there (the monitor's stack is priv_init's). Never returns. */
-void init_return_to_program(void) __attribute__((noreturn));
+/* How a process the monitor starts for priv_rerunas becomes the program:
+ * it speaks on `sock`, calls `fn` (when not NULL) with `args`, and goes on
+ * as if priv_init had just returned there. priv_init (split/init.c), which
+ * knows the program's side, gives it before the monitor runs: nothing of
+ * the monitor includes or calls the program's code. Never returns. */
+typedef void (*proc_program_entry)(int sock, void (*fn)(char *const *), char *const *args);
+void proc_set_program_entry(proc_program_entry entry);
 
 #endif

@@ -52,7 +52,12 @@ struct monitor {
 	char *policy_path;
 	struct audit audit;
 
-	pid_t program;          /* the first program process */
+	pid_t program;          /* the main program process (see priv_init(3)),
+				   0 once it has ended */
+	/* Its pidfd, taken while it was known to be that process: every signal
+	 * the monitor sends it goes through this, so a program process that
+	 * ended is ESRCH, never whatever process has its pid now. */
+	int program_pidfd;
 	int epoll_fd;
 	int signal_fd;
 	struct monitor_channel *channels; /* MONITOR_MAX_CHANNELS, allocated once:

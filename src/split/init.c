@@ -28,6 +28,7 @@
 #include "scope/drop.h"
 #include "common/kill_one.h"
 #include "monitor/monitor.h"
+#include "monitor/pam_monitor.h"
 #include "policy/policy.h"
 #include "scope/resolve_scope.h"
 #include "privman.h"
@@ -45,8 +46,15 @@ static struct monitor the_monitor;
  * return of priv_init, on the monitor's stack, which is priv_init's. */
 static jmp_buf return_to_program;
 
-void init_return_to_program(void)
+/* A process the monitor started for priv_rerunas, already dropped to its
+ * user (proc_rerun.c): it becomes the program on `sock`, runs the caller's
+ * function, and returns from priv_init. */
+static void __attribute__((noreturn)) enter_program(int sock, void (*fn)(char *const *),
+						    char *const *args)
 {
+	client_attach(sock);
+	if (fn)
+		fn(args);
 	longjmp(return_to_program, 1);
 }
 
@@ -261,10 +269,12 @@ void priv_init(const char *appname)
 	struct monitor *m = &the_monitor;
 	if (sfd < 0 || monitor_init(m, ident, policy, path, audit_fd, pid, sv[0], sfd) < 0) {
 		syslog(LOG_CRIT, "monitor: cannot start: %m; ending the program");
-		kill_one(pid, SIGKILL);
+		kill_one(pid, SIGKILL); /* our child; nothing reaped it yet */
 		_exit(INIT_FAILED);
 	}
+	proc_set_program_entry(enter_program);
+	pam_monitor_prepare(m);
 	if (setjmp(return_to_program))
-		return; /* a new program process, already dropped (proc.c) */
+		return; /* a new program process, already dropped (proc_rerun.c) */
 	monitor_run(m);
 }

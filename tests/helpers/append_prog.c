@@ -243,8 +243,22 @@ static void streams(const char *path, int n)
 	free(fds);
 }
 
-/* The appender: a child of our monitor (our parent) named privman-append. */
+static pid_t find_appender_once(void);
+
+/* The appender: a child of our monitor (our parent) named privman-append.
+ * It is forked when the first stream is asked for and names itself at once:
+ * look again for a while. */
 static pid_t find_appender(void)
+{
+	pid_t found = 0;
+	for (int tries = 0; tries < 500 && (found = find_appender_once()) <= 0; tries++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return found;
+}
+
+static pid_t find_appender_once(void)
 {
 	pid_t monitor = getppid();
 	DIR *d = opendir("/proc");
@@ -446,6 +460,11 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "appuid") == 0) {
 			int fd = open_ao(argv[++i]);
 			pid_t app = find_appender();
+			/* Forked as root, it drops at once: give it the time. */
+			for (int tries = 0; app > 0 && tries < 500 && !runs_as_us(app); tries++) {
+				struct timespec ts = {0, 10 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+			}
 			char p[64], line[256];
 			snprintf(p, sizeof(p), "/proc/%d/status", (int)app);
 			FILE *f = app > 0 ? fopen(p, "re") : NULL;

@@ -29,6 +29,8 @@
  *                           and waits for a line on stdin
  *   workers                 "workers N": PAM workers of this program's monitor
  *   waitworkers             wait up to 3 s for none;   "workers N"
+ *   ready                   "ready N": workers made ready ahead of need (waits
+ *                           up to 1 s for one)
  *   concurrent SERVICE USER PASSWORD PATH
  *                           a thread authenticates, its conversation waits while
  *                           this thread opens PATH with priv_open; prints
@@ -125,8 +127,9 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* PAM workers are the monitor's children named privman-pam. */
-static int count_workers(pid_t monitor)
+/* PAM workers are the monitor's children named privman-pam (serving a
+ * transaction) or privman-pamrdy (made ready for the next one). */
+static int count_named(pid_t monitor, const char *comm)
 {
 	DIR *d = opendir("/proc");
 	int n = 0;
@@ -142,13 +145,18 @@ static int count_workers(pid_t monitor)
 		buf[got] = '\0';
 		char *close_paren = strrchr(buf, ')');
 		int ppid = 0;
-		if (close_paren && strstr(buf, "(privman-pam)") &&
+		if (close_paren && strstr(buf, comm) &&
 		    sscanf(close_paren + 2, "%*c %d", &ppid) == 1 && ppid == monitor)
 			n++;
 	}
 	if (d)
 		closedir(d);
 	return n;
+}
+
+static int count_workers(pid_t monitor)
+{
+	return count_named(monitor, "(privman-pam)");
 }
 
 static const char *style_name(int style)
@@ -453,6 +461,13 @@ int main(int argc, char **argv)
 			reenter_next_conv = true;
 		} else if (strcmp(cmd, "workers") == 0) {
 			printf("workers %d\n", count_workers(monitor));
+		} else if (strcmp(cmd, "ready") == 0) {
+			int n = count_named(monitor, "(privman-pamrdy)");
+			for (int k = 0; k < 100 && n == 0; k++) {
+				usleep(10000);
+				n = count_named(monitor, "(privman-pamrdy)");
+			}
+			printf("ready %d\n", n);
 		} else if (strcmp(cmd, "waitworkers") == 0) {
 			int n = count_workers(monitor);
 			for (int k = 0; k < 300 && n > 0; k++) {
