@@ -860,6 +860,7 @@ static void reload(struct monitor *m)
 			    "reload of %s: allow_namespaces %s applies to processes started from "
 			    "now on; running ones keep the filter they have (or have none)",
 			    m->policy_path, p->allow_namespaces.value ? "true" : "false");
+	p->learn = m->policy->learn; /* a reload does not end learning */
 	policy_free(m->policy);
 	m->policy = p;
 	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);

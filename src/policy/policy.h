@@ -174,6 +174,11 @@ struct policy {
 	/* Every file read, in order; origins point into these strings. */
 	char **files;
 	size_t file_count;
+
+	/* Learning (PRIVMAN_LEARN, privman learn): a request this policy
+	 * refuses is granted, and its decision says which rule would grant it
+	 * (learn.h). Never set from a policy file. */
+	bool learn;
 };
 
 /* --- loading (conf.c) --------------------------------------------------- */
@@ -277,6 +282,10 @@ struct policy_request {
 	int32_t handle;
 };
 
+/* The longest rule learning writes: a run scope with a program and a
+ * chroot, each quoted. */
+#define POLICY_LEARNED_MAX (2 * 4096 + 512)
+
 struct policy_decision {
 	bool allow;
 	int error;                  /* errno to return when refused */
@@ -286,6 +295,12 @@ struct policy_decision {
 	/* RUN_AS granted by a run scope: that scope (its env list), else NULL. */
 	const struct run_rule *run;
 	char reason[512];
+	/* Granted only because the policy is learning: directive is
+	 * "learned" and rule points to `learned_rule`, the rule that would
+	 * grant it, in the policy language (empty when no rule is needed).
+	 * Kept last: policy_decide() clears only the fields above it. */
+	bool learned;
+	char learned_rule[POLICY_LEARNED_MAX];
 };
 
 /* The pure match: no system call, no allocation. Always fills `out`. */
