@@ -11,6 +11,7 @@ enum {
 
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 
 /* The policy folder: $PRIVMAN_CONF_DIR (ignored when setuid) or
  * <sysconfdir>/privman.d. */
