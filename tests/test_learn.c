@@ -405,6 +405,7 @@ Test(learn, two_runs_merge_and_their_counts_add_up)
 	/* The second run starts from the first: /a is granted, /b learned. */
 	learn_files("-c @/one.conf", "open @/a r open @/b r", "two.conf");
 	cr_assert(strstr(err, "1 granted by the base, 1 learned"), "%s", err);
+	expect_line(" from 2 runs of lrn\n");
 	expect_line("# used 3 times");
 	cr_assert(strstr(policy, first), "the first use of /a (%s) is lost:\n%s", first, policy);
 	expect_line("\nopen_ro \"@/b\" ");

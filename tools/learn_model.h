@@ -32,6 +32,7 @@ enum learn_kind {
 };
 
 #define LEARN_MATCH_MAX 8
+#define LEARN_REFUSALS_SHOWN 8
 
 struct learn_entry {
 	enum learn_kind kind;
@@ -56,8 +57,12 @@ struct learn_model {
 	/* What the summary says. */
 	unsigned long observed, granted, learned, refused, refused_root, not_written;
 	unsigned long runs, bad_lines;
+	unsigned long runs_recorded; /* in the records (runs adds the bases') */
 	unsigned collapsed_rules, wildcards;
 	const char *app;
+	/* The first refusals of each kind (operation and object), to show. */
+	const struct learn_record *refusals[LEARN_REFUSALS_SHOWN];
+	size_t refusal_count;
 };
 
 /* Print the policy of `m` to `out`. */

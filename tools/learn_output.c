@@ -126,6 +126,16 @@ void learn_output(const struct learn_model *m, const struct learn_options *o, FI
 	put_security(m->base, out);
 }
 
+/* What the program chose, shown on a terminal: printable bytes only. */
+static void put_safe(FILE *out, const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; *s && n < max; s++, n++)
+		fputc(*s >= 0x20 && *s < 0x7f ? *s : '?', out);
+	if (*s)
+		fputs("...", out);
+}
+
 void learn_summary(const struct learn_model *m, const struct learn_options *o, FILE *summary)
 {
 	unsigned long kept = 0, learned = 0;
@@ -139,11 +149,22 @@ void learn_summary(const struct learn_model *m, const struct learn_options *o, F
 	fprintf(summary,
 		"privman learn: observed %lu request%s in %lu run%s of %s: %lu granted by the "
 		"base, %lu learned, %lu refused",
-		m->observed, m->observed == 1 ? "" : "s", m->runs, m->runs == 1 ? "" : "s",
+		m->observed, m->observed == 1 ? "" : "s", m->runs_recorded,
+		m->runs_recorded == 1 ? "" : "s",
 		m->app ? m->app : "a program", m->granted, m->learned, m->refused);
 	if (m->refused_root)
 		fprintf(summary, " (%lu to run as root: never learned)", m->refused_root);
 	fputc('\n', summary);
+	for (size_t i = 0; i < m->refusal_count; i++) {
+		const struct learn_record *r = m->refusals[i];
+		fputs("privman learn:   refused ", summary);
+		put_safe(summary, r->op, 40);
+		fputc(' ', summary);
+		put_safe(summary, r->object, 200);
+		fputs(": ", summary);
+		put_safe(summary, r->reason, 300);
+		fputc('\n', summary);
+	}
 	fprintf(summary, "privman learn: wrote %lu rule%s to %s: %lu kept from the base, %lu "
 			 "learned",
 		kept + learned, kept + learned == 1 ? "" : "s",

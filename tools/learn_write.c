@@ -414,6 +414,12 @@ static void add_record(struct learn_model *m, const struct learn_record *rec)
 		m->refused++;
 		if (strstr(rec->reason, "never grants running as root"))
 			m->refused_root++;
+		bool seen = false;
+		for (size_t i = 0; i < m->refusal_count && !seen; i++)
+			seen = strcmp(m->refusals[i]->op, rec->op) == 0 &&
+			       strcmp(m->refusals[i]->object, rec->object) == 0;
+		if (!seen && m->refusal_count < LEARN_REFUSALS_SHOWN)
+			m->refusals[m->refusal_count++] = rec;
 	}
 }
 
@@ -513,6 +519,24 @@ static void reconcile(struct learn_model *m)
 
 /* --- the whole ------------------------------------------------------------------ */
 
+/* The runs a base written by privman learn was learned from (its first
+ * line says so), 0 for any other. */
+static unsigned long earlier_runs(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	unsigned long runs = 0;
+	if (f && fgets(line, sizeof(line), f)) {
+		const char *from = strstr(line, " from ");
+		if (strncmp(line, "# privman learn: written ", 25) != 0 || !from ||
+		    sscanf(from, " from %lu run", &runs) != 1)
+			runs = 0;
+	}
+	if (f)
+		fclose(f);
+	return runs;
+}
+
 static int load_base(struct learn_model *m, const struct learn_options *o, FILE *summary)
 {
 	if (!o->base_count)
@@ -531,6 +555,8 @@ static int load_base(struct learn_model *m, const struct learn_options *o, FILE 
 		fprintf(summary, "privman learn: the base policy is not valid; nothing written\n");
 		return -1;
 	}
+	for (size_t i = 0; i < o->base_count; i++)
+		m->runs += earlier_runs(o->bases[i]);
 	int failed = 0;
 	each_rule(m, m->base, add_base_rule, &failed);
 	if (failed) {
@@ -572,7 +598,8 @@ int learn_write(const struct learn_options *o, const struct learn_records *r, FI
 	struct learn_model m;
 	memset(&m, 0, sizeof(m));
 	int rc = load_base(&m, o, summary);
-	m.runs = r->runs;
+	m.runs += r->runs;
+	m.runs_recorded = r->runs;
 	m.bad_lines = r->bad_lines;
 	for (size_t i = 0; rc == 0 && i < r->count; i++)
 		add_record(&m, &r->items[i]);
