@@ -497,6 +497,33 @@ Test(learn, reruns_fork_and_popen_become_their_rules_and_root_is_never_learned)
 	expect_no_refusal(audit);
 }
 
+Test(learn, pam_services_and_custom_functions_become_their_rules)
+{
+	/* A PAM service of its own: pam_permit for everything. */
+	const char *service = "/etc/pam.d/" USER1;
+	FILE *f = fopen(service, "we");
+	cr_assert(f);
+	fputs("auth required pam_permit.so\naccount required pam_permit.so\n", f);
+	cr_assert(fclose(f) == 0);
+	char args[4096];
+	snprintf(args, sizeof(args), "-o @/pam.conf lrn -- %s lrn start " USER1 " " USER1
+				     " auth acct end",
+		 built("tests/helpers/pam_prog"));
+	int rc = learn(args, "pam.conf");
+	unlink(service);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(strstr(out, "auth PAM_SUCCESS"), "%s", out);
+	expect_line("\nauth { " USER1 " } ");
+	expect_checks("pam.conf");
+
+	snprintf(args, sizeof(args), "-o @/custom.conf lrn -- %s lrn info 0 hello + info 0 again",
+		 built("tests/helpers/custom_prog"));
+	expect_learn(args, "custom.conf");
+	cr_assert(!strstr(out, "ERR"), "%s", out);
+	expect_line("\ncustom 0                                        # used 2 times");
+	expect_checks("custom.conf");
+}
+
 Test(learn, a_record_naming_root_is_never_written)
 {
 	/* A record from elsewhere (--from) that says root was learned. */
