@@ -13,4 +13,6 @@ for b in "$@"; do
 	echo "== ${b##*/}"
 	"$b" || rc=1
 done
+echo "== nginx (scripts/bench-nginx.sh)"
+BUILD=${BUILD:-build} sh scripts/bench-nginx.sh || rc=1
 exit $rc

@@ -5,7 +5,7 @@ set -eu
 
 packages="make gcc clang pkg-config libcap-dev libcap2-bin libpam0g-dev libpam-modules
 libpam-runtime libseccomp-dev libcriterion-dev libpam-wrapper util-linux passwd curl llvm
-python3 procps iproute2 libclang-rt-14-dev libpam-modules-bin"
+python3 procps iproute2 libclang-rt-14-dev libpam-modules-bin nginx-light wrk"
 
 missing=""
 for p in $packages; do

@@ -7,16 +7,21 @@
  * exec of an unmodified program. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "monitor/audit.h"
+#include "monitor/broker.h"
 #include "scope/drop.h"
 #include "policy/policy.h"
 
@@ -29,10 +34,10 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: privman run [-c FILE]... [-u USER] [-g GROUP] [-G G1,G2]\n"
+		"Usage: privman run [-a APP] [-c FILE]... [-u USER] [-g GROUP] [-G G1,G2]\n"
 		"                   [--chroot DIR] [--caps TEXT] [--privileges TEXT]\n"
-		"                   [--no-new-privs] [--allow-namespaces] [--dry-run]\n"
-		"                   [--] COMMAND [ARG]...\n"
+		"                   [--no-new-privs] [--allow-namespaces] [--no-broker]\n"
+		"                   [--dry-run] [--] COMMAND [ARG]...\n"
 		"\n"
 		"Drop root for good to a security scope, then execute COMMAND (looked up in\n"
 		"PATH, as the new user, inside the chroot). The scope is the `security` scope\n"
@@ -40,6 +45,7 @@ static void run_usage(FILE *out)
 		"file and no option: user nobody, its primary group, no supplementary group,\n"
 		"no capability.\n"
 		"\n"
+		"  -a, --app APP           read the policy of APP: %s/APP\n"
 		"  -c, --config FILE       read the policy FILE (repeatable, in order)\n"
 		"  -u, --user USER         become USER\n"
 		"  -g, --group GROUP       with primary group GROUP (default: USER's group)\n"
@@ -57,6 +63,8 @@ static void run_usage(FILE *out)
 		"      --allow-namespaces  let COMMAND make namespaces and mounts (as\n"
 		"                          `allow_namespaces true` in a policy file does);\n"
 		"                          by default a seccomp filter refuses them\n"
+		"      --no-broker         exec COMMAND directly even when the policy grants\n"
+		"                          open, unlink or bind (see below)\n"
 		"      --dry-run           print each step the drop would take; change nothing,\n"
 		"                          run nothing\n"
 		"  -h, --help              show this help\n"
@@ -68,10 +76,21 @@ static void run_usage(FILE *out)
 		"(inheritable and ambient too); no_new_privs; verify it all, and that\n"
 		"setuid(0) fails.\n"
 		"\n"
+		"The broker: when the policy has an open_ro, open_rw, open_ao, unlink or bind\n"
+		"rule, a root monitor stays as the parent and COMMAND runs dropped under a\n"
+		"seccomp filter that sends each open, openat, openat2, creat, unlink, unlinkat\n"
+		"and bind of its whole process tree to the monitor. What the policy grants the\n"
+		"monitor performs itself, as priv_open, priv_unlink and priv_bind would, and\n"
+		"audits; everything else goes on in the kernel with COMMAND's own rights.\n"
+		"io_uring is refused, and a call of another ABI (int 0x80) kills the process.\n"
+		"Signals sent to privman run are passed on; when COMMAND ends, what it left\n"
+		"running is killed; when the monitor dies, the whole tree does.\n"
+		"\n"
 		"Exit status: COMMAND's own; %d the scope was refused (nothing changed);\n"
 		"%d the drop failed halfway (the process stopped); %d COMMAND is not\n"
 		"executable; %d COMMAND was not found; %d usage error. See privman(1).\n",
-		EXIT_REFUSED, DROP_FATAL_STATUS, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_USAGE);
+		privman_conf_dir(), EXIT_REFUSED, DROP_FATAL_STATUS, EXIT_NOT_EXECUTABLE,
+		EXIT_NOT_FOUND, EXIT_USAGE);
 }
 
 enum {
@@ -81,6 +100,7 @@ enum {
 	OPT_NO_NEW_PRIVS,
 	OPT_ALLOW_NAMESPACES,
 	OPT_DRY_RUN,
+	OPT_NO_BROKER,
 };
 
 static const struct option run_options[] = {
@@ -94,6 +114,8 @@ static const struct option run_options[] = {
 	{"no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS},
 	{"allow-namespaces", no_argument, NULL, OPT_ALLOW_NAMESPACES},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"no-broker", no_argument, NULL, OPT_NO_BROKER},
+	{"app", required_argument, NULL, 'a'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -111,6 +133,8 @@ struct run_request {
 	bool no_new_privs;
 	bool allow_namespaces; /* --allow-namespaces, or a file says so */
 	bool dry_run;
+	bool no_broker;
+	char *app_file; /* -a APP: <conf dir>/APP, read first */
 	char **command;
 };
 
@@ -136,8 +160,20 @@ static int parse_args(int argc, char **argv, struct run_request *req)
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at COMMAND, whose own options are not ours. */
-	while ((opt = getopt_long(argc, argv, "+:c:u:g:G:h", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:a:c:u:g:G:h", run_options, NULL)) != -1) {
 		switch (opt) {
+		case 'a':
+			if (!optarg[0] || optarg[0] == '.' || strchr(optarg, '/'))
+				return usage_error("not an application name (use -c FILE for a "
+						   "file):",
+						   optarg);
+			free(req->app_file);
+			if (asprintf(&req->app_file, "%s/%s", privman_conf_dir(), optarg) < 0) {
+				req->app_file = NULL;
+				fprintf(stderr, "privman run: out of memory\n");
+				return EXIT_REFUSED;
+			}
+			break;
 		case 'c': {
 			const char **grown =
 				realloc(req->files, (req->file_count + 1) * sizeof(*grown));
@@ -175,6 +211,9 @@ static int parse_args(int argc, char **argv, struct run_request *req)
 			break;
 		case OPT_DRY_RUN:
 			req->dry_run = true;
+			break;
+		case OPT_NO_BROKER:
+			req->no_broker = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -283,13 +322,28 @@ static void print_diag(const struct diag *d, const struct diag *already, FILE *o
 }
 
 /* The scope of the files, validated whole; or the built-in default. A file
- * that says `allow_namespaces true` lets the command make namespaces. */
-static int load_scope(struct run_request *req, struct policy_security *s, struct diag *d)
+ * that says `allow_namespaces true` lets the command make namespaces. The
+ * policy itself is kept in *policy for the broker. */
+static int load_scope(struct run_request *req, struct policy_security *s, struct diag *d,
+		      struct policy **policy)
 {
 	memset(s, 0, sizeof(*s));
-	if (req->file_count == 0)
+	*policy = NULL;
+	size_t count = req->file_count + (req->app_file ? 1 : 0);
+	if (count == 0)
 		return 0; /* user nobody, as policy_security_resolve() defaults */
-	struct policy *p = conf_load_files(req->files, req->file_count, d);
+	const char **files = calloc(count, sizeof(*files));
+	if (!files) {
+		diag_error(d, NULL, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+	if (req->app_file)
+		files[n++] = req->app_file;
+	for (size_t i = 0; i < req->file_count; i++)
+		files[n++] = req->files[i];
+	struct policy *p = conf_load_files(files, count, d);
+	free(files);
 	if (!p)
 		return -1;
 	int rc = policy_validate(p, d);
@@ -299,7 +353,10 @@ static int load_scope(struct run_request *req, struct policy_security *s, struct
 		diag_error(d, NULL, "out of memory");
 		rc = -1;
 	}
-	policy_free(p);
+	if (rc == 0)
+		*policy = p;
+	else
+		policy_free(p);
 	return rc;
 }
 
@@ -365,23 +422,90 @@ static int exec_command(char **command, const struct policy_security *s)
 	return EXIT_NOT_EXECUTABLE;
 }
 
+/* What the command's process needs once the broker's filter is in place. */
+struct target {
+	struct policy_security *scope;
+	unsigned flags;
+	char **command;
+};
+
+/* In the command's process, still root, under the broker's filter: drop,
+ * then exec. A scope refused here changed nothing (as without the broker). */
+static void run_target(void *arg)
+{
+	struct target *t = arg;
+	struct diag d;
+	diag_init(&d);
+	if (drop_apply(t->scope, t->flags, &d) < 0) {
+		print_diag(&d, NULL, stderr);
+		fprintf(stderr, "privman run: the security scope was refused; %s was not run\n",
+			t->command[0]);
+		fflush(NULL);
+		_exit(EXIT_REFUSED);
+	}
+	print_diag(&d, NULL, stderr);
+	/* The drop cleared the death signal; the guard's end kills the
+	 * command in any case, this only makes it quicker. */
+	pid_t guard = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != guard)
+		_exit(EXIT_REFUSED);
+	closelog();
+	fflush(NULL);
+	int status = exec_command(t->command, t->scope);
+	fflush(NULL);
+	_exit(status);
+}
+
+/* The JSON audit file PRIVMAN_AUDIT names (never for a set-id caller). */
+static int audit_file(void)
+{
+	const char *path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_AUDIT");
+	if (!path || !*path)
+		return -1;
+	int fd = audit_open_file(path);
+	if (fd < 0)
+		fprintf(stderr, "privman run: PRIVMAN_AUDIT=%s: %s (no JSON audit)\n", path,
+			strerror(errno));
+	return fd;
+}
+
+/* Serve COMMAND through the broker with `policy`, whose scope becomes the
+ * one resolved with the command line's options. Returns only on failure. */
+static int run_brokered(struct policy *policy, struct policy_security *scope, unsigned flags,
+			char **command)
+{
+	policy_security_free(&policy->security);
+	if (policy_security_copy(&policy->security, scope) < 0) {
+		fprintf(stderr, "privman run: out of memory\n");
+		return EXIT_REFUSED;
+	}
+	static struct target t;
+	t.scope = scope;
+	t.flags = flags;
+	t.command = command;
+	broker_run(policy, "privman", audit_file(), run_target, &t);
+	return 70;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_request req = {0};
 	int status = parse_args(argc, argv, &req);
 	if (status >= 0) {
 		free(req.files);
+		free(req.app_file);
 		return status;
 	}
 
 	struct policy_security scope;
+	struct policy *policy = NULL;
 	struct diag resolve_diag, drop_diag;
 	diag_init(&resolve_diag);
 	diag_init(&drop_diag);
 	FILE *report = req.dry_run ? stdout : stderr;
 
 	status = EXIT_REFUSED;
-	if (load_scope(&req, &scope, &resolve_diag) < 0 ||
+	if (load_scope(&req, &scope, &resolve_diag, &policy) < 0 ||
 	    apply_overrides(&scope, &req, &resolve_diag) < 0 ||
 	    policy_security_resolve(&scope, &resolve_diag) < 0) {
 		print_diag(&resolve_diag, NULL, stderr);
@@ -401,10 +525,15 @@ int cmd_run(int argc, char **argv)
 	 * unprivileged processes lies. */
 	if (!req.allow_namespaces)
 		flags |= DROP_NO_NAMESPACES;
+	bool brokered = policy && broker_wanted(policy) && !req.no_broker;
 	if (req.dry_run)
 		flags |= DROP_DRY_RUN;
 	else /* reach syslog before a chroot hides /dev/log */
 		openlog("privman", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	if (brokered && !req.dry_run) {
+		status = run_brokered(policy, &scope, flags, req.command);
+		goto out;
+	}
 
 	if (drop_apply(&scope, flags, &drop_diag) < 0) {
 		print_diag(&drop_diag, &resolve_diag, stderr);
@@ -415,6 +544,10 @@ int cmd_run(int argc, char **argv)
 	}
 	print_diag(&drop_diag, &resolve_diag, report);
 	if (req.dry_run) {
+		if (brokered)
+			printf("privman run: the policy grants open, unlink or bind: a root "
+			       "monitor stays as the parent and serves them through a seccomp "
+			       "filter loaded before the drop (the broker; --no-broker: none)\n");
 		printf("privman run: then execute");
 		for (char **arg = req.command; *arg; arg++)
 			printf(" %s", *arg);
@@ -435,6 +568,9 @@ out:
 	diag_free(&resolve_diag);
 	diag_free(&drop_diag);
 	policy_security_free(&scope);
+	if (policy)
+		policy_free(policy);
 	free(req.files);
+	free(req.app_file);
 	return status;
 }

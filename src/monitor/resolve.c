@@ -290,10 +290,11 @@ static bool same_object(int a, int b)
 	       sa.stx_dev_minor == sb.stx_dev_minor && sa.stx_ino == sb.stx_ino;
 }
 
-int resolve_cwd(pid_t pid)
+/* An O_PATH handle, in the monitor's view, on the directory that the magic
+ * link `file` (/proc/<pid>/cwd, /proc/<tid>/fd/N) leads to. */
+static int resolve_magic_dir(const char *file)
 {
-	char file[64], path[PATH_MAX];
-	snprintf(file, sizeof(file), "/proc/%d/cwd", (int)pid);
+	char path[PATH_MAX];
 	/* A magic link into the program's world: with a mount namespace of its
 	 * own, what it leads to is a mount the program arranged. It is only
 	 * used to learn a name and to check that the name means the same thing
@@ -310,6 +311,22 @@ int resolve_cwd(pid_t pid)
 	close(theirs);
 	/* Whatever went wrong (no absolute name, a deleted directory, a
 	 * symlink or another object under that name here), the program's
-	 * working directory has no name in the monitor's view. */
+	 * directory has no name in the monitor's view. */
 	return mine >= 0 ? mine : -EXDEV;
+}
+
+int resolve_cwd(pid_t pid)
+{
+	char file[64];
+	snprintf(file, sizeof(file), "/proc/%d/cwd", (int)pid);
+	return resolve_magic_dir(file);
+}
+
+int resolve_dirfd(pid_t tid, int fd)
+{
+	char file[64];
+	if (fd < 0)
+		return -EBADF;
+	snprintf(file, sizeof(file), "/proc/%d/fd/%d", (int)tid, fd);
+	return resolve_magic_dir(file);
 }

@@ -71,4 +71,9 @@ int resolve_umask(pid_t pid);
  * root). Never a handle into a mount namespace other than the monitor's. */
 int resolve_cwd(pid_t pid);
 
+/* The same for the directory that descriptor `fd` of thread `tid` is open
+ * on (an openat() dirfd): EXDEV when it has no name in the monitor's view,
+ * or is not a directory. */
+int resolve_dirfd(pid_t tid, int fd);
+
 #endif
