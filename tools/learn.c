@@ -28,15 +28,21 @@ enum { EXIT_NOT_WRITTEN = 1 };
 static void learn_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: privman learn [-o FILE] [-c BASE]... [APP] [--collapse N] -- COMMAND [ARG]...\n"
+		"Usage: privman learn [-o FILE] [-c BASE]... [APP] [--collapse N]\n"
+		"                     [--split | --broker] -- COMMAND [ARG]...\n"
 		"       privman learn [-o FILE] [-c BASE]... [--collapse N] --from RECORD...\n"
 		"\n"
-		"Run COMMAND, a program that calls priv_init(APP), with a monitor that learns:\n"
-		"every request its policy refuses is served as root would serve it (never\n"
-		"running as root) and recorded. When COMMAND ends (^C ends COMMAND, not\n"
-		"this), write the least policy that grants what it needed: the security scope\n"
-		"and rules of the base, and one rule per object learned, each with how often\n"
-		"and first when it was used.\n"
+		"Run COMMAND with a monitor that learns: what it needs beyond its own rights is\n"
+		"served as root would serve it (never running as root) and recorded. When\n"
+		"COMMAND ends (^C ends COMMAND, not this), write the least policy that grants\n"
+		"it: the security scope and rules of the base, and one rule per object\n"
+		"learned, each with how often and first when it was used.\n"
+		"\n"
+		"A program that calls priv_init(APP) learns every priv_* request it makes (it\n"
+		"starts as root, with PRIVMAN_LEARN). Any other command runs unmodified under\n"
+		"the broker of privman run, dropped to the base's scope: an open, unlink or\n"
+		"bind it could make with its own credentials goes on in the kernel and is not\n"
+		"recorded; one it could not is served and learned.\n"
 		"\n"
 		"WARNING: while learning, COMMAND gets whatever it asks for (but root).\n"
 		"Run only trusted input through it, and review the policy it writes.\n"
@@ -49,6 +55,8 @@ static void learn_usage(FILE *out)
 		"                      no -c, the base is %s/APP when it exists\n"
 		"      --collapse N    N or more rules for files of one directory become one\n"
 		"                      dir/* rule; never for protected places (privman(1))\n"
+		"      --split         COMMAND calls priv_init (default: when its symbols say so)\n"
+		"      --broker        COMMAND is unmodified: learn under the broker\n"
 		"      --from RECORD   write from RECORD, a file PRIVMAN_LEARN=RECORD made,\n"
 		"                      instead of running a command (repeatable)\n"
 		"  -h, --help          show this help\n"
@@ -65,6 +73,7 @@ struct learn_request {
 	size_t record_count;
 	char **command;
 	char **owned; /* the bases' absolute paths, NULL-terminated */
+	enum { MODE_GUESS, MODE_SPLIT, MODE_BROKER } mode;
 };
 
 static int usage_error(const char *message, const char *arg)
@@ -95,13 +104,15 @@ static int parse_collapse(const char *text, unsigned *n)
 	return 0;
 }
 
-enum { OPT_COLLAPSE = 256, OPT_FROM };
+enum { OPT_COLLAPSE = 256, OPT_FROM, OPT_SPLIT, OPT_BROKER };
 
 static const struct option learn_options[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"config", required_argument, NULL, 'c'},
 	{"collapse", required_argument, NULL, OPT_COLLAPSE},
 	{"from", required_argument, NULL, OPT_FROM},
+	{"split", no_argument, NULL, OPT_SPLIT},
+	{"broker", no_argument, NULL, OPT_BROKER},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -140,6 +151,12 @@ static int parse_args(int argc, char **argv, struct learn_request *req)
 		case OPT_FROM:
 			if (append(&req->records, &req->record_count, optarg) < 0)
 				return usage_error("out of memory", NULL);
+			break;
+		case OPT_SPLIT:
+		case OPT_BROKER:
+			if (req->mode != MODE_GUESS)
+				return usage_error("give --split or --broker, once", NULL);
+			req->mode = opt == OPT_SPLIT ? MODE_SPLIT : MODE_BROKER;
 			break;
 		case 'h':
 			learn_usage(stdout);
@@ -281,6 +298,42 @@ static void forward(int sig)
 		kill(running, sig);
 }
 
+/* In the child: a program split by priv_init runs as it always starts,
+ * learning through PRIVMAN_LEARN; any other runs under the broker of
+ * `privman run` with PRIVMAN_LEARN, from the base files. */
+static void __attribute__((noreturn))
+exec_learning(const struct learn_request *req, const struct learn_dir *dir)
+{
+	if (setenv("PRIVMAN_LEARN", dir->record, 1) < 0)
+		_exit(127);
+	if (req->mode == MODE_SPLIT) {
+		if (setenv("PRIVMAN_CONF_DIR", dir->path, 1) < 0)
+			_exit(127);
+		execvp(req->command[0], req->command);
+	} else {
+		size_t n = 0;
+		while (req->command[n])
+			n++;
+		char **argv = calloc(3 + 2 * req->o.base_count + 1 + n + 1, sizeof(*argv));
+		if (!argv)
+			_exit(127);
+		size_t a = 0;
+		argv[a++] = (char *)"privman";
+		argv[a++] = (char *)"run";
+		for (size_t i = 0; i < req->o.base_count; i++) {
+			argv[a++] = (char *)"-c";
+			argv[a++] = req->owned[i];
+		}
+		argv[a++] = (char *)"--";
+		for (size_t i = 0; i < n; i++)
+			argv[a++] = req->command[i];
+		execv("/proc/self/exe", argv);
+	}
+	fprintf(stderr, "privman learn: cannot execute %s: %s\n",
+		req->mode == MODE_SPLIT ? req->command[0] : "privman run", strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
 /* Run COMMAND learning; returns its wait status, or -1. */
 static int run_learning(const struct learn_request *req, const struct learn_dir *dir)
 {
@@ -295,15 +348,8 @@ static int run_learning(const struct learn_request *req, const struct learn_dir 
 		fprintf(stderr, "privman learn: fork: %s\n", strerror(errno));
 		return -1;
 	}
-	if (pid == 0) {
-		if (setenv("PRIVMAN_LEARN", dir->record, 1) < 0 ||
-		    setenv("PRIVMAN_CONF_DIR", dir->path, 1) < 0)
-			_exit(127);
-		execvp(req->command[0], req->command);
-		fprintf(stderr, "privman learn: cannot execute %s: %s\n", req->command[0],
-			strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
-	}
+	if (pid == 0)
+		exec_learning(req, dir);
 	/* ^C at the terminal ends COMMAND (it gets it too), and the policy is
 	 * still written; a SIGTERM or SIGHUP for us is passed on. */
 	running = pid;
@@ -333,21 +379,33 @@ static void say_status(const char *command, int status)
 static int learn_from_run(struct learn_request *req, struct learn_records *records)
 {
 	if (geteuid() != 0) {
-		fprintf(stderr, "privman learn: must be run as root: a program that calls "
-				"priv_init starts as root (effective uid is %u)\n",
+		fprintf(stderr, "privman learn: must be run as root: the monitor that serves "
+				"while learning is root (effective uid is %u)\n",
 			(unsigned)geteuid());
 		return -1;
 	}
+	if (req->mode == MODE_GUESS)
+		req->mode = learn_calls_priv_init(req->command[0]) ? MODE_SPLIT : MODE_BROKER;
+	fprintf(stderr, "privman learn: %s %s\n", req->command[0],
+		req->mode == MODE_SPLIT ? "calls priv_init: its monitor learns (PRIVMAN_LEARN)"
+					: "runs unmodified under the broker of privman run, "
+					  "learning");
 	struct learn_dir dir = {0};
 	int rc = prepare_dir(&dir, req);
 	int status = rc == 0 ? run_learning(req, &dir) : -1;
 	if (status != -1)
 		say_status(req->command[0], status);
 	if (status != -1 && learn_records_read(dir.record, records) < 0) {
-		fprintf(stderr,
-			"privman learn: %s made no request through priv_init (%s), so nothing was "
-			"learned; is it a program that calls priv_init(\"%s\")?\n",
-			req->command[0], strerror(errno), req->app);
+		if (req->mode == MODE_SPLIT)
+			fprintf(stderr,
+				"privman learn: %s made no request through priv_init (%s), so "
+				"nothing was learned; is it a program that calls "
+				"priv_init(\"%s\")? (--broker runs it unmodified)\n",
+				req->command[0], strerror(errno), req->app);
+		else
+			fprintf(stderr, "privman learn: %s was not started under the broker "
+					"(%s); nothing was learned\n",
+				req->command[0], strerror(errno));
 		status = -1;
 	} else if (status != -1 && !records->runs) {
 		fprintf(stderr, "privman learn: the record of %s is empty\n", req->command[0]);

@@ -54,4 +54,8 @@ bool learn_protected(const char *path);
  * not "/", and no protected place is an entry of it. */
 bool learn_collapsible(const char *dir);
 
+/* True when COMMAND (looked up in PATH) is an ELF program that names
+ * priv_init (learn_elf.c). */
+bool learn_calls_priv_init(const char *command);
+
 #endif

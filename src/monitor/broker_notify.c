@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "monitor/audit.h"
+#include "monitor/broker_learn.h"
 #include "monitor/monitor.h"
 #include "monitor/object.h"
 #include "monitor/resolve.h"
@@ -265,6 +266,11 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 		.op = OBJECT_OPEN, .pid = tid, .path = path, .base = base,
 		.flags = c.flags, .mode = c.mode, .umask = umask, .sock = -1,
 	};
+	if (broker_learn_own_right(b, &req)) {
+		close_base(base);
+		let_kernel(b, n->id);
+		return;
+	}
 	struct object_result res;
 	object_handle(b->m, &req, &res);
 	close_base(base);
@@ -322,6 +328,11 @@ static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
 	struct object_request req = {
 		.op = OBJECT_UNLINK, .pid = tid, .path = path, .base = base, .sock = -1,
 	};
+	if (broker_learn_own_right(b, &req)) {
+		close_base(base);
+		let_kernel(b, n->id);
+		return;
+	}
 	struct object_result res;
 	object_handle(b->m, &req, &res);
 	close_base(base);
@@ -378,6 +389,11 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 		.op = OBJECT_BIND, .pid = tid, .base = AT_FDCWD, .sock = sock,
 		.addr = &addr, .addrlen = len,
 	};
+	if (broker_learn_own_right(b, &req)) {
+		close(sock);
+		let_kernel(b, n->id);
+		return;
+	}
 	struct object_result res;
 	object_handle(b->m, &req, &res);
 	close(sock);
