@@ -68,12 +68,15 @@ static void slurp(const char *name, char *buf, size_t cap)
 /* `text` with every "@" replaced by the test directory. */
 static void expand(const char *text, char *buf, size_t cap)
 {
-	size_t o = 0;
-	for (const char *p = text; *p && o < cap - PATH_MAX; p++) {
+	size_t o = 0, n = strlen(dir);
+	for (const char *p = text; *p; p++) {
+		size_t add = *p == '@' ? n : 1;
+		cr_assert(o + add < cap, "%s: too long", text);
 		if (*p == '@')
-			o += (size_t)snprintf(buf + o, cap - o, "%s", dir);
+			memcpy(buf + o, dir, n);
 		else
-			buf[o++] = *p;
+			buf[o] = *p;
+		o += add;
 	}
 	buf[o] = '\0';
 }
@@ -632,11 +635,99 @@ Test(learn, bad_arguments_are_clear_errors)
 	expect_usage("-c @/bad.conf -- true", 1, "the base policy is not valid; nothing was run");
 	expect_usage("--from @/nonexistent", 1, "cannot read the record");
 	/* Not a program that calls priv_init: nothing learned, nothing written. */
-	expect_usage("-o @/x.conf -- /bin/true", 1, "made no request through priv_init");
+	expect_usage("-o @/x.conf --split -- /bin/true", 1, "made no request through priv_init");
+	expect_usage("--split --broker -- true", 2, "give --split or --broker, once");
 	struct stat st;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/x.conf", dir);
 	cr_assert(stat(path, &st) < 0, "a policy was written");
 	cr_assert_eq(learn("--help", NULL), 0);
 	cr_assert(strstr(out, "WARNING"), "%s", out);
+}
+
+/* --- unmodified programs, under the broker ---------------------------------------------- */
+
+static void expect_run(const char *args, const char *want_out)
+{
+	char line[16384];
+	snprintf(line, sizeof(line), "env PRIVMAN_AUDIT=@/audit.json %s run %s", built("privman"),
+		 args);
+	int rc = sh(line);
+	cr_assert_eq(rc, 0, "privman run %s: %d\n%s%s", args, rc, out, err);
+	cr_assert_str_eq(out, want_out, "privman run %s:\n%s", args, err);
+	char audit[1 << 15];
+	slurp("audit.json", audit, sizeof(audit));
+	cr_assert(!strstr(audit, "\"deny\""), "a refusal under the learned policy:\n%s", audit);
+}
+
+Test(learn, unmodified_cat_of_a_root_only_file_learns_that_file_and_nothing_else)
+{
+	secret("secret", "only root\n");
+	free(pmtest_write_file(dir, "public", "anyone\n"));
+	/* Not a priv_init program: privman learn says it runs it under the broker. */
+	expect_learn("-o @/cat.conf -- cat @/secret @/public", "cat.conf");
+	cr_assert_str_eq(out, "only root\nanyone\n");
+	cr_assert(strstr(err, "runs unmodified under the broker"), "%s", err);
+	cr_assert(strstr(err, "observed 1 request in 1 run of cat: 0 granted by the base, 1 "
+			      "learned"),
+		  "%s", err);
+	expect_line("\nopen_ro \"@/secret\" ");
+	/* What cat could open itself (its libraries, the world-readable file)
+	 * is not in the policy. */
+	expect_no_line("\"@/public\"");
+	expect_no_line("/lib");
+	expect_no_line("/etc/");
+	expect_no_line("open_rw");
+	expect_checks("cat.conf");
+
+	/* Without the policy cat cannot read it; with it, it can. */
+	char line[4096];
+	snprintf(line, sizeof(line), "%s run -- cat @/secret", built("privman"));
+	cr_assert_neq(sh(line), 0, "cat read the secret without a policy: %s", out);
+	expect_run("-c @/cat.conf -- cat @/secret @/public", "only root\nanyone\n");
+}
+
+Test(learn, an_unmodified_shell_learns_append_create_unlink_and_bind)
+{
+	make_dir("locked", 0755); /* root's: nobody may not make or remove names */
+	secret("locked/log", "");
+	secret("locked/old", "old\n");
+	free(pmtest_write_file(dir, "script",
+			       "echo entry >> @/locked/log\n"
+			       "echo new > @/locked/new\n"
+			       "rm -f @/locked/old\n"
+			       "echo mine > /tmp/pmtest-learn-own.$$ && rm -f /tmp/pmtest-learn-own.$$\n"
+			       "python3 -c 'import socket; s = socket.socket(); "
+			       "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+			       "s.bind((\"127.0.0.1\", 787)); t = socket.socket(); "
+			       "t.bind((\"127.0.0.1\", 0)); print(\"bound\")'\n"));
+	char script[PATH_MAX];
+	expand("@/script", script, sizeof(script));
+	char text[4096];
+	slurp("script", text, sizeof(text));
+	char expanded[8192];
+	expand(text, expanded, sizeof(expanded));
+	free(pmtest_write_file(dir, "script", expanded));
+	cr_assert(chmod(script, 0755) == 0);
+
+	expect_learn("-o @/sh.conf -- sh @/script", "sh.conf");
+	cr_assert_str_eq(out, "bound\n", "%s", err);
+	expect_line("\nopen_ao \"@/locked/log\" ");
+	expect_line("\nopen_rw \"@/locked/new\" ");
+	expect_line("\nunlink \"@/locked/old\" ");
+	expect_line("\nbind 127.0.0.1:787 ");
+	/* What nobody may do itself: its own file in /tmp, an ephemeral port. */
+	expect_no_line("pmtest-learn-own");
+	expect_no_line("127.0.0.1:0");
+	expect_checks("sh.conf");
+
+	/* Again, under the policy: the same results, nothing refused. */
+	secret("locked/old", "old\n");
+	expect_run("-c @/sh.conf -- sh @/script", "bound\n");
+	slurp("locked/log", text, sizeof(text));
+	cr_assert_str_eq(text, "entry\nentry\n");
+	struct stat st;
+	char old[PATH_MAX];
+	expand("@/locked/old", old, sizeof(old));
+	cr_assert(stat(old, &st) < 0, "the unlink was not served");
 }
