@@ -46,7 +46,7 @@ static bool scalar_kind(enum learn_kind k)
 /* A rule about to be added: its text is built piece by piece. */
 struct rule {
 	enum learn_kind kind;
-	char text[POLICY_LEARNED_MAX + 4096];
+	char text[1 << 16]; /* a base's run scope with a long env list fits */
 	size_t used;
 	const char *path;
 	const char *match[LEARN_MATCH_MAX];
@@ -560,7 +560,9 @@ static int load_base(struct learn_model *m, const struct learn_options *o, FILE 
 	int failed = 0;
 	each_rule(m, m->base, add_base_rule, &failed);
 	if (failed) {
-		fprintf(summary, "privman learn: out of memory\n");
+		fprintf(summary, "privman learn: %d rule%s of the base cannot be written (out of "
+				 "memory, or longer than 64 KiB)\n",
+			failed, failed == 1 ? "" : "s");
 		return -1;
 	}
 	return 0;

@@ -282,9 +282,11 @@ struct policy_request {
 	int32_t handle;
 };
 
-/* The longest rule learning writes: a run scope with a program and a
- * chroot, each quoted. */
-#define POLICY_LEARNED_MAX (2 * 4096 + 512)
+/* The longest rule learning writes: a path of PATH_MAX, quoted, and its
+ * directive, or a run scope whose program and chroot fit in as much. A
+ * longer one is not learned (the refusal stands, and says why): every
+ * request pays for clearing this. */
+#define POLICY_LEARNED_MAX (4096 + 256)
 
 struct policy_decision {
 	bool allow;
