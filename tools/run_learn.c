@@ -4,6 +4,7 @@
  * learn reads (privman learn sets it for an unmodified program). Ignored for
  * a set-id caller, as PRIVMAN_CONF_DIR and PRIVMAN_AUDIT are. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,13 @@ int run_learn_start(struct policy **policy, char **command, bool no_broker)
 	const char *file = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_LEARN");
 	if (!file || !*file)
 		return 0;
+	static char record[PATH_MAX];
+	if (snprintf(record, sizeof(record), "%s", file) >= (int)sizeof(record)) {
+		fprintf(stderr, "privman run: PRIVMAN_LEARN is longer than PATH_MAX\n");
+		return -1;
+	}
+	file = record;
+	unsetenv("PRIVMAN_LEARN"); /* the command has no use for it */
 	if (no_broker) {
 		fprintf(stderr, "privman run: PRIVMAN_LEARN needs the broker; drop --no-broker\n");
 		return -1;

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -46,7 +45,6 @@ struct probe {
 };
 
 static int prober_sock = -1;
-static pid_t prober_pid;
 
 static int access_as_target(int base, const char *path, int mode, int flags)
 {
@@ -156,7 +154,6 @@ static int prober_start(const struct policy_security *s)
 		prober_main(sv[1], s);
 	close(sv[1]);
 	prober_sock = sv[0];
-	prober_pid = pid;
 	return 0;
 }
 
@@ -200,10 +197,11 @@ static int ask(struct broker *b, const struct object_request *req)
 	int answer;
 	if (sendmsg(prober_sock, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(p) ||
 	    recv(prober_sock, &answer, sizeof(answer), 0) != (ssize_t)sizeof(answer)) {
+		/* Its end of the socket closed, the prober leaves; the monitor's
+		 * loop reaps it with every other child (never by pid here: the
+		 * loop may have reaped it already, and the pid be another's). */
 		close(prober_sock);
 		prober_sock = -1;
-		kill(prober_pid, SIGKILL);
-		waitpid(prober_pid, NULL, 0);
 		return -1;
 	}
 	return answer;
