@@ -647,6 +647,11 @@ Test(learn, bad_arguments_are_clear_errors)
 	/* Not a program that calls priv_init: nothing learned, nothing written. */
 	expect_usage("-o @/x.conf --split -- /bin/true", 1, "made no request through priv_init");
 	expect_usage("--split --broker -- true", 2, "give --split or --broker, once");
+	/* APP must be the name the program gives priv_init. */
+	char args[PATH_MAX];
+	snprintf(args, sizeof(args), "-o @/y.conf other -- %s lrn open /etc/hostname r",
+		 monitor_prog());
+	expect_usage(args, 1, "called priv_init(\"lrn\"), not \"other\"");
 	struct stat st;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/x.conf", dir);

@@ -376,6 +376,16 @@ static void say_status(const char *command, int status)
 			WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
+/* The appname of a run recorded under another name than APP, or NULL. */
+static const char *other_app(const struct learn_records *records, const char *app)
+{
+	for (size_t i = 0; i < records->count; i++)
+		if (strcmp(records->items[i].verdict, "start") == 0 &&
+		    strcmp(records->items[i].app, app) != 0)
+			return records->items[i].app;
+	return NULL;
+}
+
 static int learn_from_run(struct learn_request *req, struct learn_records *records)
 {
 	if (geteuid() != 0) {
@@ -409,6 +419,15 @@ static int learn_from_run(struct learn_request *req, struct learn_records *recor
 		status = -1;
 	} else if (status != -1 && !records->runs) {
 		fprintf(stderr, "privman learn: the record of %s is empty\n", req->command[0]);
+		status = -1;
+	} else if (status != -1 && req->mode == MODE_SPLIT && other_app(records, req->app)) {
+		/* It ran without the base, from an empty policy: what it needed
+		 * there is not what it needs with the base's scope. */
+		fprintf(stderr,
+			"privman learn: %s called priv_init(\"%s\"), not \"%s\", and ran without "
+			"the base; give its name as APP: privman learn [-c BASE]... %s -- ...\n",
+			req->command[0], other_app(records, req->app), req->app,
+			other_app(records, req->app));
 		status = -1;
 	}
 	remove_dir(&dir);
