@@ -34,8 +34,12 @@ static unsigned ops_of(const struct policy *p)
 	unsigned ops = 0;
 	if (p->learn) /* anything may be learned */
 		return BROKER_OPEN | BROKER_UNLINK | BROKER_BIND;
-	if (p->open_ro.count || p->open_rw.count || p->open_ao.count)
-		ops |= BROKER_OPEN;
+	if (p->open_ro.count || p->open_rw.count)
+		ops |= BROKER_OPEN_READ;
+	if (p->open_ao.count || p->open_rw.count)
+		ops |= BROKER_OPEN_WRITE;
+	if (p->open_rw.count)
+		ops |= BROKER_OPEN_RDWR;
 	if (p->unlink.count)
 		ops |= BROKER_UNLINK;
 	if (p->bind.count)
@@ -95,7 +99,8 @@ static void __attribute__((noreturn)) finish(struct loop *l, int status)
 		    "the command ended (%s %d); %lu calls granted, %lu left to the kernel",
 		    WIFSIGNALED(status) ? "signal" : "status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
-		    l->b.granted, l->b.continued);
+		    __atomic_load_n(&l->b.granted, __ATOMIC_RELAXED),
+		    __atomic_load_n(&l->b.continued, __ATOMIC_RELAXED));
 	append_finish(l->m);
 	audit_finish(&l->m->audit);
 	broker_exit_like(status);
@@ -153,6 +158,16 @@ static void handle_epoll(struct loop *l)
  * turns. */
 static pthread_mutex_t state = PTHREAD_MUTEX_INITIALIZER;
 
+void broker_lock(void)
+{
+	pthread_mutex_lock(&state);
+}
+
+void broker_unlock(void)
+{
+	pthread_mutex_unlock(&state);
+}
+
 /* Signals, the appender's reports, the audit's clock: a thread of their own,
  * so that the one serving calls waits in the listener alone (one system
  * call fewer per call, and the target's wake-up goes straight to it). */
@@ -201,9 +216,7 @@ static void __attribute__((noreturn)) serve_calls(struct loop *l)
 			for (;;)
 				pause();
 		}
-		pthread_mutex_lock(&state);
 		broker_answer(&l->b);
-		pthread_mutex_unlock(&state);
 	}
 }
 

@@ -22,25 +22,49 @@ static const int refused[] = {
 	SCMP_SYS(io_uring_register),
 };
 
+/* open and openat with an access mode the policy can grant. An O_PATH
+ * handle is never brokered (object.h refuses the flag): not sent either. */
+static int add_opens(scmp_filter_ctx ctx, unsigned ops)
+{
+	static const struct {
+		unsigned op;
+		int mode;
+	} modes[] = {
+		{BROKER_OPEN_READ, O_RDONLY},
+		{BROKER_OPEN_WRITE, O_WRONLY},
+		{BROKER_OPEN_RDWR, O_RDWR},
+	};
+	const uint32_t notify = SCMP_ACT_NOTIFY;
+	const scmp_datum_t mask = O_ACCMODE | O_PATH;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!(ops & modes[i].op))
+			continue;
+		scmp_datum_t mode = (scmp_datum_t)modes[i].mode;
+		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(open), 1,
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, mask, mode));
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(openat), 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, mask, mode));
+	}
+	/* creat truncates: open_rw alone grants it. openat2's flags are in
+	 * memory: every one is sent. */
+	if (rc == 0 && (ops & BROKER_OPEN_RDWR))
+		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(creat), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(openat2), 0);
+	return rc;
+}
+
 /* The calls served by the broker: each one either gets what the policy
  * grants from the monitor, or goes on in the kernel as if nothing had
- * looked at it. A kind the policy cannot grant is not sent at all. */
+ * looked at it. A call the policy cannot grant is not sent at all. */
 static int add_rules(scmp_filter_ctx ctx, unsigned ops)
 {
 	const uint32_t notify = SCMP_ACT_NOTIFY;
 	int rc = 0;
-	if (ops & BROKER_OPEN) {
-		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(open), 0);
-		if (rc == 0)
-			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(creat), 0);
-		if (rc == 0)
-			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(openat2), 0);
-		/* An O_PATH handle is never brokered (object.h refuses the
-		 * flag): not sent, it costs nothing. */
-		if (rc == 0)
-			rc = seccomp_rule_add(ctx, notify, SCMP_SYS(openat), 1,
-					      SCMP_A2(SCMP_CMP_MASKED_EQ, O_PATH, 0));
-	}
+	if (ops & BROKER_OPEN)
+		rc = add_opens(ctx, ops);
 	if (rc == 0 && (ops & BROKER_UNLINK)) {
 		rc = seccomp_rule_add(ctx, notify, SCMP_SYS(unlink), 0);
 		/* Nor is rmdir. */

@@ -24,12 +24,17 @@ struct broker {
 };
 
 /* The kinds of call the policy can grant: only those are sent to the
- * monitor (the others cost nothing). */
+ * monitor (the others cost nothing). An open by its access mode: O_RDONLY
+ * is granted by open_ro and open_rw, O_WRONLY by open_ao and open_rw,
+ * O_RDWR by open_rw alone (privman.conf(5)). */
 enum broker_ops {
-	BROKER_OPEN = 1 << 0,
-	BROKER_UNLINK = 1 << 1,
-	BROKER_BIND = 1 << 2,
+	BROKER_OPEN_READ = 1 << 0,
+	BROKER_OPEN_WRITE = 1 << 1,
+	BROKER_OPEN_RDWR = 1 << 2,
+	BROKER_UNLINK = 1 << 3,
+	BROKER_BIND = 1 << 4,
 };
+#define BROKER_OPEN (BROKER_OPEN_READ | BROKER_OPEN_WRITE | BROKER_OPEN_RDWR)
 
 /* broker_filter.c: in the command's process, as root: load the filter that
  * sends the calls of `ops` to the monitor, and return its listener fd, or
@@ -73,7 +78,12 @@ int broker_notify_init(struct broker *b);
  * call was withdrawn (a signal) before it was taken, EINTR. */
 int broker_receive(struct broker *b);
 
-/* Answer the notification received. */
+/* Answer the notification received. Takes the lock of the monitor's state
+ * (broker_lock) only around what touches it. */
 void broker_answer(struct broker *b);
+
+/* broker.c: the lock of the monitor's state, shared by its two threads. */
+void broker_lock(void);
+void broker_unlock(void);
 
 #endif

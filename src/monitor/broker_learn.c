@@ -233,8 +233,10 @@ bool broker_learn_own_right(struct broker *b, const struct object_request *req)
 		return bind_own_right(&b->m->policy->security, req);
 	int answer = ask(b, req);
 	if (answer < 0) {
+		broker_lock(); /* the audit is the monitor's state */
 		audit_event(&b->m->audit, LOG_ERR, "learning: the program's own rights cannot "
 						   "be probed; the call goes to the kernel");
+		broker_unlock();
 		return true;
 	}
 	return answer == 0;

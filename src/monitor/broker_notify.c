@@ -143,14 +143,14 @@ static void send_resp(struct broker *b, uint64_t id, int error, uint32_t flags)
  * reading its arguments again. */
 static void let_kernel(struct broker *b, uint64_t id)
 {
-	b->continued++;
+	__atomic_add_fetch(&b->continued, 1, __ATOMIC_RELAXED);
 	send_resp(b, id, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 }
 
 /* Granted: the outcome of the monitor's own call. */
 static void answer(struct broker *b, uint64_t id, int error)
 {
-	b->granted++;
+	__atomic_add_fetch(&b->granted, 1, __ATOMIC_RELAXED);
 	send_resp(b, id, error, 0);
 }
 
@@ -166,8 +166,27 @@ static int answer_fd(struct broker *b, uint64_t id, int fd, bool cloexec)
 		.newfd = 0,
 		.newfd_flags = cloexec ? O_CLOEXEC : 0,
 	};
-	b->granted++;
+	__atomic_add_fetch(&b->granted, 1, __ATOMIC_RELAXED);
 	return ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 ? -errno : 0;
+}
+
+/* The handlers and the audit touch the monitor's state (policy, audit,
+ * appender), which the other thread serves too: under the lock. Nothing
+ * read from the target is read under it, so a target whose memory stalls a
+ * read can never hold up the rest of the monitor. */
+static void handle(struct broker *b, const struct object_request *req, struct object_result *res)
+{
+	broker_lock();
+	object_handle(b->m, req, res);
+	broker_unlock();
+}
+
+static void audit(struct broker *b, const struct object_request *req,
+		  const struct object_result *res)
+{
+	broker_lock();
+	object_audit(b->m, req, res);
+	broker_unlock();
 }
 
 static bool granted(const struct object_result *res)
@@ -272,12 +291,14 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 		return;
 	}
 	struct object_result res;
-	object_handle(b->m, &req, &res);
+	handle(b, &req, &res);
 	close_base(base);
 	if (granted(&res) && on_procfs(&res)) {
+		broker_lock();
 		audit_refusal(&b->m->audit, "open", res.object, tid, EACCES,
 			      "a /proc object reached in the monitor's context: the kernel "
 			      "decides the call");
+		broker_unlock();
 		res.decided = false;
 	}
 	if (!granted(&res)) {
@@ -299,7 +320,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 	} else {
 		answer(b, n->id, res.error ? res.error : EIO);
 	}
-	object_audit(b->m, &req, &res);
+	audit(b, &req, &res);
 }
 
 /* --- unlink, unlinkat ---------------------------------------------------- */
@@ -334,7 +355,7 @@ static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
 		return;
 	}
 	struct object_result res;
-	object_handle(b->m, &req, &res);
+	handle(b, &req, &res);
 	close_base(base);
 	if (res.fd >= 0)
 		close(res.fd);
@@ -343,7 +364,7 @@ static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
 		return;
 	}
 	answer(b, n->id, res.error);
-	object_audit(b->m, &req, &res);
+	audit(b, &req, &res);
 }
 
 /* --- bind ------------------------------------------------------------------ */
@@ -395,7 +416,7 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 		return;
 	}
 	struct object_result res;
-	object_handle(b->m, &req, &res);
+	handle(b, &req, &res);
 	close(sock);
 	if (res.fd >= 0)
 		close(res.fd);
@@ -404,7 +425,7 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 		return;
 	}
 	answer(b, n->id, res.error);
-	object_audit(b->m, &req, &res);
+	audit(b, &req, &res);
 }
 
 /* --- the loop's step ------------------------------------------------------- */

@@ -117,10 +117,12 @@ static bool granted_rw(const struct policy_decision *d)
  * system. Returns true when refused. */
 static bool no_base(const struct object_request *req, struct object_result *out)
 {
-	if (req->path[0] == '/' || !req->base_error)
+	if (req->path[0] == '/' || (req->base >= 0 && !req->base_error))
 		return false;
-	refuse(out, req->path, req->base_error,
-	       req->base_error == EXDEV
+	/* Never from the monitor's own working directory (AT_FDCWD). */
+	int error = req->base_error ? req->base_error : EXDEV;
+	refuse(out, req->path, error,
+	       error == EXDEV
 		       ? "a relative path from a working directory that is not in the "
 			 "monitor's view of the file system (another mount namespace?)"
 		       : "the working directory could not be resolved");
@@ -133,7 +135,7 @@ static bool no_base(const struct object_request *req, struct object_result *out)
 static void refuse_unresolved(struct monitor *m, const struct object_request *req,
 			      enum policy_op pop, int err, struct object_result *out)
 {
-	char cwd[PATH_MAX] = "", lexical[PATH_MAX];
+	char cwd[PATH_MAX], lexical[PATH_MAX];
 	const char *path = req->path, *object = path;
 
 	if (path[0] != '/' && (req->base < 0 || resolve_fd_path(req->base, cwd, sizeof(cwd)) < 0))
@@ -514,11 +516,16 @@ static void bind_socket(struct monitor *m, const struct object_request *req,
 void object_handle(struct monitor *m, const struct object_request *req,
 		   struct object_result *out)
 {
-	/* Fail closed: a path that forgot to fill the result refuses. */
-	memset(out, 0, sizeof(*out));
+	/* Fail closed: a path that forgot to fill the result refuses. (The
+	 * two path buffers are not cleared: 8 KiB per request.) */
+	out->object[0] = '\0';
+	out->decided = false;
+	memset(&out->decision, 0, sizeof(out->decision));
 	out->why = "the request was not handled";
 	out->error = EACCES;
 	out->fd = -1;
+	out->stream_why = NULL;
+	out->stream_path[0] = '\0';
 	switch (req->op) {
 	case OBJECT_OPEN:
 		open_file(m, req, out);

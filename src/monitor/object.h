@@ -37,7 +37,9 @@ struct object_request {
 	 * When the front end could not resolve that directory, base is -1 and
 	 * base_error says why (EXDEV: it is not in the monitor's view, as in
 	 * another mount namespace); a relative path is then refused with it.
-	 * The refusal comes from the handler, in its turn among the checks. */
+	 * The refusal comes from the handler, in its turn among the checks. A
+	 * relative path is never resolved from AT_FDCWD (the monitor's own
+	 * working directory): without a handle it is refused (EXDEV). */
 	const char *path;
 	int base;
 	int base_error;

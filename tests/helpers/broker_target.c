@@ -21,6 +21,10 @@
  *                  a thread with a working directory of its own (unshare
  *                  CLONE_FS) in DIR opens NAME, relative: "thread FIRSTLINE"
  *                  or "thread ERRNO"
+ *   openat2 PATH RESOLVE
+ *                  openat2(AT_FDCWD, PATH, O_RDONLY) with RESOLVE (a number)
+ *                  as its resolve field: "openat2 FIRSTLINE" or
+ *                  "openat2 ERRNO"
  *   dying PATH COUNT
  *                  COUNT times: fork a child that opens PATH without end and
  *                  kill it after a moment, mid-request; then open PATH:
@@ -40,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,6 +243,20 @@ static int thread(const char *dir, const char *name)
 	return 0;
 }
 
+static int openat2_mode(const char *path, unsigned long long resolve)
+{
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .mode = 0, .resolve = resolve};
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0) {
+		printf("openat2 %s\n", strerrorname_np(errno));
+		return 0;
+	}
+	char line[256];
+	first_line((int)fd, line, sizeof(line));
+	printf("openat2 %s\n", line);
+	return 0;
+}
+
 static int dying(const char *path, long count)
 {
 	for (long i = 0; i < count; i++) {
@@ -318,6 +337,8 @@ int main(int argc, char **argv)
 		return sleeper(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "thread") == 0)
 		return thread(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "openat2") == 0)
+		return openat2_mode(argv[2], strtoull(argv[3], NULL, 0));
 	if (argc == 4 && strcmp(argv[1], "dying") == 0)
 		return dying(argv[2], atol(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "excl") == 0)
