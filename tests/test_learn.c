@@ -817,3 +817,20 @@ Test(learn, unmodified_nginx_learns_its_policy_then_runs_under_it_with_no_refusa
 	slurp("logs/access.log", log, sizeof(log));
 	cr_assert(strstr(log, "\"GET /index.html HTTP/1.0\" 200"), "access.log: %s", log);
 }
+
+Test(learn, under_the_base_scope_the_users_own_files_are_not_learned)
+{
+	secret("mine", "mine\n");
+	secret("roots", "root's\n");
+	char path[PATH_MAX];
+	expand("@/mine", path, sizeof(path));
+	struct passwd *pw = getpwnam(USER1);
+	cr_assert(pw && chown(path, pw->pw_uid, pw->pw_gid) == 0);
+	free(pmtest_write_file(dir, "base.conf", "security { user = " USER1 " }\n"));
+	expect_learn("-c @/base.conf -o @/own.conf -- cat @/mine @/roots", "own.conf");
+	cr_assert_str_eq(out, "mine\nroot's\n", "%s", err);
+	expect_line("\nopen_ro \"@/roots\" ");
+	expect_no_line("\"@/mine\"");
+	expect_line("security {\n\tuser = " USER1 "\n}");
+	expect_run("-c @/own.conf -- cat @/mine @/roots", "mine\nroot's\n");
+}
