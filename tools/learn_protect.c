@@ -20,7 +20,7 @@ static const char *const protected_trees[] = {
 	"/etc/cron.d",	     "/var/spool/cron",	  "/etc/polkit-1",	"/etc/systemd",
 	"/etc/krb5.keytab",  "/etc/shadow",	  "/etc/gshadow",	"/proc",
 	"/sys",		     "/dev",		  "/var/lib/sss",	"/etc/privman.d",
-	"/usr/local/etc/privman.d",
+	PRIVMAN_SYSCONFDIR "/privman.d",
 };
 
 /* Names starting so in their directory: shadow-, shadow.lock, sudoers.bak... */
