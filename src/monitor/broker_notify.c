@@ -181,10 +181,13 @@ static void handle(struct broker *b, const struct object_request *req, struct ob
 	broker_unlock();
 }
 
-static void audit(struct broker *b, const struct object_request *req,
-		  const struct object_result *res)
+/* The answer and its audit are one step under the lock: the command may
+ * end as soon as it has its answer, and the monitor leaves with it (the
+ * other thread, under the lock), so the record must be written before the
+ * lock is let go. Call with the lock held; it is released. */
+static void audit_and_unlock(struct broker *b, const struct object_request *req,
+			     const struct object_result *res)
 {
-	broker_lock();
 	object_audit(b->m, req, res);
 	broker_unlock();
 }
@@ -307,6 +310,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 		let_kernel(b, n->id);
 		return;
 	}
+	broker_lock();
 	if (res.fd >= 0) {
 		int rc = answer_fd(b, n->id, res.fd, (c.flags & O_CLOEXEC) != 0);
 		close(res.fd);
@@ -320,7 +324,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 	} else {
 		answer(b, n->id, res.error ? res.error : EIO);
 	}
-	audit(b, &req, &res);
+	audit_and_unlock(b, &req, &res);
 }
 
 /* --- unlink, unlinkat ---------------------------------------------------- */
@@ -363,8 +367,9 @@ static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
 		let_kernel(b, n->id);
 		return;
 	}
+	broker_lock();
 	answer(b, n->id, res.error);
-	audit(b, &req, &res);
+	audit_and_unlock(b, &req, &res);
 }
 
 /* --- bind ------------------------------------------------------------------ */
@@ -424,8 +429,9 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 		let_kernel(b, n->id);
 		return;
 	}
+	broker_lock();
 	answer(b, n->id, res.error);
-	audit(b, &req, &res);
+	audit_and_unlock(b, &req, &res);
 }
 
 /* --- the loop's step ------------------------------------------------------- */
