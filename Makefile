@@ -131,6 +131,9 @@ $(BUILD)/tests/%: tests/%.c $(INTLIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(INTLIB) $(LIBS) -lcriterion
 
+# tests/test_layout.c reads the source tree it was built from.
+$(BUILD)/tests/test_layout: private ALL_CFLAGS += -DPRIVMAN_SOURCE_DIR='"$(CURDIR)"'
+
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(INTLIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ $< $(INTLIB) $(LIBS) -lpthread

@@ -2,7 +2,7 @@
  * small vocabulary (written as policy text and loaded by the real parser)
  * and a series of requests; each request is decided by policy_decide() and
  * by a naive matcher below, written from privman.conf(5) (and the note of
- * priv_bind(3) on IPv4-mapped addresses) rather than from policy.c. Any
+ * priv_bind(3) on IPv4-mapped addresses) rather than from decide.c. Any
  * disagreement aborts with both answers.
  *
  * The vocabulary is small on purpose, so that rules and requests meet:

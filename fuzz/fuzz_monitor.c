@@ -92,6 +92,7 @@
 #include "monitor/custom.h"
 #include "monitor/monitor.h"
 #include "monitor/pam_monitor.h"
+#include "scope/resolve_scope.h"
 #include "wire/pam_wire.h"
 #include "privman.h"
 #include "wire/wire.h"
@@ -841,6 +842,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	m.channels = calloc(MONITOR_MAX_CHANNELS, sizeof(*m.channels));
 	m.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	m.signal_fd = -1;
+	m.dispatch = monitor_dispatch; /* what monitor_init sets */
+	m.loop = monitor_loop;
 	if (!m.channels || m.epoll_fd < 0 || m.audit.fd < 0)
 		die("fuzz_monitor: monitor");
 	for (int i = 0; i < MAX_PEERS; i++)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "monitor/custom.h"
-#include "monitor/monitor.h"
+#include "monitor/object.h"
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
 #include "wire/wire.h"
@@ -95,9 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (req.op == WIRE_OP_OPEN || req.op == WIRE_OP_UNLINK) {
 		char parent[PATH_MAX], name[NAME_MAX + 1], out[PATH_MAX];
-		resolve_is_clean(req.path);
-		resolve_split(req.path, parent, sizeof(parent), name, sizeof(name));
-		if (resolve_lexical("/base/dir", req.path, out, sizeof(out)) >= 0 && out[0] != '/')
+		path_is_clean(req.path);
+		path_split(req.path, parent, sizeof(parent), name, sizeof(name));
+		if (path_lexical("/base/dir", req.path, out, sizeof(out)) >= 0 && out[0] != '/')
 			__builtin_trap();
 	}
 	return 0;

@@ -20,7 +20,7 @@ OUT=$BUILD/fuzz-coverage
 CLANG=${CLANG:-clang}
 PROFDATA=${LLVM_PROFDATA:-llvm-profdata}
 COV=${LLVM_COV:-llvm-cov}
-ROOT_SIDE="src/monitor/*.c src/policy/*.c src/wire/*.c src/common/*.h"
+ROOT_SIDE="src/monitor/*.c src/policy/*.c src/scope/resolve_scope.c src/wire/*.c src/common/*.c src/common/*.h"
 
 for tool in "$CLANG" "$PROFDATA" "$COV"; do
 	command -v "$tool" >/dev/null 2>&1 || {

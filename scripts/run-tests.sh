@@ -42,7 +42,7 @@ for t in "$@"; do
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
-		failures="$failures$(grep '^not ok ' "$tap" | sed "s|^not ok [0-9]* - |   $name: |" | cut -c1-160)
+		failures="$failures$(grep '^not ok ' "$tap" | sed "s|^not ok [0-9 ]*- |   $name: |" | cut -c1-160)
 "
 		[ "$sanitizer" -gt 0 ] && failures="$failures   $name: $sanitizer sanitizer reports
 "

@@ -7,6 +7,7 @@
 
 #include "policy/conf.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 
 /* Parse `text` as the file "test.conf"; NULL on a syntax error. */
 static inline struct policy *parse_text(const char *text, struct diag *d)

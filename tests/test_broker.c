@@ -217,6 +217,29 @@ Test(broker, what_is_not_granted_is_the_kernels_to_refuse)
 	run_free(&r);
 }
 
+/* A confine scope applies under the broker too: the command reads nothing
+ * outside it by itself (/etc/passwd is world-readable, and refused), yet
+ * still gets what the monitor grants, opened in the monitor's unconfined
+ * context. Without the confine hook on the broker's path, cat would read
+ * /etc/passwd. */
+Test(broker, a_confined_command_gets_only_what_the_broker_grants)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *p = policy("open_ro %s\nconfine { read { /usr } }\n", secret);
+	struct run r = run_in("/", (const char *[]){"-c", p, NULL},
+			      (const char *[]){"cat", secret, NULL});
+	cr_expect_eq(exit_code(&r), 0, "status %d, stderr: %s", r.status, r.stderr_text);
+	cr_expect_str_eq(r.stdout_text, "the-secret\n");
+	run_free(&r);
+
+	r = run_in("/", (const char *[]){"-c", p, NULL},
+		   (const char *[]){"cat", "/etc/passwd", NULL});
+	cr_expect_eq(exit_code(&r), 1, "status %d", r.status);
+	cr_expect(strstr(r.stderr_text, "/etc/passwd: Permission denied"), "%s", r.stderr_text);
+	cr_expect_str_eq(r.stdout_text, "");
+	run_free(&r);
+}
+
 Test(broker, a_relative_path_and_a_dirfd_path)
 {
 	PMTEST_SKIP_UNLESS_ROOT();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "monitor/monitor.h"
+#include "scope/resolve_scope.h"
 #include "testutil.h"
 
 static char *dir;

@@ -21,6 +21,7 @@
 
 #include "monitor/monitor.h"
 #include "monitor/object.h"
+#include "scope/resolve_scope.h"
 #include "testutil.h"
 #include "wire/wire.h"
 
@@ -80,6 +81,7 @@ static void setup(void)
 	m.channels = calloc(MONITOR_MAX_CHANNELS, sizeof(*m.channels));
 	m.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	m.signal_fd = -1;
+	m.dispatch = monitor_dispatch; /* what monitor_init sets */
 	cr_assert(m.audit.fd >= 0 && m.channels && m.epoll_fd >= 0);
 	channel_for(getpid());
 	seen = 0;

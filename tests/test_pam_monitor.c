@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 
 #include "monitor/pam_monitor.h"
+#include "scope/resolve_scope.h"
 #include "wire/pam_wire.h"
 #include "testutil.h"
 

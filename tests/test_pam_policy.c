@@ -4,6 +4,7 @@
 #include "policy/conf.h"
 #include "policy/pam_stack.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 #include "testutil.h"
 
 static struct policy *load(const char *text, struct diag *d)

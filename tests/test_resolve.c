@@ -17,7 +17,7 @@
 static void split_is(const char *path, int rc, const char *parent, const char *name)
 {
 	char p[PATH_MAX], n[NAME_MAX + 1];
-	cr_assert_eq(resolve_split(path, p, sizeof(p), n, sizeof(n)), rc, "split %s", path);
+	cr_assert_eq(path_split(path, p, sizeof(p), n, sizeof(n)), rc, "split %s", path);
 	if (rc == 0) {
 		cr_assert_str_eq(p, parent, "parent of %s", path);
 		cr_assert_str_eq(n, name, "name of %s", path);
@@ -45,17 +45,17 @@ Test(resolve, split)
 Test(resolve, join)
 {
 	char out[16];
-	cr_assert_eq(resolve_join(out, sizeof(out), "/", "a"), 2);
+	cr_assert_eq(path_join(out, sizeof(out), "/", "a"), 2);
 	cr_assert_str_eq(out, "/a");
-	cr_assert_eq(resolve_join(out, sizeof(out), "/etc", "passwd"), 11);
+	cr_assert_eq(path_join(out, sizeof(out), "/etc", "passwd"), 11);
 	cr_assert_str_eq(out, "/etc/passwd");
-	cr_assert_eq(resolve_join(out, sizeof(out), "/etc/xyz", "passwd1"), -ENAMETOOLONG);
+	cr_assert_eq(path_join(out, sizeof(out), "/etc/xyz", "passwd1"), -ENAMETOOLONG);
 }
 
 static void lexical_is(const char *base, const char *path, const char *want)
 {
 	char out[PATH_MAX];
-	cr_assert(resolve_lexical(base, path, out, sizeof(out)) > 0);
+	cr_assert(path_lexical(base, path, out, sizeof(out)) > 0);
 	cr_assert_str_eq(out, want, "%s + %s", base, path);
 }
 
@@ -71,16 +71,16 @@ Test(resolve, lexical)
 
 Test(resolve, clean)
 {
-	cr_assert(resolve_is_clean("/"));
-	cr_assert(resolve_is_clean("/etc/passwd"));
-	cr_assert(resolve_is_clean("/a/.hidden/..x"));
-	cr_assert(!resolve_is_clean("etc/passwd"));
-	cr_assert(!resolve_is_clean("/etc//passwd"));
-	cr_assert(!resolve_is_clean("/etc/./passwd"));
-	cr_assert(!resolve_is_clean("/etc/../passwd"));
-	cr_assert(!resolve_is_clean("/etc/"));
-	cr_assert(!resolve_is_clean("/etc/.."));
-	cr_assert(!resolve_is_clean(""));
+	cr_assert(path_is_clean("/"));
+	cr_assert(path_is_clean("/etc/passwd"));
+	cr_assert(path_is_clean("/a/.hidden/..x"));
+	cr_assert(!path_is_clean("etc/passwd"));
+	cr_assert(!path_is_clean("/etc//passwd"));
+	cr_assert(!path_is_clean("/etc/./passwd"));
+	cr_assert(!path_is_clean("/etc/../passwd"));
+	cr_assert(!path_is_clean("/etc/"));
+	cr_assert(!path_is_clean("/etc/.."));
+	cr_assert(!path_is_clean(""));
 }
 
 static char dir[64];
@@ -133,7 +133,7 @@ Test(resolve, handles_and_real_paths, .init = setup, .fini = teardown)
 	cr_assert(ok >= 0);
 	cr_assert_eq(fcntl(ok, F_GETFL) & O_NONBLOCK, 0, "the blocking mode asked for");
 	close(ok);
-	cr_assert_eq(resolve_handle_clean(dir) >= 0, 1);
+	cr_assert_eq(path_dir_handle(dir) >= 0, 1);
 }
 
 Test(resolve, a_deleted_file_has_no_path, .init = setup, .fini = teardown)

@@ -18,6 +18,8 @@
 #include "commands.h"
 #include "policy/pam_stack.h"
 #include "policy/policy.h"
+#include "scope/confine.h"
+#include "scope/resolve_scope.h"
 
 enum { EXIT_DENY = 3 };
 
@@ -51,7 +53,9 @@ static void check_usage(FILE *out)
 		"Exit status: 0 valid (and every request allowed), 1 invalid policy,\n"
 		"2 usage error, 3 valid but a request is denied. Options may follow APP.\n"
 		"Granted PAM services whose stack trusts the caller (pam_rootok...) are\n"
-		"warned about: the PAM worker runs as root. See privman(1).\n",
+		"warned about: the PAM worker runs as root. A `confine` scope is printed\n"
+		"whole: the minimum every program gets, the policy's entries, and what\n"
+		"this kernel's Landlock and seccomp enforce of it. See privman(1).\n",
 		privman_conf_dir());
 }
 
@@ -470,6 +474,11 @@ int cmd_check(int argc, char **argv)
 		policy_free(p);
 		p = NULL;
 	}
+	/* As priv_init and privman run would refuse it. */
+	if (p && confine_check_paths(&p->confine, p->security.chroot.text, &d) < 0) {
+		policy_free(p);
+		p = NULL;
+	}
 	if (p)
 		warn_pam_stacks(p, app_name, &d);
 	for (size_t i = 0; i < d.count; i++)
@@ -480,8 +489,12 @@ int cmd_check(int argc, char **argv)
 		rc = EXIT_INVALID;
 		goto out;
 	}
-	if (!quiet)
+	if (!quiet) {
 		policy_dump(p, stdout);
+		/* The effective confine scope, and what this kernel enforces. */
+		confine_report(&p->confine, p->security.chroot.text, confine_kernel_abi(),
+			       stdout);
+	}
 	rc = EXIT_OK;
 	for (size_t i = 0; i < request_count; i++) {
 		int r = explain(p, app_name, requests[i]);

@@ -22,6 +22,7 @@
 #include "learn.h"
 #include "policy/learn.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 
 enum { EXIT_NOT_WRITTEN = 1 };
 

@@ -17,6 +17,7 @@
 #include "learn.h"
 #include "learn_model.h"
 #include "policy/learn.h"
+#include "scope/resolve_scope.h"
 
 static const char *const kind_directive[KIND_COUNT] = {
 	[KIND_OPEN_RO] = "open_ro",

@@ -22,8 +22,10 @@
 #include "commands.h"
 #include "monitor/audit.h"
 #include "monitor/broker.h"
+#include "scope/confine.h"
 #include "scope/drop.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 
 /* A scope refused before anything changed: a bad file, an unknown user,
  * a capability this system cannot give, not root. */
@@ -70,7 +72,9 @@ static void run_usage(FILE *out)
 		"  -h, --help              show this help\n"
 		"\n"
 		"Order of the drop: chroot and chdir /; the seccomp filter that refuses\n"
-		"namespaces, mounts and chroot; drop every other capability from the\n"
+		"namespaces, mounts and chroot; the `confine` scope of the policy files,\n"
+		"if any (Landlock and a seccomp filter; COMMAND may be executed); drop\n"
+		"every other capability from the\n"
 		"bounding set; lock the securebits noroot and no_setuid_fixup; setgroups;\n"
 		"setresgid; setresuid; set the capability sets to exactly the kept ones\n"
 		"(inheritable and ambient too); no_new_privs; verify it all, and that\n"
@@ -425,6 +429,7 @@ static int exec_command(char **command, const struct policy_security *s)
 /* What the command's process needs once the broker's filter is in place. */
 struct target {
 	struct policy_security *scope;
+	struct confine_plan *confine; /* prepared, or NULL */
 	unsigned flags;
 	char **command;
 };
@@ -436,7 +441,7 @@ static void run_target(void *arg)
 	struct target *t = arg;
 	struct diag d;
 	diag_init(&d);
-	if (drop_apply(t->scope, t->flags, &d) < 0) {
+	if (drop_apply_confined(t->scope, -1, t->confine, t->flags, &d) < 0) {
 		print_diag(&d, NULL, stderr);
 		fprintf(stderr, "privman run: the security scope was refused; %s was not run\n",
 			t->command[0]);
@@ -471,8 +476,8 @@ static int audit_file(void)
 
 /* Serve COMMAND through the broker with `policy`, whose scope becomes the
  * one resolved with the command line's options. Returns only on failure. */
-static int run_brokered(struct policy *policy, struct policy_security *scope, unsigned flags,
-			char **command)
+static int run_brokered(struct policy *policy, struct policy_security *scope,
+			struct confine_plan *confine, unsigned flags, char **command)
 {
 	policy_security_free(&policy->security);
 	if (policy_security_copy(&policy->security, scope) < 0) {
@@ -481,6 +486,7 @@ static int run_brokered(struct policy *policy, struct policy_security *scope, un
 	}
 	static struct target t;
 	t.scope = scope;
+	t.confine = confine;
 	t.flags = flags;
 	t.command = command;
 	broker_run(policy, "privman", audit_file(), run_target, &t);
@@ -532,12 +538,30 @@ int cmd_run(int argc, char **argv)
 		flags |= DROP_DRY_RUN;
 	else /* reach syslog before a chroot hides /dev/log */
 		openlog("privman", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
-	if (brokered && !req.dry_run) {
-		status = run_brokered(policy, &scope, flags, req.command);
+
+	/* The confine scope, in the view of the chroot the command will have
+	 * (--chroot included), with exec of the command it will run; with the
+	 * broker or without, it is entered in the command's process. */
+	struct confine_plan confine = { .ruleset_fd = -1 };
+	bool confined = policy && policy->confine.present;
+	if (confined && confine_prepare(&policy->confine, scope.chroot.text, req.command[0],
+					confine_kernel_abi(), &confine, &drop_diag) < 0) {
+		print_diag(&drop_diag, &resolve_diag, stderr);
+		fprintf(stderr, "privman run: the confine scope was refused; nothing was "
+				"changed and %s was not run\n",
+			req.command[0]);
 		goto out;
 	}
-
-	if (drop_apply(&scope, flags, &drop_diag) < 0) {
+	if (brokered && !req.dry_run) {
+		status = run_brokered(policy, &scope, confined ? &confine : NULL, flags,
+				      req.command);
+		confine_plan_free(&confine);
+		goto out;
+	}
+	int dropped = drop_apply_confined(&scope, -1, confined ? &confine : NULL, flags,
+					  &drop_diag);
+	confine_plan_free(&confine);
+	if (dropped < 0) {
 		print_diag(&drop_diag, &resolve_diag, stderr);
 		fprintf(stderr, "privman run: the security scope was refused; nothing was "
 				"changed and %s was not run\n",

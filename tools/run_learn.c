@@ -15,6 +15,7 @@
 #include "monitor/broker_learn.h"
 #include "monitor/learn_log.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 
 int run_learn_start(struct policy **policy, char **command, bool no_broker)
 {

@@ -56,7 +56,7 @@
 
 #include "monitor/audit.h"
 #include "scope/drop.h"
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 
 #define APPEND_MAGIC 0x70617031u /* "pap1" */
 /* The read buffer when /proc/sys/fs/pipe-max-size cannot be read: its

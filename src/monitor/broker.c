@@ -1,5 +1,6 @@
 /* The broker's monitor (broker.h): start the tree, take the listener, and
  * serve until the command is gone. Runs as root. */
+#include "monitor/broker.h"
 #include "monitor/broker_int.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@
 #include "monitor/append.h"
 #include "monitor/audit.h"
 #include "monitor/broker_learn.h"
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 
 /* Signals passed on to the command when a process sends them to the
  * monitor (the terminal's reach the command itself). */

@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "monitor/broker.h"
-
 struct monitor;
 
 struct broker {
@@ -50,7 +48,7 @@ struct broker_start {
 	sigset_t mask;         /* the command's signal mask */
 	struct sigaction chld; /* the command's SIGCHLD disposition */
 	unsigned ops;          /* enum broker_ops */
-	broker_target_fn *target;
+	void (*target)(void *arg); /* broker_target_fn (broker.h) */
 	void *arg;
 };
 

@@ -37,7 +37,7 @@
 
 #include "monitor/audit.h"
 #include "monitor/broker_learn.h"
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 #include "monitor/object.h"
 #include "monitor/resolve.h"
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "monitor/audit.h"
+#include "monitor/channel.h"
 #include "monitor/proc.h"
 #include "wire/wire.h"
 

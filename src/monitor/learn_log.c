@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "monitor/audit.h"
 
 int learn_log_open(const char *path)
 {
@@ -25,13 +24,32 @@ static double wall_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A JSON string of `s` (escaped by audit_json_escape), malloc'd. */
+/* The inside of a JSON string of `s`, malloc'd: as the audit writes them
+ * (audit.h; this file is below it, and keeps its own copy), each byte one
+ * character, printable ASCII as is with \" and \\, every other byte as
+ * \u00XX, so any path comes back exactly. */
 static char *json(const char *s)
 {
-	size_t cap = (s ? strlen(s) : 0) * 6 + 1;
-	char *out = malloc(cap);
-	if (out)
-		audit_json_escape(s ? s : "", out, cap);
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	char *out = malloc(strlen((const char *)p) * 6 + 1);
+	size_t o = 0;
+	if (!out)
+		return NULL;
+	for (; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[*p >> 4];
+			out[o + 5] = hex[*p & 15];
+			o += 6;
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
 	return out;
 }
 

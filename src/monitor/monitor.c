@@ -1,7 +1,10 @@
-/* The monitor: event loop, channels, dispatch table, and the socket front
- * end of the requests it serves. Open, unlink and bind are handled by
- * object.c, which knows nothing of channels: here each is decoded, given
- * its base directory and umask, handled, audited once, and answered.
+/* The monitor: event loop, dispatch table, set-up, signals, reload, and the
+ * socket front end of the requests it serves. The top of the monitor: the
+ * only part that includes the handlers' headers; they, below it, reach
+ * the channels (channel.c) and the state (state.h), never this file. Open,
+ * unlink and bind are handled by object.c, which knows nothing of
+ * channels: here each is decoded, given its base directory and umask,
+ * handled, audited once, and answered.
  *
  * Threat model: everything that arrives on a channel is hostile. A request
  * is decoded by a strict reader; anything that does not parse ends service
@@ -30,8 +33,10 @@
 #include "monitor/pam_monitor.h"
 #include "monitor/proc.h"
 #include "monitor/resolve.h"
+#include "scope/confine.h"
+#include "scope/resolve_scope.h"
 
-#define SIGNAL_TAG UINT64_MAX
+#define SIGNAL_TAG MONITOR_SIGNAL_TAG
 /* Messages served from one channel before the others get a turn. One: a
  * second recvmsg would mostly find the queue empty, and epoll_wait costs no
  * more than that when more is waiting. */
@@ -43,8 +48,6 @@ typedef int handler_fn(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out);
 
 static handler_fn handle_open, handle_unlink, handle_bind, handle_exit, handle_channel;
-static int send_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
-		      int status, int fd_out, const void *fields, size_t fields_size);
 
 /* The dispatch table, as in OpenSSH's monitor.c: what each operation needs
  * from the policy, how many fds it takes and returns, and who serves it. */
@@ -197,8 +200,8 @@ static int handle_channel(struct monitor *m, struct monitor_channel *c,
 
 /* --- messages ---------------------------------------------------------------- */
 
-int monitor_handle_message(struct monitor *m, struct monitor_channel *c, size_t size, int *fds,
-			   int nfds)
+int monitor_dispatch(struct monitor *m, struct monitor_channel *c, size_t size, int *fds,
+		     int nfds)
 {
 	struct wire_request *req = &m->request;
 	const char *why = "malformed message";
@@ -234,63 +237,8 @@ int monitor_handle_message(struct monitor *m, struct monitor_channel *c, size_t 
 		close(fd_out);
 		fd_out = -1;
 	}
-	return send_reply(m, c, req->op, req->id, status, fd_out, m->reply_fields,
-			  m->reply_fields_size);
-}
-
-/* Returns 0 when sent, 1 when held until the channel is writable, -1 when
- * the reply could not be built or sent. Closes fd_out unless it is held. */
-static int send_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
-		      int status, int fd_out, const void *fields, size_t fields_size)
-{
-	struct wire_writer w;
-	wire_writer_init(&w, m->reply, sizeof(m->reply), op, id);
-	wire_put_int(&w, status);
-	if (fields_size && !w.broken) {
-		if (w.len + fields_size > w.cap) {
-			w.broken = true;
-		} else {
-			memcpy(w.buf + w.len, fields, fields_size);
-			w.len += fields_size;
-		}
-	}
-	size_t len = wire_writer_finish(&w);
-	int want = wire_reply_fds(op, status);
-	int nout = want && fd_out >= 0 ? 1 : 0;
-	if (!nout && fd_out >= 0) {
-		close(fd_out);
-		fd_out = -1;
-	}
-	if (!len || want != nout) {
-		if (fd_out >= 0)
-			close(fd_out);
-		return -1;
-	}
-	int rc = wire_send(c->sock, m->reply, len, &fd_out, nout, MSG_DONTWAIT);
-	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !c->held_size) {
-		memcpy(c->held, m->reply, len);
-		c->held_size = len;
-		c->held_fd = fd_out;
-		return 1;
-	}
-	if (fd_out >= 0)
-		close(fd_out);
-	return rc;
-}
-
-static void watch(struct monitor *m, struct monitor_channel *c, uint32_t events);
-
-int monitor_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
-		  int status, int fd, const void *fields, size_t fields_size)
-{
-	int rc = send_reply(m, c, op, id, status, fd, fields, fields_size);
-	if (rc < 0) {
-		monitor_end_process(m, c->pid);
-		return -1;
-	}
-	if (rc > 0)
-		watch(m, c, EPOLLOUT);
-	return 0;
+	return monitor_send_reply(m, c, req->op, req->id, status, fd_out, m->reply_fields,
+				  m->reply_fields_size);
 }
 
 /* --- channels and the loop ------------------------------------------------------ */
@@ -300,90 +248,9 @@ static int channel_add(struct monitor *m, int sock, pid_t pid)
 	return monitor_channel_add(m, sock, pid) ? 0 : -errno;
 }
 
-struct monitor_channel *monitor_channel_add(struct monitor *m, int sock, pid_t pid)
-{
-	size_t free_slot = m->channel_count, same = 0;
-	for (size_t i = 0; i < m->channel_count; i++) {
-		if (m->channels[i].sock < 0) {
-			if (free_slot == m->channel_count)
-				free_slot = i;
-		} else if (m->channels[i].pid == pid) {
-			same++;
-		}
-	}
-	if ((pid && same >= MONITOR_MAX_CHANNELS_PER_PROCESS) || free_slot >= MONITOR_MAX_CHANNELS) {
-		errno = EMFILE;
-		return NULL;
-	}
-	struct monitor_channel *c = &m->channels[free_slot];
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = free_slot};
-	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, sock, &ev) < 0)
-		return NULL;
-	c->sock = sock;
-	c->pid = pid;
-	c->held_fd = -1;
-	c->held_size = 0;
-	c->pending = false;
-	c->parent = 0;
-	if (free_slot == m->channel_count)
-		m->channel_count++;
-	return c;
-}
-
-static void channel_close(struct monitor *m, struct monitor_channel *c)
-{
-	if (c->sock < 0)
-		return;
-	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
-	close(c->sock);
-	c->sock = -1;
-	if (c->held_fd >= 0)
-		close(c->held_fd);
-	c->held_fd = -1;
-	c->held_size = 0;
-	c->pending = false;
-	c->pid = 0;
-}
-
-/* A protocol violation, or a reply that could not be delivered: serve that
- * process no further request, on any of its channels (fail closed). */
-void monitor_end_process(struct monitor *m, pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	for (size_t i = 0; i < m->channel_count; i++)
-		if (m->channels[i].sock >= 0 && m->channels[i].pid == pid)
-			channel_close(m, &m->channels[i]);
-}
-
-static void watch(struct monitor *m, struct monitor_channel *c, uint32_t events)
-{
-	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)(c - m->channels)};
-	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->sock, &ev) < 0)
-		channel_close(m, c);
-}
-
-/* Send the held reply; returns true when the channel may be read again. */
-static bool flush_held(struct monitor *m, struct monitor_channel *c)
-{
-	int nfds = c->held_fd >= 0 ? 1 : 0;
-	if (wire_send(c->sock, c->held, c->held_size, &c->held_fd, nfds, MSG_DONTWAIT) < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return false;
-		channel_close(m, c);
-		return false;
-	}
-	if (c->held_fd >= 0)
-		close(c->held_fd);
-	c->held_fd = -1;
-	c->held_size = 0;
-	watch(m, c, EPOLLIN);
-	return c->sock >= 0;
-}
-
 static void serve_channel(struct monitor *m, struct monitor_channel *c)
 {
-	if (c->held_size && !flush_held(m, c))
+	if (c->held_size && !monitor_flush_held(m, c))
 		return;
 	if (c->pending) {
 		proc_serve_pending(m, c);
@@ -401,16 +268,16 @@ static void serve_channel(struct monitor *m, struct monitor_channel *c)
 			return;
 		}
 		if (n <= 0) { /* the program closed its end, or the channel broke */
-			channel_close(m, c);
+			monitor_channel_close(m, c);
 			return;
 		}
-		int rc = monitor_handle_message(m, c, (size_t)n, fds, nfds);
+		int rc = monitor_dispatch(m, c, (size_t)n, fds, nfds);
 		if (rc < 0) {
 			monitor_end_process(m, c->pid);
 			return;
 		}
 		if (rc > 0) {
-			watch(m, c, EPOLLOUT);
+			monitor_watch(m, c, EPOLLOUT);
 			return;
 		}
 	}
@@ -432,6 +299,8 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 	m->channel_count = 0;
 	m->pam = NULL;
 	m->append = NULL;
+	m->dispatch = monitor_dispatch;
+	m->loop = monitor_loop;
 
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) < 0)
@@ -444,34 +313,6 @@ int monitor_init(struct monitor *m, const char *appname, struct policy *policy,
 	return 0;
 }
 
-/* A monitor forked from this one (priv_respawn_as) serves only its own
- * program: it forgets every channel and gets an epoll set of its own (the
- * inherited one is shared with the parent monitor, so nothing may be
- * removed from it here). */
-int monitor_restart(struct monitor *m)
-{
-	append_forget(m);
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0)
-		return -1;
-	close(m->epoll_fd);
-	m->epoll_fd = ep;
-	for (size_t i = 0; i < m->channel_count; i++) {
-		struct monitor_channel *c = &m->channels[i];
-		if (c->sock >= 0)
-			close(c->sock);
-		if (c->held_fd >= 0)
-			close(c->held_fd);
-		c->sock = c->held_fd = -1;
-		c->held_size = 0;
-		c->pending = false;
-		c->pid = 0;
-	}
-	m->channel_count = 0;
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SIGNAL_TAG};
-	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->signal_fd, &ev);
-}
-
 /* SIGHUP: read the policy again. The rules take effect at once; the security
  * scope was applied when the program started and cannot change now. */
 static void reload(struct monitor *m)
@@ -480,7 +321,8 @@ static void reload(struct monitor *m)
 	diag_init(&d);
 	const char *paths[1] = {m->policy_path};
 	struct policy *p = conf_load_files(paths, 1, &d);
-	if (p && policy_validate(p, &d) < 0) {
+	if (p && (policy_validate(p, &d) < 0 ||
+		  confine_check_paths(&p->confine, p->security.chroot.text, &d) < 0)) {
 		policy_free(p);
 		p = NULL;
 	}
@@ -503,33 +345,16 @@ static void reload(struct monitor *m)
 			    "reload of %s: allow_namespaces %s applies to processes started from "
 			    "now on; running ones keep the filter they have (or have none)",
 			    m->policy_path, p->allow_namespaces.value ? "true" : "false");
+	if (!policy_confine_equal(&p->confine, &m->policy->confine))
+		audit_event(&m->audit, LOG_WARNING,
+			    "reload of %s: the confine scope changed: it applies to reruns started "
+			    "from now on; running processes keep the confinement they have (or have "
+			    "none)",
+			    m->policy_path);
 	p->learn = m->policy->learn; /* a reload does not end learning */
 	policy_free(m->policy);
 	m->policy = p;
 	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);
-}
-
-/* Leave the way the program left. */
-void monitor_finish(struct monitor *m, int status)
-{
-	for (size_t i = 0; i < m->channel_count; i++)
-		channel_close(m, &m->channels[i]);
-	append_finish(m);
-	audit_finish(&m->audit);
-	if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		/* The program already dumped any core worth having. */
-		struct rlimit none = {0, 0};
-		setrlimit(RLIMIT_CORE, &none);
-		signal(sig, SIG_DFL);
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, sig);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(sig);
-		_exit(128 + sig);
-	}
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
 /* Reap every child that ended; when the program did, leave as it left. */
@@ -562,7 +387,7 @@ static void handle_signals(struct monitor *m)
 	}
 }
 
-void monitor_run(struct monitor *m)
+void monitor_loop(struct monitor *m)
 {
 	struct epoll_event events[16];
 	/* Signals are blocked and read from the signalfd; a program that ended

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "monitor/append.h"
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 #include "monitor/resolve.h"
 
 /* The Chromium broker's rule: a flag we do not know is refused. O_PATH would
@@ -140,7 +140,7 @@ static void refuse_unresolved(struct monitor *m, const struct object_request *re
 
 	if (path[0] != '/' && (req->base < 0 || resolve_fd_path(req->base, cwd, sizeof(cwd)) < 0))
 		cwd[0] = '\0';
-	if (resolve_lexical(path[0] == '/' ? "/" : cwd, path, lexical, sizeof(lexical)) >= 0 &&
+	if (path_lexical(path[0] == '/' ? "/" : cwd, path, lexical, sizeof(lexical)) >= 0 &&
 	    (path[0] == '/' || cwd[0]))
 		object = lexical;
 	else
@@ -179,7 +179,7 @@ static bool open_clean(struct monitor *m, const struct object_request *req, mode
 		       struct object_result *out)
 {
 	int flags = req->flags;
-	if (!resolve_is_clean(req->path) || decide(m, POLICY_OP_OPEN, req->path, flags, out) != 0)
+	if (!path_is_clean(req->path) || decide(m, POLICY_OP_OPEN, req->path, flags, out) != 0)
 		return false;
 	if ((flags & TMPFILE_BIT) && !granted_rw(&out->decision))
 		return false;
@@ -197,7 +197,7 @@ static void create_in_parent(struct monitor *m, const struct object_request *req
 			     struct object_result *out)
 {
 	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
-	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
+	int rc = path_split(req->path, parent, sizeof(parent), name, sizeof(name));
 	if (rc < 0) {
 		refuse_unresolved(m, req, POLICY_OP_OPEN, -rc, out);
 		return;
@@ -209,7 +209,7 @@ static void create_in_parent(struct monitor *m, const struct object_request *req
 	}
 	rc = resolve_fd_path(dir, real, sizeof(real));
 	if (rc >= 0)
-		rc = resolve_join(object, sizeof(object), real, name);
+		rc = path_join(object, sizeof(object), real, name);
 	if (rc < 0) {
 		close(dir);
 		refuse_unresolved(m, req, POLICY_OP_OPEN, -rc, out);
@@ -335,9 +335,9 @@ static void open_file(struct monitor *m, const struct object_request *req,
 static bool unlink_clean(struct monitor *m, const struct object_request *req, const char *parent,
 			 const char *name, struct object_result *out)
 {
-	if (!resolve_is_clean(req->path) || decide(m, POLICY_OP_UNLINK, req->path, 0, out) != 0)
+	if (!path_is_clean(req->path) || decide(m, POLICY_OP_UNLINK, req->path, 0, out) != 0)
 		return false;
-	int dir = resolve_handle_clean(parent);
+	int dir = path_dir_handle(parent);
 	if (dir == -ELOOP)
 		return false;
 	if (dir < 0) {
@@ -356,7 +356,7 @@ static void unlink_in(struct monitor *m, const struct object_request *req, int d
 	char real[PATH_MAX], object[PATH_MAX];
 	int rc = resolve_fd_path(dir, real, sizeof(real));
 	if (rc >= 0)
-		rc = resolve_join(object, sizeof(object), real, name);
+		rc = path_join(object, sizeof(object), real, name);
 	if (rc < 0) {
 		refuse(out, req->path, EACCES, "the directory has no path in the monitor's view");
 		return;
@@ -372,7 +372,7 @@ static void unlink_name(struct monitor *m, const struct object_request *req,
 			struct object_result *out)
 {
 	char parent[PATH_MAX], name[NAME_MAX + 1];
-	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
+	int rc = path_split(req->path, parent, sizeof(parent), name, sizeof(name));
 	if (rc == 0 && unlink_clean(m, req, parent, name, out))
 		return;
 	if (no_base(req, out))

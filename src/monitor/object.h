@@ -80,6 +80,9 @@ struct object_result {
 	char stream_path[PATH_MAX];
 };
 
+/* The open(2) flags a program may ask for: 1 or 0. */
+int monitor_open_flags_ok(int flags);
+
 /* Whether an open with `flags` needs the requester's umask. */
 static inline bool object_needs_umask(int flags)
 {

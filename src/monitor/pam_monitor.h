@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 
 /* Transactions in flight, in all and per program process. */
 #define PAM_MONITOR_MAX_WORKERS 64

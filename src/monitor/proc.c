@@ -30,9 +30,11 @@
 
 #include "program/client.h"
 #include "policy/diag.h"
+#include "scope/confine.h"
 #include "scope/drop.h"
 #include "policy/envfilter.h"
 #include "common/kill_one.h"
+#include "monitor/channel.h"
 #include "monitor/pam_monitor.h"
 #include "policy/policy.h"
 #include "privman.h"
@@ -892,11 +894,11 @@ int proc_handle_wait(struct monitor *m, struct monitor_channel *c, const struct 
  * reached with no symlink. Returns 0 or -errno with *why set. */
 static int check_chroot(const char *path, const char **why, int *jail)
 {
-	if (!resolve_is_clean(path)) {
+	if (!path_is_clean(path)) {
 		*why = "the chroot must be an absolute path without '.', '..' or '//'";
 		return -EINVAL;
 	}
-	int fd = resolve_handle_clean(path);
+	int fd = path_dir_handle(path);
 	if (fd < 0) {
 		*why = fd == -ELOOP ? "a symlink is on the way to the chroot"
 				    : "the chroot does not exist or is not a directory";
@@ -929,6 +931,9 @@ struct target {
 	char user[256];
 	char chroot[PATH_MAX];
 	const struct run_rule *run; /* the run scope that granted it, or NULL */
+	/* A rerun or respawn runs the program's own code: its confine scope
+	 * applies (a program started by priv_execve has its run scope). */
+	const struct policy_confine *confine;
 	/* The requester's resource limits, read when it asked (charge()). */
 	struct rlimit limits[RLIMIT_NLIMITS];
 	bool limits_read;
@@ -967,7 +972,7 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 	snprintf(object, sizeof(object), "%s%s%s as %s in %s", program ? program : "",
 		 program ? " " : "", op, user, chroot ? chroot : "/");
 
-	if (chroot && !resolve_is_clean(chroot)) {
+	if (chroot && !path_is_clean(chroot)) {
 		audit_refusal(&m->audit, op, object, c->pid, EINVAL,
 			      "the chroot must be an absolute path without '.', '..' or '//'");
 		return -EINVAL;
@@ -1015,6 +1020,8 @@ static int allow_run_as(struct monitor *m, struct monitor_channel *c, const char
 	/* Whatever runs in the new process runs for the program: it may not
 	 * make namespaces either (allow_namespaces). */
 	t->drop_flags = m->policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
+	if (!program && m->policy->confine.present)
+		t->confine = &m->policy->confine;
 	return 0;
 }
 
@@ -1051,11 +1058,16 @@ static void become(const struct target *t, int umask_value, int cwd, unsigned dr
 	apply_limits(t);
 	struct diag d;
 	diag_init(&d);
-	if (drop_apply_in(&t->scope, t->jail, drop_flags | t->drop_flags, &d) < 0) {
+	struct confine_plan confine = { .ruleset_fd = -1 };
+	if ((t->confine && confine_prepare(t->confine, t->scope.chroot.text, NULL,
+					   confine_kernel_abi(), &confine, &d) < 0) ||
+	    drop_apply_confined(&t->scope, t->jail, t->confine ? &confine : NULL,
+				drop_flags | t->drop_flags, &d) < 0) {
 		for (size_t i = 0; i < d.count; i++)
 			syslog(LOG_ERR, "%s", d.entries[i].text);
 		_exit(DROP_FATAL_STATUS);
 	}
+	confine_plan_free(&confine);
 	if (t->jail >= 0)
 		close(t->jail); /* the root now; nothing of it stays open */
 	diag_free(&d);
@@ -1524,7 +1536,7 @@ static char **passed_env(struct monitor *m, struct monitor_channel *c, const cha
 /* Decide a request of priv_execve or priv_execve_spawn (audited). */
 static int allow_execve(struct monitor *m, struct monitor_channel *c, struct target *t)
 {
-	if (preq.program[0] != '/' || !resolve_is_clean(preq.program)) {
+	if (preq.program[0] != '/' || !path_is_clean(preq.program)) {
 		audit_refusal(&m->audit, "execve", preq.program, c->pid, EINVAL,
 			      "the program must be a clean absolute path inside the chroot");
 		return -EINVAL;

@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "monitor/monitor.h"
+#include "monitor/state.h"
 
 /* Handlers for the dispatch table (see monitor.c). */
 int proc_handle_fork(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,

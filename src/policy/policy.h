@@ -1,6 +1,9 @@
 /* The policy model: what a set of policy files grants, validated and with
- * every name resolved to an id. conf.c builds it, policy.c validates it and
- * decides requests against it, and it is read-only once validated. */
+ * every name resolved to an id. conf.c builds it, validate.c checks what
+ * its values mean, scope/resolve_scope.c resolves its names on this system,
+ * and decide.c decides requests against it, purely: it is read-only once
+ * validated. Nothing in src/policy/ includes a monitor/, program/ or
+ * scope/ header (tests/test_layout.c checks it). */
 #ifndef PRIVMAN_POLICY_H
 #define PRIVMAN_POLICY_H
 
@@ -11,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/types.h>
 
+#include "policy/confine.h"
 #include "policy/diag.h"
 
 /* A string from a policy file together with where it was written. */
@@ -88,7 +92,7 @@ struct run_rules {
 
 /* One `custom` entry: a handle of a function the program registered with
  * priv_register_info_fn or priv_register_cap_fn, or `*` for every one. */
-#define POLICY_CUSTOM_HANDLES 256 /* handles 0-255 (custom.h) */
+#define POLICY_CUSTOM_HANDLES 256 /* handles 0-255 (wire/custom_wire.h) */
 #define POLICY_CUSTOM_TIMEOUT_MAX 3600 /* seconds */
 #define POLICY_CUSTOM_TIMEOUT_DEFAULT 10
 
@@ -125,7 +129,7 @@ struct policy_security {
 	struct policy_value capabilities; /* cap_from_text() text */
 	struct policy_value privileges;   /* Solaris privilege names */
 
-	/* Filled by policy_security_resolve(). */
+	/* Filled by policy_security_resolve() (scope/resolve_scope.h). */
 	bool resolved;
 	uid_t uid;
 	gid_t gid;
@@ -159,6 +163,9 @@ struct policy {
 	/* Off (the default): the program, and every process started to run
 	 * its code, cannot make namespaces or mounts (drop.c's filter). */
 	struct policy_bool allow_namespaces;
+	/* What the program may do by itself after the drop (Landlock and
+	 * seccomp, scope/confine_apply.c); not present: nothing is confined. */
+	struct policy_confine confine;
 
 	struct custom_rules custom;
 	struct policy_value custom_timeout; /* seconds, as written */
@@ -202,22 +209,6 @@ int conf_parse_buffer(struct policy *p, const char *name, const char *text, size
 struct policy *policy_new(void);
 void policy_free(struct policy *p);
 
-/* Check what does not need the system (paths clean, ports in range, the
- * capability text parses, unpriv_user and chroot agree with the security
- * scope), then what does (users, groups, chroot directory, bounding set),
- * and fill policy->security. Returns 0, or -1 with every reason in `d`. */
-int policy_validate(struct policy *p, struct diag *d);
-
-/* The syntax-only part of policy_validate(): deterministic, touches no
- * system database. Used by the fuzzer. */
-int policy_validate_syntax(struct policy *p, struct diag *d);
-
-/* Resolve a security scope's names to ids and check it against this system:
- * user and groups exist, the chroot is a root-owned directory not writable by
- * group or others, and every capability is in the bounding set. Used by
- * policy_validate() and by `privman run` after command-line overrides. */
-int policy_security_resolve(struct policy_security *s, struct diag *d);
-
 void policy_security_free(struct policy_security *s);
 /* True when two resolved scopes give the same credentials (same ids,
  * groups, chroot and capability sets), however they were written. A reload
@@ -227,20 +218,42 @@ bool policy_security_equal(const struct policy_security *a, const struct policy_
 void policy_run_rule_free(struct run_rule *r);
 /* Deep copy; returns 0 or -1 (ENOMEM). */
 int policy_security_copy(struct policy_security *dst, const struct policy_security *src);
+/* Copy a value's text and origin; returns 0 or -1 (ENOMEM). */
+int policy_value_copy(struct policy_value *dst, const struct policy_value *src);
+
+/* --- validation of the language (validate.c, capmap.c) -------------------- */
+
+/* What needs no system database: paths clean, ports in range, the
+ * capability text parses, names well formed, unpriv_user and chroot agree
+ * with the security scope. Deterministic; used by the fuzzer. What does
+ * need the system (users, groups, chroot directories, the bounding set) is
+ * policy_validate(), scope/resolve_scope.h, which runs this first. Returns
+ * 0, or -1 with every reason in `d`. */
+int policy_validate_syntax(struct policy *p, struct diag *d);
+
+/* NULL when `path` is absolute and lexically clean (no empty, "." or ".."
+ * element, no trailing slash), else the reason, worded to follow the path
+ * in a message. With `wildcards`, a last element of "*" or "**" is allowed
+ * and reported in *match (which may be NULL). */
+const char *policy_path_check(const char *path, bool wildcards, enum path_match *match);
 
 /* Parse a capability text with cap_from_text() into the three masks.
  * Returns 0, or -1 with a reason in `d` located at `at`. */
 int policy_parse_capabilities(const char *text, const struct origin *at, uint64_t *effective,
 			      uint64_t *permitted, uint64_t *inheritable, struct diag *d);
 
+/* A scope's `capabilities` and `privileges` into its three masks
+ * (`privileges` adds to permitted and effective). Returns 0 or -1. */
+int policy_security_parse_capabilities(struct policy_security *s, struct diag *d);
+
 /* A capability's name ("cap_net_bind_service") from libcap, into buf. */
 const char *policy_cap_name(int cap, char *buf, size_t len);
 
 /* Print the effective policy, normalised, each entry with where it came
- * from, to `out`. */
+ * from, to `out` (dump.c). */
 void policy_dump(const struct policy *p, FILE *out);
 
-/* --- decisions (policy.c) ----------------------------------------------- */
+/* --- decisions (decide.c) ----------------------------------------------- */
 
 enum policy_op {
 	POLICY_OP_OPEN,

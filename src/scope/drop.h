@@ -1,23 +1,15 @@
 /* Dropping privileges for good: apply a resolved security scope to the
- * calling process in the order of DESIGN.md, then prove it. */
+ * calling process in the order of DESIGN.md, then prove it. The scope is
+ * resolved first by scope/resolve_scope.h; drop_plan.c makes every check
+ * before anything changes, drop.c makes the changes and proves them. Used
+ * by priv_init's program, by processes the monitor starts as another user,
+ * and by `privman run`. */
 #ifndef PRIVMAN_DROP_H
 #define PRIVMAN_DROP_H
 
 #include "policy/diag.h"
 #include "policy/policy.h"
-
-enum drop_flags {
-	DROP_FOR_EXEC = 1 << 0,      /* also raise inheritable and ambient so the
-					kept set survives execve() */
-	DROP_NO_NEW_PRIVS = 1 << 1,  /* set PR_SET_NO_NEW_PRIVS at the end */
-	DROP_DRY_RUN = 1 << 2,       /* describe each step in `d` as a note;
-					change nothing */
-	DROP_NO_NAMESPACES = 1 << 3, /* after the chroot, a seccomp filter:
-					no new namespace, no mount, no chroot */
-};
-
-/* The exit status of a process whose drop failed after it had begun. */
-#define DROP_FATAL_STATUS 77
+#include "scope/drop_flags.h"
 
 /* Apply `s` (policy_security_resolve() must have succeeded on it).
  * Returns 0 when the process now holds exactly the scope's credentials,
@@ -32,5 +24,12 @@ int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d);
  * root, not writable by group or others). With -1, the chroot is the
  * directory the scope's name names, walked with no symlink. */
 int drop_apply_in(const struct policy_security *s, int jail, unsigned flags, struct diag *d);
+
+/* drop_apply_in() that also enters `confine` (confine_prepare() made it;
+ * NULL: none) right after the chroot and the namespace filter. The plan's
+ * ruleset is closed once entered; the caller frees the plan. */
+struct confine_plan;
+int drop_apply_confined(const struct policy_security *s, int jail, struct confine_plan *confine,
+			unsigned flags, struct diag *d);
 
 #endif

@@ -25,10 +25,12 @@
 #include "program/client.h"
 #include "monitor/custom.h"
 #include "monitor/learn_log.h"
+#include "scope/confine.h"
 #include "scope/drop.h"
 #include "common/kill_one.h"
 #include "monitor/monitor.h"
 #include "policy/policy.h"
+#include "scope/resolve_scope.h"
 #include "privman.h"
 #include "monitor/proc.h"
 
@@ -188,6 +190,21 @@ void priv_init(const char *appname)
 	const char *learn_path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_LEARN");
 	bool learning = learn_path && *learn_path;
 	struct policy *policy = load_policy(path, learning);
+	/* The confine scope is prepared here, as root and before the fork: a
+	 * path it names that does not exist stops priv_init with nothing
+	 * started. The program enters it at the drop; the monitor never. */
+	struct confine_plan confine = { .ruleset_fd = -1 };
+	if (policy->confine.present) {
+		struct diag cd;
+		diag_init(&cd);
+		int rc = confine_prepare(&policy->confine, policy->security.chroot.text, NULL,
+					 confine_kernel_abi(), &confine, &cd);
+		print_diag(&cd);
+		diag_free(&cd);
+		if (rc < 0)
+			init_fail("the confine scope of %s cannot be applied; nothing was started",
+				  path);
+	}
 
 	int audit_fd = -1;
 	const char *audit_path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_AUDIT");
@@ -241,10 +258,12 @@ void priv_init(const char *appname)
 		/* From here on the program may not make a namespace: with one
 		 * it could show the monitor a file system of its own making. */
 		unsigned flags = policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
-		if (drop_apply(&policy->security, flags, &d) < 0) {
+		if (drop_apply_confined(&policy->security, -1,
+					policy->confine.present ? &confine : NULL, flags, &d) < 0) {
 			print_diag(&d);
 			init_fail("the security scope of %s cannot be applied", path);
 		}
+		confine_plan_free(&confine);
 		print_diag(&d);
 		diag_free(&d);
 		policy_free(policy);
@@ -256,6 +275,7 @@ void priv_init(const char *appname)
 	/* The monitor. The program's pid comes from fork, not from anything
 	 * the program says (SO_PEERCRED of a socketpair names its creator). */
 	close(sv[1]);
+	confine_plan_free(&confine);
 	signal(SIGPIPE, SIG_IGN);
 	/* Timers the program set before priv_init belong to the program. */
 	struct itimerval off;

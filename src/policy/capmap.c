@@ -1,13 +1,16 @@
-/* Solaris privileges (privileges(5)) mapped to Linux capabilities. The
- * capability names are given as text and turned into numbers by libcap, so
- * this table never hard-codes a capability number. */
+/* Capabilities in the language: libcap's cap_from_text() text, and Solaris
+ * privileges (privileges(5)) mapped to Linux capabilities. The capability
+ * names are given as text and turned into numbers by libcap, so this table
+ * never hard-codes a capability number. Pure: whether this kernel lets a
+ * process hold them is scope/resolve_scope.c's question. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 
-#include "scope/capmap.h"
+#include "policy/capmap.h"
+#include "policy/policy.h"
 
 struct privilege {
 	const char *name;
@@ -147,4 +150,85 @@ int capmap_privileges(const char *text, const struct origin *at, uint64_t *mask,
 	}
 	free(copy);
 	return rc;
+}
+
+/* --- capability text (cap_from_text) ------------------------------------ */
+
+int policy_parse_capabilities(const char *text, const struct origin *at, uint64_t *effective,
+			      uint64_t *permitted, uint64_t *inheritable, struct diag *d)
+{
+	*effective = *permitted = *inheritable = 0;
+	cap_t caps = cap_from_text(text);
+	if (!caps) {
+		/* Name the word libcap did not accept. */
+		char *copy = strdup(text);
+		const char *bad = NULL;
+		char *save = NULL;
+		for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w && !bad;
+		     w = strtok_r(NULL, " \t", &save)) {
+			cap_t one = cap_from_text(w);
+			if (!one)
+				bad = w;
+			cap_free(one);
+		}
+		if (bad)
+			diag_error(d, at,
+				   "capabilities \"%s\": cannot parse \"%s\" (expected names "
+				   "like cap_net_bind_service+ep; see cap_from_text(3))",
+				   text, bad);
+		else
+			diag_error(d, at,
+				   "capabilities \"%s\" is not a capability text (see "
+				   "cap_from_text(3))",
+				   text);
+		free(copy);
+		return -1;
+	}
+	int rc = 0;
+	cap_value_t max = cap_max_bits();
+	for (cap_value_t c = 0; c < max && c < 64; c++) {
+		cap_flag_value_t v;
+		if (cap_get_flag(caps, c, CAP_EFFECTIVE, &v) == 0 && v == CAP_SET)
+			*effective |= UINT64_C(1) << c;
+		if (cap_get_flag(caps, c, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			*permitted |= UINT64_C(1) << c;
+		if (cap_get_flag(caps, c, CAP_INHERITABLE, &v) == 0 && v == CAP_SET)
+			*inheritable |= UINT64_C(1) << c;
+	}
+	if (*effective & ~*permitted) {
+		diag_error(d, at,
+			   "capabilities \"%s\": a capability cannot be effective without being "
+			   "permitted (write +ep, not +e)",
+			   text);
+		rc = -1;
+	}
+	cap_free(caps);
+	return rc;
+}
+
+int policy_security_parse_capabilities(struct policy_security *s, struct diag *d)
+{
+	int rc = 0;
+	s->cap_effective = s->cap_permitted = s->cap_inheritable = 0;
+	if (s->capabilities.text &&
+	    policy_parse_capabilities(s->capabilities.text, &s->capabilities.origin,
+				      &s->cap_effective, &s->cap_permitted, &s->cap_inheritable,
+				      d) < 0)
+		rc = -1;
+	if (s->privileges.text) {
+		uint64_t mask = 0;
+		if (capmap_privileges(s->privileges.text, &s->privileges.origin, &mask, d) < 0)
+			rc = -1;
+		s->cap_effective |= mask;
+		s->cap_permitted |= mask;
+	}
+	return rc;
+}
+
+const char *policy_cap_name(int cap, char *buf, size_t len)
+{
+	char *name = cap_to_name((cap_value_t)cap);
+	snprintf(buf, len, "%s", name ? name : "?");
+	cap_free(name);
+	return buf;
 }
