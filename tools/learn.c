@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "common/kill_one.h"
 #include "learn.h"
 #include "policy/learn.h"
 #include "policy/policy.h"
@@ -291,12 +292,13 @@ static void remove_dir(struct learn_dir *dir)
 	free(dir->policy);
 }
 
-static pid_t running;
+static volatile pid_t running; /* read by the signal handler */
 
 static void forward(int sig)
 {
-	if (running > 0)
-		kill(running, sig);
+	int saved = errno;
+	kill_one(running, sig); /* nothing before the fork, nor after the wait */
+	errno = saved;
 }
 
 /* In the child: a program split by priv_init runs as it always starts,
