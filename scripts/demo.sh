@@ -28,7 +28,8 @@ show "$PRIVMAN" check -c "$tmp/broken.conf"
 echo "(exit status $?)"
 rm -rf "$tmp"
 
-for part in scripts/demo-run.sh scripts/demo-broker.sh scripts/demo-monitor.sh; do
+for part in scripts/demo-run.sh scripts/demo-broker.sh scripts/demo-learn.sh \
+	scripts/demo-monitor.sh; do
 	[ -f "$part" ] && BUILD=$BUILD sh "$part"
 done
 exit 0

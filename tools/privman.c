@@ -21,6 +21,9 @@ static void usage(FILE *out)
 		"                     drop to a security scope for good, then run COMMAND;\n"
 		"                     what the policy grants (open, unlink, bind) a root\n"
 		"                     monitor does for it (the broker)\n"
+		"  learn [-o FILE] [-c BASE]... [APP] [--collapse N] -- COMMAND [ARG]...\n"
+		"                     run COMMAND serving what it asks as root would (LEARNING:\n"
+		"                     trusted input only), then write the least policy for it\n"
 		"  help               show this help\n"
 		"  version            show the version\n"
 		"\n"
@@ -46,6 +49,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(command, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(command, "learn") == 0)
+		return cmd_learn(argc - 1, argv + 1);
 	if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
 	    strcmp(command, "-h") == 0) {
 		usage(stdout);

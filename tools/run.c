@@ -531,6 +531,8 @@ int cmd_run(int argc, char **argv)
 	 * unprivileged processes lies. */
 	if (!req.allow_namespaces)
 		flags |= DROP_NO_NAMESPACES;
+	if (run_learn_start(&policy, req.command, req.no_broker) < 0)
+		goto out;
 	bool brokered = policy && broker_wanted(policy) && !req.no_broker;
 	if (req.dry_run)
 		flags |= DROP_DRY_RUN;

@@ -1,5 +1,6 @@
 /* Audit: decisions to syslog and, optionally, JSON lines (see audit.h). */
 #include "monitor/audit.h"
+#include "monitor/learn_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,7 @@ void audit_init(struct audit *a, const char *ident)
 {
 	pthread_once(&atfork_once, register_forked);
 	a->fd = -1;
+	a->learn_fd = -1;
 	a->log_sock = -1;
 	a->log_retry_ms = 0;
 	set_ident(a, ident && *ident ? ident : "privman");
@@ -692,6 +694,8 @@ static void emit(struct audit *a, const char *op, const char *object, int flags,
 void audit_decision(struct audit *a, const char *op, const char *object, int flags, pid_t pid,
 		    const struct policy_decision *d, int result)
 {
+	if (a->learn_fd >= 0) /* every one, before any rate limit */
+		learn_log_decision(a->learn_fd, a->ident, op, object, flags, pid, d, result);
 	emit(a, op, object, flags, pid, d->allow, d->directive, d->rule, d->origin, d->reason,
 	     result, d->error);
 }
@@ -699,6 +703,8 @@ void audit_decision(struct audit *a, const char *op, const char *object, int fla
 void audit_refusal(struct audit *a, const char *op, const char *object, pid_t pid, int error,
 		   const char *reason)
 {
+	if (a->learn_fd >= 0)
+		learn_log_refusal(a->learn_fd, a->ident, op, object, pid, error, reason);
 	emit(a, op, object, 0, pid, false, NULL, NULL, NULL, reason, error, error);
 }
 

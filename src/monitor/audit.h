@@ -48,6 +48,7 @@ struct audit_rate {
 
 struct audit {
 	int fd;       /* JSON lines file, or -1 */
+	int learn_fd; /* PRIVMAN_LEARN's file, or -1 (learn_log.h) */
 	int log_sock; /* connected to /dev/log, or -1 */
 	long long log_retry_ms; /* when to try connecting again */
 	char ident[64];

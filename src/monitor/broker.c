@@ -22,6 +22,7 @@
 
 #include "monitor/append.h"
 #include "monitor/audit.h"
+#include "monitor/broker_learn.h"
 #include "monitor/state.h"
 
 /* Signals passed on to the command when a process sends them to the
@@ -32,6 +33,8 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQU
 static unsigned ops_of(const struct policy *p)
 {
 	unsigned ops = 0;
+	if (p->learn) /* anything may be learned */
+		return BROKER_OPEN | BROKER_UNLINK | BROKER_BIND;
 	if (p->open_ro.count || p->open_rw.count)
 		ops |= BROKER_OPEN_READ;
 	if (p->open_ao.count || p->open_rw.count)
@@ -289,6 +292,7 @@ int broker_run(struct policy *policy, const char *ident, int audit_fd, broker_ta
 	m->policy = policy;
 	audit_init(&m->audit, ident);
 	m->audit.fd = audit_fd;
+	broker_learn_attach(&m->audit);
 	m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	m->signal_fd = l.signal_fd;
 	m->program = 0;

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "monitor/audit.h"
+#include "monitor/broker_learn.h"
 #include "monitor/state.h"
 #include "monitor/object.h"
 #include "monitor/resolve.h"
@@ -180,10 +181,13 @@ static void handle(struct broker *b, const struct object_request *req, struct ob
 	broker_unlock();
 }
 
-static void audit(struct broker *b, const struct object_request *req,
-		  const struct object_result *res)
+/* The answer and its audit are one step under the lock: the command may
+ * end as soon as it has its answer, and the monitor leaves with it (the
+ * other thread, under the lock), so the record must be written before the
+ * lock is let go. Call with the lock held; it is released. */
+static void audit_and_unlock(struct broker *b, const struct object_request *req,
+			     const struct object_result *res)
 {
-	broker_lock();
 	object_audit(b->m, req, res);
 	broker_unlock();
 }
@@ -284,6 +288,11 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 		.op = OBJECT_OPEN, .pid = tid, .path = path, .base = base,
 		.flags = c.flags, .mode = c.mode, .umask = umask, .sock = -1,
 	};
+	if (broker_learn_own_right(b, &req)) {
+		close_base(base);
+		let_kernel(b, n->id);
+		return;
+	}
 	struct object_result res;
 	handle(b, &req, &res);
 	close_base(base);
@@ -301,6 +310,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 		let_kernel(b, n->id);
 		return;
 	}
+	broker_lock();
 	if (res.fd >= 0) {
 		int rc = answer_fd(b, n->id, res.fd, (c.flags & O_CLOEXEC) != 0);
 		close(res.fd);
@@ -314,7 +324,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 	} else {
 		answer(b, n->id, res.error ? res.error : EIO);
 	}
-	audit(b, &req, &res);
+	audit_and_unlock(b, &req, &res);
 }
 
 /* --- unlink, unlinkat ---------------------------------------------------- */
@@ -343,6 +353,11 @@ static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
 	struct object_request req = {
 		.op = OBJECT_UNLINK, .pid = tid, .path = path, .base = base, .sock = -1,
 	};
+	if (broker_learn_own_right(b, &req)) {
+		close_base(base);
+		let_kernel(b, n->id);
+		return;
+	}
 	struct object_result res;
 	handle(b, &req, &res);
 	close_base(base);
@@ -352,8 +367,9 @@ static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
 		let_kernel(b, n->id);
 		return;
 	}
+	broker_lock();
 	answer(b, n->id, res.error);
-	audit(b, &req, &res);
+	audit_and_unlock(b, &req, &res);
 }
 
 /* --- bind ------------------------------------------------------------------ */
@@ -399,6 +415,11 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 		.op = OBJECT_BIND, .pid = tid, .base = AT_FDCWD, .sock = sock,
 		.addr = &addr, .addrlen = len,
 	};
+	if (broker_learn_own_right(b, &req)) {
+		close(sock);
+		let_kernel(b, n->id);
+		return;
+	}
 	struct object_result res;
 	handle(b, &req, &res);
 	close(sock);
@@ -408,8 +429,9 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 		let_kernel(b, n->id);
 		return;
 	}
+	broker_lock();
 	answer(b, n->id, res.error);
-	audit(b, &req, &res);
+	audit_and_unlock(b, &req, &res);
 }
 
 /* --- the loop's step ------------------------------------------------------- */

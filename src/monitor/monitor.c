@@ -353,6 +353,7 @@ static void reload(struct monitor *m)
 			    "from now on; running processes keep the confinement they have (or have "
 			    "none)",
 			    m->policy_path);
+	p->learn = m->policy->learn; /* a reload does not end learning */
 	policy_free(m->policy);
 	m->policy = p;
 	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);

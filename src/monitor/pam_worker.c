@@ -638,7 +638,7 @@ void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t
 	m->audit.log_sock = -1;
 	m->audit.log_retry_ms = 0;
 	m->audit.pid = getpid();
-	int keep[] = {chan, report, m->audit.fd};
+	int keep[] = {chan, report, m->audit.fd, m->audit.learn_fd};
 	worker_close_fds(keep, sizeof(keep) / sizeof(keep[0]));
 
 	memset(w, 0, sizeof(*w));

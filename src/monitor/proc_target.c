@@ -29,11 +29,10 @@ int proc_decide_bool(struct monitor *m, struct monitor_channel *c, enum policy_o
 	memset(&r, 0, sizeof(r));
 	r.op = op;
 	policy_decide(m->policy, &r, &d);
-	if (!d.allow) {
+	/* Learning counts every use of a grant, and needs the learned ones. */
+	if (!d.allow || m->policy->learn)
 		audit_decision(&m->audit, name, "-", 0, c->pid, &d, 0);
-		return -EPERM;
-	}
-	return 0;
+	return d.allow ? 0 : -EPERM;
 }
 /* --- becoming another user ---------------------------------------------------------- */
 

@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "policy/learn.h"
 #include "policy/policy.h"
 
 /* --- path rules ----------------------------------------------------------- */
@@ -499,10 +501,9 @@ static void decide_auth(const struct policy *p, const struct policy_request *req
 		p->auth.set ? &p->auth.origin : NULL);
 }
 
-void policy_decide(const struct policy *p, const struct policy_request *req,
+static void decide(const struct policy *p, const struct policy_request *req,
 		   struct policy_decision *out)
 {
-	memset(out, 0, sizeof(*out));
 	out->error = EACCES;
 	if ((req->op == POLICY_OP_OPEN || req->op == POLICY_OP_UNLINK) &&
 	    (!req->path || req->path[0] != '/')) {
@@ -536,4 +537,15 @@ void policy_decide(const struct policy *p, const struct policy_request *req,
 		return;
 	}
 	snprintf(out->reason, sizeof(out->reason), "unknown operation");
+}
+
+void policy_decide(const struct policy *p, const struct policy_request *req,
+		   struct policy_decision *out)
+{
+	/* learned_rule is large and rarely written: not cleared per request. */
+	memset(out, 0, offsetof(struct policy_decision, learned_rule));
+	out->learned_rule[0] = '\0';
+	decide(p, req, out);
+	if (p->learn && !out->allow)
+		policy_learn(p, req, out);
 }

@@ -181,6 +181,11 @@ struct policy {
 	/* Every file read, in order; origins point into these strings. */
 	char **files;
 	size_t file_count;
+
+	/* Learning (PRIVMAN_LEARN, privman learn): a request this policy
+	 * refuses is granted, and its decision says which rule would grant it
+	 * (learn.h). Never set from a policy file. */
+	bool learn;
 };
 
 /* --- loading (conf.c) --------------------------------------------------- */
@@ -290,6 +295,12 @@ struct policy_request {
 	int32_t handle;
 };
 
+/* The longest rule learning writes: a path of PATH_MAX, quoted, and its
+ * directive, or a run scope whose program and chroot fit in as much. A
+ * longer one is not learned (the refusal stands, and says why): every
+ * request pays for clearing this. */
+#define POLICY_LEARNED_MAX (4096 + 256)
+
 struct policy_decision {
 	bool allow;
 	int error;                  /* errno to return when refused */
@@ -299,6 +310,12 @@ struct policy_decision {
 	/* RUN_AS granted by a run scope: that scope (its env list), else NULL. */
 	const struct run_rule *run;
 	char reason[512];
+	/* Granted only because the policy is learning: directive is
+	 * "learned" and rule points to `learned_rule`, the rule that would
+	 * grant it, in the policy language (empty when no rule is needed).
+	 * Kept last: policy_decide() clears only the fields above it. */
+	bool learned;
+	char learned_rule[POLICY_LEARNED_MAX];
 };
 
 /* The pure match: no system call, no allocation. Always fills `out`. */

@@ -24,6 +24,7 @@
 #include "monitor/audit.h"
 #include "program/client.h"
 #include "monitor/custom.h"
+#include "monitor/learn_log.h"
 #include "scope/confine.h"
 #include "scope/drop.h"
 #include "common/kill_one.h"
@@ -111,12 +112,21 @@ static const char *conf_dir(void)
 	return dir && *dir ? dir : PRIVMAN_SYSCONFDIR "/privman.d";
 }
 
-static struct policy *load_policy(const char *path)
+static struct policy *load_policy(const char *path, bool learning)
 {
 	struct diag d;
 	diag_init(&d);
 	const char *paths[1] = {path};
-	struct policy *p = conf_load_files(paths, 1, &d);
+	struct policy *p;
+	if (learning && access(path, F_OK) < 0 && errno == ENOENT) {
+		/* Learning may start from nothing: the default scope, no grant. */
+		fprintf(stderr, "%s: priv_init: learning: %s does not exist; starting from an "
+				"empty policy (user nobody, nothing granted)\n",
+			ident, path);
+		p = conf_load_buffer(path, "", 0, &d);
+	} else {
+		p = conf_load_files(paths, 1, &d);
+	}
 	if (p && policy_validate(p, &d) < 0) {
 		policy_free(p);
 		p = NULL;
@@ -126,6 +136,25 @@ static struct policy *load_policy(const char *path)
 	if (!p)
 		init_fail("the policy %s is not valid; nothing was started", path);
 	return p;
+}
+
+/* PRIVMAN_LEARN=FILE: the policy grants what it would refuse (but running
+ * as root), and every decision goes to FILE (learn_log.h). */
+static int learn_start(const char *file, struct policy *policy, const char *path)
+{
+	int fd = learn_log_open(file);
+	if (fd < 0)
+		init_fail("PRIVMAN_LEARN=%s: %s", file, strerror(errno));
+	policy->learn = true;
+	learn_log_start(fd, ident, path);
+	fprintf(stderr,
+		"%s: priv_init: LEARNING (PRIVMAN_LEARN=%s): every request the policy %s "
+		"refuses is served as root would serve it, except running as root; do not "
+		"run untrusted input this way\n",
+		ident, file, path);
+	syslog(LOG_WARNING, "priv_init: learning: every request is served as root would serve "
+			    "it (PRIVMAN_LEARN=%s)", file);
+	return fd;
 }
 
 /* Descriptors 0, 1 and 2 are open (on /dev/null when they were closed), as
@@ -165,7 +194,10 @@ void priv_init(const char *appname)
 	char *path = NULL;
 	if (asprintf(&path, "%s/%s", conf_dir(), appname) < 0)
 		init_fail("out of memory");
-	struct policy *policy = load_policy(path);
+	/* Never let the environment make a setuid program learn. */
+	const char *learn_path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_LEARN");
+	bool learning = learn_path && *learn_path;
+	struct policy *policy = load_policy(path, learning);
 	/* The confine scope is prepared here, as root and before the fork: a
 	 * path it names that does not exist stops priv_init with nothing
 	 * started. The program enters it at the drop; the monitor never. */
@@ -189,6 +221,7 @@ void priv_init(const char *appname)
 		if (audit_fd < 0)
 			init_fail("PRIVMAN_AUDIT=%s: %s", audit_path, strerror(errno));
 	}
+	int learn_fd = learning ? learn_start(learn_path, policy, path) : -1;
 
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -224,6 +257,8 @@ void priv_init(const char *appname)
 		close(sv[0]);
 		if (audit_fd >= 0)
 			close(audit_fd);
+		if (learn_fd >= 0)
+			close(learn_fd);
 		sigaction(SIGCHLD, &old_chld, NULL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		struct diag d;
@@ -272,6 +307,7 @@ void priv_init(const char *appname)
 		kill_one(pid, SIGKILL); /* our child; nothing reaped it yet */
 		_exit(INIT_FAILED);
 	}
+	m->audit.learn_fd = learn_fd;
 	proc_set_program_entry(enter_program);
 	pam_monitor_prepare(m);
 	if (setjmp(return_to_program))
