@@ -27,11 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/securebits.h>
 
 #include "scope/drop.h"
@@ -70,7 +74,7 @@ struct drop_plan {
 	bool change_bounding; /* drop from the bounding set, lock securebits */
 	bool change_caps;     /* cap_set_proc() and the ambient set */
 	int chroot_fd;        /* O_PATH handle of the checked jail, or -1 */
-	scmp_filter_ctx filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
+	const struct sock_fprog *filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
 	bool filter_nnp;        /* no CAP_SYS_ADMIN: the filter needs no_new_privs */
 };
 
@@ -112,6 +116,9 @@ static _Noreturn void drop_fatal(const char *step, int err, const char *fmt, ...
  * compiled in, since the kernel may be newer or older than the headers. */
 static int read_last_cap(void)
 {
+	static int known = -1; /* it never changes while the system runs */
+	if (known >= 0)
+		return known;
 	int last = -1;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
 	if (f) {
@@ -123,6 +130,7 @@ static int read_last_cap(void)
 		last = (int)cap_max_bits() - 1; /* libcap probes the kernel */
 	if (last >= DROP_MASK_BITS)
 		last = DROP_MASK_BITS - 1;
+	known = last;
 	return last;
 }
 
@@ -320,6 +328,50 @@ static scmp_filter_ctx namespace_filter(void)
 		return NULL;
 	}
 	return ctx;
+}
+
+/* The namespace filter as the kernel takes it, made once per process and
+ * inherited by every fork (drop_prepare): libseccomp takes longer to build
+ * it than the rest of a drop takes, and it never changes. */
+static struct sock_fprog namespace_bpf;
+
+static int namespace_bpf_make(void)
+{
+	if (namespace_bpf.filter)
+		return 0;
+	scmp_filter_ctx ctx = namespace_filter();
+	if (!ctx)
+		return -errno;
+	int rc = 0;
+	int fd = memfd_create("privman-filter", MFD_CLOEXEC);
+	off_t size = -1;
+	void *bpf = NULL;
+	if (fd < 0 || (rc = seccomp_export_bpf(ctx, fd)) != 0 ||
+	    (size = lseek(fd, 0, SEEK_CUR)) <= 0 || size % sizeof(struct sock_filter) ||
+	    size / sizeof(struct sock_filter) > BPF_MAXINSNS || !(bpf = malloc((size_t)size)) ||
+	    pread(fd, bpf, (size_t)size, 0) != size)
+		rc = rc ? rc : errno ? -errno : -EIO;
+	seccomp_release(ctx);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		free(bpf);
+		return rc;
+	}
+	namespace_bpf.len = (unsigned short)(size / sizeof(struct sock_filter));
+	namespace_bpf.filter = bpf;
+	return 0;
+}
+
+int drop_prepare(void)
+{
+	read_last_cap();
+	int rc = namespace_bpf_make();
+	if (rc != 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
 }
 
 /* --- phase 1: the plan, made before anything changes -------------------- */
@@ -562,9 +614,7 @@ static int plan_privilege(struct drop_plan *plan, struct diag *d)
 
 static void plan_free(struct drop_plan *plan)
 {
-	if (plan->filter)
-		seccomp_release(plan->filter);
-	plan->filter = NULL;
+	plan->filter = NULL; /* namespace_bpf, kept */
 	if (plan->chroot_fd >= 0)
 		close(plan->chroot_fd);
 	plan->chroot_fd = -1;
@@ -586,10 +636,8 @@ static int plan_filter(struct drop_plan *plan, struct diag *d)
 		return -1;
 	}
 	plan->filter_nnp = !(eff & bit(CAP_SYS_ADMIN));
-	plan->filter = namespace_filter();
-	int rc = plan->filter ? seccomp_attr_set(plan->filter, SCMP_FLTATR_CTL_NNP,
-						 plan->filter_nnp ? 1 : 0)
-			      : -errno;
+	int rc = namespace_bpf_make();
+	plan->filter = rc == 0 ? &namespace_bpf : NULL;
 	if (rc != 0) {
 		diag_error(d, NULL, "cannot build the seccomp filter that refuses namespaces: %s",
 			   strerror(-rc));
@@ -707,9 +755,11 @@ static void step_filter(struct drop_plan *plan, struct diag *d)
 					   : "");
 		return;
 	}
-	int rc = seccomp_load(plan->filter);
-	if (rc != 0)
-		drop_fatal("the namespace filter", -rc, NULL);
+	/* As seccomp_load() would with SCMP_FLTATR_CTL_NNP set as planned. */
+	if (plan->filter_nnp && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0)
+		drop_fatal("the namespace filter", errno, NULL);
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan->filter) != 0)
+		drop_fatal("the namespace filter", errno, NULL);
 }
 
 static void step_bounding(struct drop_plan *plan, struct diag *d)

@@ -173,6 +173,13 @@ void priv_init(const char *appname)
 			init_fail("PRIVMAN_AUDIT=%s: %s", audit_path, strerror(errno));
 	}
 
+	/* Made once, before the fork, for the program's drop and for every
+	 * process the monitor starts later (a rerun's drop then only loads
+	 * the namespace filter, already built). */
+	if (drop_prepare() < 0)
+		init_fail("the seccomp filter that refuses namespaces cannot be built: %s",
+			  strerror(errno));
+
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		init_fail("socketpair: %s", strerror(errno));
