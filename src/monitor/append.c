@@ -591,7 +591,8 @@ static int hand_over(struct append *a, int in, int file, const char *path, pid_t
 	return sendmsg(a->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int append_stream(struct monitor *m, int file, int flags, const char *path, pid_t pid)
+int append_stream(struct monitor *m, int file, int flags, const char *path, pid_t pid,
+		  const char **why)
 {
 	struct append *a = state(m);
 	int rc = a ? 0 : -ENOMEM;
@@ -602,8 +603,7 @@ int append_stream(struct monitor *m, int file, int flags, const char *path, pid_
 		rc = start(m, a);
 	if (rc == 0 && a->sent - a->ended >= a->max) {
 		close(file);
-		audit_refusal(&m->audit, "open", path, pid, EMFILE,
-			      "too many append-only streams are open");
+		*why = "too many append-only streams are open";
 		return -EMFILE;
 	}
 	if (rc == 0 && pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -630,9 +630,8 @@ int append_stream(struct monitor *m, int file, int flags, const char *path, pid_
 	}
 	if (p[1] >= 0)
 		close(p[1]);
-	audit_refusal(&m->audit, "open", path, pid, -rc,
-		      rc == -EAGAIN ? "the appender does not keep up; try again"
-				    : "no append-only stream could be made");
+	*why = rc == -EAGAIN ? "the appender does not keep up; try again"
+			     : "no append-only stream could be made";
 	return rc;
 }
 

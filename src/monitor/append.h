@@ -23,10 +23,12 @@ struct monitor;
  * appender (started on first need) with the read end of a new pipe, and
  * return the pipe's write end for the program, with O_APPEND and the
  * caller's O_NONBLOCK. `file` is closed in every case. `path` and `pid`
- * name the stream in the audit. Returns the fd or -errno: EMFILE when
- * APPEND_MAX_STREAMS are open, EAGAIN when the appender does not keep up;
- * each refusal is audited. Never blocks. */
-int append_stream(struct monitor *m, int file, int flags, const char *path, pid_t pid);
+ * name the stream in the appender's reports. Returns the fd or -errno:
+ * EMFILE when APPEND_MAX_STREAMS are open, EAGAIN when the appender does
+ * not keep up; *why then says why, for the caller's audit of the request
+ * (object.c). Never blocks. */
+int append_stream(struct monitor *m, int file, int flags, const char *path, pid_t pid,
+		  const char **why);
 
 /* The appender's socket is readable: take its reports (streams ended,
  * write errors, which are audited), or see that it ended. */

@@ -1,18 +1,16 @@
-/* The monitor: event loop, dispatch table and request handlers.
+/* The monitor: event loop, channels, dispatch table, and the socket front
+ * end of the requests it serves. Open, unlink and bind are handled by
+ * object.c, which knows nothing of channels: here each is decoded, given
+ * its base directory and umask, handled, audited once, and answered.
  *
  * Threat model: everything that arrives on a channel is hostile. A request
  * is decoded by a strict reader; anything that does not parse ends service
- * to that channel (fail closed). Paths are resolved by the kernel to an
- * O_PATH handle, the policy decides on the real path of that handle, and
- * that very handle is opened: no name is ever resolved twice. */
+ * to that channel (fail closed). Runs as root. */
 #include "monitor/monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,13 +19,13 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "monitor/append.h"
 #include "monitor/custom.h"
+#include "monitor/object.h"
 #include "common/kill_one.h"
 #include "monitor/pam_monitor.h"
 #include "monitor/proc.h"
@@ -44,7 +42,7 @@
 typedef int handler_fn(struct monitor *m, struct monitor_channel *c,
 		       const struct wire_request *req, int *fds, int *fd_out);
 
-static handler_fn handle_open, open_object, handle_unlink, handle_bind, handle_exit, handle_channel;
+static handler_fn handle_open, handle_unlink, handle_bind, handle_exit, handle_channel;
 static int send_reply(struct monitor *m, struct monitor_channel *c, uint32_t op, uint32_t id,
 		      int status, int fd_out, const void *fields, size_t fields_size);
 
@@ -82,436 +80,81 @@ static const struct dispatch *dispatch_find(uint32_t op)
 	return NULL;
 }
 
-/* --- open ----------------------------------------------------------------- */
+/* --- open, unlink, bind: the socket front end of object.c -------------------- */
 
-/* The Chromium broker's rule: a flag we do not know is refused. O_PATH would
- * hand out a handle whose later use the policy never saw; O_ASYNC and
- * O_NOATIME change the behaviour of the file for others. */
-#define OPEN_FLAGS_KNOWN                                                                  \
-	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |       \
-	 O_DSYNC | O_SYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_TMPFILE)
-
-/* O_TMPFILE's own bit: glibc's O_TMPFILE and __O_TMPFILE include
- * O_DIRECTORY. */
-#define TMPFILE_BIT (O_TMPFILE & ~O_DIRECTORY)
-
-int monitor_open_flags_ok(int flags)
+/* The request as object.c takes it, from a decoded message on channel `c`. */
+static void object_request_from(const struct monitor_channel *c, const struct wire_request *w,
+				enum object_op op, struct object_request *r)
 {
-	if (flags & ~OPEN_FLAGS_KNOWN)
-		return 0;
-	if ((flags & O_ACCMODE) == O_ACCMODE)
-		return 0;
-	if (flags & TMPFILE_BIT) {
-		if ((flags & O_TMPFILE) != O_TMPFILE || (flags & O_CREAT) ||
-		    (flags & O_ACCMODE) == O_RDONLY)
-			return 0;
-	}
-	return 1;
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	r->pid = c->pid; /* from the kernel, never from the message */
+	r->path = w->path;
+	r->base = AT_FDCWD;
+	r->flags = w->flags;
+	r->mode = (mode_t)w->mode;
+	r->sock = -1;
+	r->addr = &w->addr;
+	r->addrlen = w->addrlen;
 }
 
-static int decide_path(struct monitor *m, enum policy_op op, const char *path, int flags,
-		       struct policy_decision *d)
+/* The directory a relative path starts from: the program's working
+ * directory, in the monitor's view (EXDEV when it is not there: see
+ * resolve_cwd). An absolute path starts from the monitor's own root. */
+static void object_base(const struct monitor_channel *c, struct object_request *r)
 {
-	struct policy_request r;
-	memset(&r, 0, sizeof(r));
-	r.op = op;
-	r.path = path;
-	r.flags = flags;
-	policy_decide(m->policy, &r, d);
-	return d->allow ? 0 : -(d->error ? d->error : EACCES);
-}
-
-/* The object could not be resolved (`err`). Tell the program the kernel's
- * errno only when the policy would grant the path it named; otherwise it
- * learns nothing about files it may not touch. */
-static int refuse_unresolved(struct monitor *m, struct monitor_channel *c, uint32_t op,
-			     enum policy_op pop, int base, const char *path, int flags, int err)
-{
-	char cwd[PATH_MAX], lexical[PATH_MAX];
-	struct policy_decision d;
-	const char *object = path;
-
-	if (path[0] != '/') {
-		if (base < 0 || resolve_fd_path(base, cwd, sizeof(cwd)) < 0)
-			cwd[0] = '\0';
-	}
-	if (resolve_lexical(path[0] == '/' ? "/" : cwd, path, lexical, sizeof(lexical)) >= 0 &&
-	    (path[0] == '/' || cwd[0]))
-		object = lexical;
-	else
-		err = EACCES;
-	int rc = decide_path(m, pop, object, flags, &d);
-	if (rc < 0) {
-		audit_decision(&m->audit, wire_op_name(op), object, flags, c->pid, &d, 0);
-		return -EACCES;
-	}
-	audit_decision(&m->audit, wire_op_name(op), object, flags, c->pid, &d, err);
-	return -err;
-}
-
-/* The directory a path is resolved from, in the monitor's view: its own
- * root for an absolute path, the program's working directory for a relative
- * one. A working directory the monitor cannot name in its own view (the
- * program made a mount namespace of its own, or works in a deleted or
- * overmounted directory) is refused with EXDEV: what the program calls
- * "hostname" there may be any file of the system. */
-static int base_for(struct monitor *m, const struct monitor_channel *c, const char *op,
-		    const char *path)
-{
-	if (path[0] == '/')
-		return AT_FDCWD;
+	if (r->path[0] == '/')
+		return;
 	int base = resolve_cwd(c->pid);
-	if (base == -EXDEV)
-		audit_refusal(&m->audit, op, path, c->pid, EXDEV,
-			      "a relative path from a working directory that is not in the "
-			      "monitor's view of the file system (another mount namespace?)");
-	return base;
+	if (base < 0) {
+		r->base = -1;
+		r->base_error = -base;
+	} else {
+		r->base = base;
+	}
 }
 
-static void close_base(int base)
+/* Handle, audit once, and give the dispatcher the status and the fd. */
+static int object_serve(struct monitor *m, struct object_request *r, int *fd_out)
 {
-	if (base >= 0)
-		close(base);
+	struct object_result res;
+	object_handle(m, r, &res);
+	object_audit(m, r, &res);
+	if (r->base >= 0)
+		close(r->base);
+	*fd_out = res.fd;
+	return res.error ? -res.error : 0;
 }
 
-/* Open the object behind `handle`, already decided, with the caller's flags.
- * FIFOs and devices are opened non-blocking so that no program can stall
- * the monitor, then given the blocking mode that was asked for. */
-static int open_decided(int handle, int flags)
-{
-	struct stat st;
-	if (fstat(handle, &st) < 0)
-		return -errno;
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP; /* O_NOFOLLOW met a symlink */
-	/* Non-blocking whatever the type: a FIFO or device would wait for a
-	 * peer, and a regular file under a lease the program holds would wait
-	 * for the lease to be broken (EWOULDBLOCK instead). Then the mode
-	 * asked for. The handle's inode cannot change: its type, checked
-	 * above, is the type of what is opened. */
-	int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
-	return resolve_blocking(resolve_reopen(handle, reopen), flags);
-}
-
-/* O_CREAT of a name that does not exist yet: resolve and decide on the
- * parent, then create the name in that very directory, never through a
- * symlink. */
-static int create_in_parent(struct monitor *m, struct monitor_channel *c,
-			    const struct wire_request *req, int base, mode_t mode)
-{
-	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
-	struct policy_decision d;
-	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
-	if (rc < 0)
-		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
-					 -rc);
-	int dir = resolve_handle(base, parent, O_DIRECTORY);
-	if (dir < 0)
-		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
-					 -dir);
-	rc = resolve_fd_path(dir, real, sizeof(real));
-	if (rc >= 0)
-		rc = resolve_join(object, sizeof(object), real, name);
-	if (rc < 0) {
-		close(dir);
-		return refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, req->flags,
-					 -rc);
-	}
-	if (decide_path(m, POLICY_OP_OPEN, object, req->flags, &d) < 0) {
-		close(dir);
-		audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, 0);
-		return -EACCES;
-	}
-	/* Without O_EXCL an object that appeared since the parent was resolved
-	 * is opened: a FIFO swapped in now must not stall the monitor. */
-	int fd = openat(dir, name, req->flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-			mode);
-	fd = resolve_blocking(fd < 0 ? -errno : fd, req->flags);
-	close(dir);
-	audit_decision(&m->audit, "open", object, req->flags, c->pid, &d, fd < 0 ? -fd : 0);
-	return fd;
-}
-
-static int open_object(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
-		       int *fds, int *fd_out)
-{
-	int flags = req->flags;
-	mode_t mode = 0;
-	char real[PATH_MAX];
-	struct policy_decision d;
-
-	if (!monitor_open_flags_ok(flags)) {
-		audit_refusal(&m->audit, "open", req->path, c->pid, EINVAL, "open flags not allowed");
-		return -EINVAL;
-	}
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-		int mask = resolve_umask(c->pid);
-		if (mask < 0)
-			return mask;
-		/* Never a set-id or sticky file made by root for the program. */
-		mode = (mode_t)req->mode & 0777 & ~(mode_t)mask;
-	}
-
-	/* The common case: a clean absolute path that the policy grants as
-	 * written. Walked with no symlink and no "..", the object reached is the
-	 * one the string names, so the decision on the string is a decision on
-	 * that object. A symlink on the way (ELOOP), or a string the policy does
-	 * not grant (it may be a symlink to a granted file), takes the long way. */
-	if (resolve_is_clean(req->path) &&
-	    decide_path(m, POLICY_OP_OPEN, req->path, flags, &d) == 0 &&
-	    (!(flags & TMPFILE_BIT) || (d.directive && strcmp(d.directive, "open_rw") == 0))) {
-		int fd = resolve_open_clean(req->path, flags, mode);
-		if (fd != -ELOOP) {
-			audit_decision(&m->audit, "open", req->path, flags, c->pid, &d,
-				       fd < 0 ? -fd : 0);
-			if (fd < 0)
-				return fd;
-			*fd_out = fd;
-			return 0;
-		}
-	}
-
-	int base = base_for(m, c, "open", req->path);
-	if (base < 0 && base != AT_FDCWD)
-		return base;
-
-	int extra = 0;
-	if ((flags & O_NOFOLLOW) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
-		extra |= O_NOFOLLOW;
-	if (flags & O_DIRECTORY)
-		extra |= O_DIRECTORY;
-	int handle = resolve_handle(base, req->path, extra);
-	if (handle == -ENOENT && (flags & O_CREAT)) {
-		int fd = create_in_parent(m, c, req, base, mode);
-		close_base(base);
-		if (fd >= 0)
-			*fd_out = fd;
-		return fd < 0 ? fd : 0;
-	}
-	if (handle < 0) {
-		int rc = refuse_unresolved(m, c, req->op, POLICY_OP_OPEN, base, req->path, flags,
-					   -handle);
-		close_base(base);
-		return rc;
-	}
-	close_base(base);
-
-	int rc = resolve_fd_path(handle, real, sizeof(real));
-	if (rc < 0) {
-		close(handle);
-		audit_refusal(&m->audit, "open", req->path, c->pid, EACCES,
-			      "the object has no path in the monitor's view");
-		return -EACCES;
-	}
-	if (decide_path(m, POLICY_OP_OPEN, real, flags, &d) < 0) {
-		close(handle);
-		audit_decision(&m->audit, "open", real, flags, c->pid, &d, 0);
-		/* An unnamed file where read-write is not granted is an invalid
-		 * request rather than a denied one, as for any refused flag. */
-		return d.error == EINVAL || (flags & TMPFILE_BIT) ? -EINVAL : -EACCES;
-	}
-	int fd;
-	if ((flags & TMPFILE_BIT) && !(d.directive && strcmp(d.directive, "open_rw") == 0))
-		fd = -EINVAL; /* an unnamed file only where read-write is granted */
-	else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
-		fd = -EEXIST;
-	else
-		fd = open_decided(handle, flags);
-	close(handle);
-	audit_decision(&m->audit, "open", real, flags, c->pid, &d, fd < 0 ? -fd : 0);
-	if (fd < 0)
-		return fd;
-	*fd_out = fd;
-	return 0;
-}
-
-/* An open that open_ao grants, and open_rw does not, never hands out the
- * file: a program can clear O_APPEND (F_SETFL), ftruncate, pwrite or
- * fallocate through any fd on it. It gets a pipe instead, whose bytes the
- * appender copies to the end of the file (append.c). The open was decided
- * and audited on the object; this decides only which kind of fd goes out,
- * on the real path of the file opened (the file itself only where open_rw
- * grants it). */
 static int handle_open(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		       int *fds, int *fd_out)
 {
-	int flags = req->flags;
-	int rc = open_object(m, c, req, fds, fd_out);
-	if (rc < 0 || *fd_out < 0 || (flags & O_ACCMODE) != O_WRONLY || !(flags & O_APPEND) ||
-	    (flags & (O_TRUNC | TMPFILE_BIT)))
-		return rc;
-	char real[PATH_MAX];
-	struct policy_decision d;
-	bool named = resolve_fd_path(*fd_out, real, sizeof(real)) >= 0;
-	if (named && decide_path(m, POLICY_OP_OPEN, real, flags, &d) == 0 && d.directive &&
-	    strcmp(d.directive, "open_rw") == 0)
-		return rc;
-	int fd = append_stream(m, *fd_out, flags, named ? real : req->path, c->pid);
-	*fd_out = fd < 0 ? -1 : fd;
-	return fd < 0 ? fd : rc;
+	struct object_request r;
+	object_request_from(c, req, OBJECT_OPEN, &r);
+	if (object_needs_umask(r.flags))
+		r.umask = resolve_umask(c->pid);
+	object_base(c, &r);
+	return object_serve(m, &r, fd_out);
 }
-
-/* --- unlink ---------------------------------------------------------------- */
 
 static int handle_unlink(struct monitor *m, struct monitor_channel *c,
 			 const struct wire_request *req, int *fds, int *fd_out)
 {
-	char parent[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], object[PATH_MAX];
-	struct policy_decision d;
-	int rc = resolve_split(req->path, parent, sizeof(parent), name, sizeof(name));
-
-	/* As for open: a clean granted path is unlinked in the directory its
-	 * string names, reached with no symlink. */
-	if (rc == 0 && resolve_is_clean(req->path) &&
-	    decide_path(m, POLICY_OP_UNLINK, req->path, 0, &d) == 0) {
-		int dir = resolve_handle_clean(parent);
-		if (dir >= 0) {
-			rc = unlinkat(dir, name, 0) < 0 ? -errno : 0;
-			close(dir);
-			audit_decision(&m->audit, "unlink", req->path, 0, c->pid, &d, -rc);
-			return rc;
-		}
-		if (dir != -ELOOP) {
-			audit_decision(&m->audit, "unlink", req->path, 0, c->pid, &d, -dir);
-			return dir;
-		}
-	}
-
-	int base = base_for(m, c, "unlink", req->path);
-	if (base < 0 && base != AT_FDCWD)
-		return base;
-	if (rc < 0) {
-		rc = refuse_unresolved(m, c, req->op, POLICY_OP_UNLINK, base, req->path, 0, -rc);
-		close_base(base);
-		return rc;
-	}
-	int dir = resolve_handle(base, parent, O_DIRECTORY);
-	if (dir < 0) {
-		rc = refuse_unresolved(m, c, req->op, POLICY_OP_UNLINK, base, req->path, 0, -dir);
-		close_base(base);
-		return rc;
-	}
-	close_base(base);
-	rc = resolve_fd_path(dir, real, sizeof(real));
-	if (rc >= 0)
-		rc = resolve_join(object, sizeof(object), real, name);
-	if (rc < 0) {
-		close(dir);
-		audit_refusal(&m->audit, "unlink", req->path, c->pid, EACCES,
-			      "the directory has no path in the monitor's view");
-		return -EACCES;
-	}
-	if (decide_path(m, POLICY_OP_UNLINK, object, 0, &d) < 0) {
-		close(dir);
-		audit_decision(&m->audit, "unlink", object, 0, c->pid, &d, 0);
-		return -EACCES;
-	}
-	rc = unlinkat(dir, name, 0) < 0 ? -errno : 0;
-	close(dir);
-	audit_decision(&m->audit, "unlink", object, 0, c->pid, &d, -rc);
-	return rc;
+	struct object_request r;
+	object_request_from(c, req, OBJECT_UNLINK, &r);
+	object_base(c, &r);
+	return object_serve(m, &r, fd_out);
 }
 
-/* --- bind ------------------------------------------------------------------ */
-
-static void format_address(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "%s:%u", host, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(out, cap, "[%s]:%u", host, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(out, cap, "family %u", (unsigned)ss->ss_family);
-	}
-}
-
-/* True when `fd` is an open file the monitor held before the request
- * brought it: one of its channels, its audit or syslog socket, a PAM
- * worker's report socket, its epoll or signal fd. The program never gets
- * any of these, but acting on one would turn the monitor against itself,
- * so every fd is compared with every other one the monitor has open. */
-static bool monitor_holds(int fd)
-{
-	struct stat st, other;
-	if (fstat(fd, &st) < 0)
-		return true; /* refuse what cannot be checked */
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return true;
-	bool held = false;
-	struct dirent *e;
-	while (!held && (e = readdir(d)) != NULL) {
-		char *end;
-		long n = strtol(e->d_name, &end, 10);
-		if (*end || end == e->d_name || n == fd || n == dirfd(d))
-			continue;
-		if (fstat((int)n, &other) == 0 && other.st_dev == st.st_dev &&
-		    other.st_ino == st.st_ino)
-			held = true;
-	}
-	closedir(d);
-	return held;
-}
-
+/* The socket stays the program's: fds[0] is closed by the dispatcher. */
 static int handle_bind(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		       int *fds, int *fd_out)
 {
-	int sock = fds[0];
-	char object[INET6_ADDRSTRLEN + 16];
-	struct stat st;
-	int domain = 0;
-	socklen_t len = sizeof(domain);
-	struct sockaddr_storage addr;
-
-	memcpy(&addr, &req->addr, sizeof(addr));
-	format_address(&addr, object, sizeof(object));
-	if (fstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		audit_refusal(&m->audit, "bind", object, c->pid, ENOTSOCK, "not a socket");
-		return -ENOTSOCK;
-	}
-	if (monitor_holds(sock)) {
-		audit_refusal(&m->audit, "bind", object, c->pid, EBADF,
-			      "a socket of the monitor's own");
-		return -EBADF;
-	}
-	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
-		return -errno;
-	if ((domain != AF_INET && domain != AF_INET6) || addr.ss_family != domain) {
-		audit_refusal(&m->audit, "bind", object, c->pid, EAFNOSUPPORT,
-			      "only IPv4 and IPv6 sockets, with an address of their family");
-		return -EAFNOSUPPORT;
-	}
-	struct policy_request r;
-	memset(&r, 0, sizeof(r));
-	r.op = POLICY_OP_BIND;
-	r.family = domain;
-	if (domain == AF_INET) {
-		if (req->addrlen < sizeof(struct sockaddr_in))
-			return -EINVAL;
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&addr;
-		r.port = ntohs(sin->sin_port);
-		r.addr4 = sin->sin_addr;
-	} else {
-		if (req->addrlen < sizeof(struct sockaddr_in6))
-			return -EINVAL;
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr;
-		r.port = ntohs(sin6->sin6_port);
-		r.addr6 = sin6->sin6_addr;
-	}
-	struct policy_decision d;
-	policy_decide(m->policy, &r, &d);
-	if (!d.allow) {
-		audit_decision(&m->audit, "bind", object, 0, c->pid, &d, 0);
-		return -EACCES;
-	}
-	int rc = bind(sock, (const struct sockaddr *)&addr, req->addrlen) < 0 ? -errno : 0;
-	audit_decision(&m->audit, "bind", object, 0, c->pid, &d, -rc);
-	return rc;
+	struct object_request r;
+	object_request_from(c, req, OBJECT_BIND, &r);
+	r.path = "";
+	r.sock = fds[0];
+	return object_serve(m, &r, fd_out);
 }
 
 /* --- exit ------------------------------------------------------------------ */

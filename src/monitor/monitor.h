@@ -107,7 +107,7 @@ int monitor_restart(struct monitor *m);
 /* Close every channel and leave the way a program with `status` left. */
 void monitor_finish(struct monitor *m, int status) __attribute__((noreturn));
 
-/* The open(2) flags a program may ask for. */
+/* The open(2) flags a program may ask for (object.c). */
 int monitor_open_flags_ok(int flags);
 
 #endif

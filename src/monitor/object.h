@@ -10,6 +10,7 @@
 #ifndef PRIVMAN_OBJECT_H
 #define PRIVMAN_OBJECT_H
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -32,14 +33,23 @@ struct object_request {
 	/* open, unlink: the path as the requester wrote it, and the directory a
 	 * relative one starts from, in the monitor's own view of the file
 	 * system: AT_FDCWD for an absolute path, else an O_PATH handle the
-	 * front end resolved (the program's cwd or dirfd) and still owns. */
+	 * front end resolved (the program's cwd or dirfd) and still owns.
+	 * When the front end could not resolve that directory, base is -1 and
+	 * base_error says why (EXDEV: it is not in the monitor's view, as in
+	 * another mount namespace); a relative path is then refused with it.
+	 * The refusal comes from the handler, in its turn among the checks. A
+	 * relative path is never resolved from AT_FDCWD (the monitor's own
+	 * working directory): without a handle it is refused (EXDEV). */
 	const char *path;
 	int base;
+	int base_error;
 
-	/* open: open(2) flags, the requested mode and the requester's umask. */
+	/* open: open(2) flags, the requested mode and the requester's umask,
+	 * or -errno when it could not be read. The umask is read only for
+	 * O_CREAT and O_TMPFILE (object_needs_umask), and refused only then. */
 	int flags;
 	mode_t mode;
-	mode_t umask;
+	int umask;
 
 	/* bind: a socket the monitor holds (a copy of the requester's), and the
 	 * address asked for. */
@@ -63,13 +73,26 @@ struct object_result {
 	/* open: the fd to hand out (the file, or an append stream), else -1.
 	 * The caller owns it. */
 	int fd;
+	/* open_ao: the file was opened (the decision's result is 0), but no
+	 * append stream could be made for it: why (error holds the errno),
+	 * and the real path of the file, which the second record names. */
+	const char *stream_why;
+	char stream_path[PATH_MAX];
 };
+
+/* Whether an open with `flags` needs the requester's umask. */
+static inline bool object_needs_umask(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
 
 /* Resolve, decide, act. Never audits, never fails to fill `out`. */
 void object_handle(struct monitor *m, const struct object_request *req,
 		   struct object_result *out);
 
-/* The one audit record of a handled request. */
+/* The audit of a handled request, called once per request: one record
+ * (the decision, or the refusal before any), and for an open_ao stream that
+ * could not be made a second one that says why. */
 void object_audit(struct monitor *m, const struct object_request *req,
 		  const struct object_result *res);
 
