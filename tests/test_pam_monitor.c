@@ -98,7 +98,7 @@ Test(pam_monitor, authenticated_uid_listed_before_the_program_hears)
 	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
 	cr_assert_not(listed(a), "pam_authenticate alone adds no one");
 	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
-	/* The reply came after the monitor's echo: the uid is listed now. */
+	/* The report was queued before the reply: the uid is listed now. */
 	const uid_t *list;
 	size_t count;
 	pam_authenticated_uids(&m, &list, &count);

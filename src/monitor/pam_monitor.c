@@ -161,13 +161,6 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 			return;
 		}
 		record_user(m, s, (uid_t)uid, name);
-		/* The worker waits for this before the program hears of its
-		 * success: from then on the monitor knows the user. */
-		if (wire_send(s->report, buf, (size_t)n, NULL, 0, MSG_DONTWAIT) < 0) {
-			kill_one(s->pid, SIGKILL);
-			slot_end(m, s);
-			return;
-		}
 	}
 }
 
