@@ -141,7 +141,18 @@ static void stdio_open(void)
 	}
 }
 
-void priv_init(const char *appname)
+/* What priv_init prepares before its fork, for both sides. */
+struct split {
+	char *path;
+	struct policy *policy;
+	int audit_fd;
+	int sv[2];
+	sigset_t forwarded, old;
+	struct sigaction old_chld;
+};
+
+/* Everything checked, and what is noted, before anything is opened. */
+static void init_checks(const char *appname)
 {
 	if (!appname_ok(appname))
 		init_fail("appname must be a non-empty file name without '/'");
@@ -159,17 +170,20 @@ void priv_init(const char *appname)
 	int threads = thread_count();
 	if (threads != 1)
 		init_fail("must be called before any thread is started (%d threads)", threads);
+}
 
-	char *path = NULL;
-	if (asprintf(&path, "%s/%s", conf_dir(), appname) < 0)
+/* The policy, the audit file, the namespace filter and the channel. */
+static void split_prepare(struct split *sp, const char *appname)
+{
+	if (asprintf(&sp->path, "%s/%s", conf_dir(), appname) < 0)
 		init_fail("out of memory");
-	struct policy *policy = load_policy(path);
+	sp->policy = load_policy(sp->path);
 
-	int audit_fd = -1;
+	sp->audit_fd = -1;
 	const char *audit_path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_AUDIT");
 	if (audit_path && *audit_path) {
-		audit_fd = audit_open_file(audit_path);
-		if (audit_fd < 0)
+		sp->audit_fd = audit_open_file(audit_path);
+		if (sp->audit_fd < 0)
 			init_fail("PRIVMAN_AUDIT=%s: %s", audit_path, strerror(errno));
 	}
 
@@ -180,18 +194,19 @@ void priv_init(const char *appname)
 		init_fail("the seccomp filter that refuses namespaces cannot be built: %s",
 			  strerror(errno));
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp->sv) < 0)
 		init_fail("socketpair: %s", strerror(errno));
+}
 
+static void block_signals(struct split *sp)
+{
 	/* Block the signals the monitor forwards before forking, so that none
 	 * is lost between fork and signalfd; the program gets its mask back. */
-	sigset_t forwarded, old;
-	sigemptyset(&forwarded);
+	sigemptyset(&sp->forwarded);
 	int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaddset(&forwarded, signals[i]);
-	if (sigprocmask(SIG_BLOCK, &forwarded, &old) < 0)
+		sigaddset(&sp->forwarded, signals[i]);
+	if (sigprocmask(SIG_BLOCK, &sp->forwarded, &sp->old) < 0)
 		init_fail("sigprocmask: %s", strerror(errno));
 	fflush(NULL); /* nothing buffered is written twice */
 
@@ -199,43 +214,43 @@ void priv_init(const char *appname)
 	 * SIGCHLD (or SA_NOCLDWAIT) would reap it unseen. Set before the fork,
 	 * while no child can have signalled: setting SIG_DFL discards a pending
 	 * SIGCHLD. The program gets its own disposition back. */
-	struct sigaction dfl, old_chld;
+	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	if (sigaction(SIGCHLD, &dfl, &old_chld) < 0)
+	if (sigaction(SIGCHLD, &dfl, &sp->old_chld) < 0)
 		init_fail("sigaction: %s", strerror(errno));
+}
 
-	pid_t pid = fork();
-	if (pid < 0)
-		init_fail("fork: %s", strerror(errno));
-
-	if (pid == 0) {
-		/* The program. */
-		close(sv[0]);
-		if (audit_fd >= 0)
-			close(audit_fd);
-		sigaction(SIGCHLD, &old_chld, NULL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		struct diag d;
-		diag_init(&d);
-		/* From here on the program may not make a namespace: with one
-		 * it could show the monitor a file system of its own making. */
-		unsigned flags = policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
-		if (drop_apply(&policy->security, flags, &d) < 0) {
-			print_diag(&d);
-			init_fail("the security scope of %s cannot be applied", path);
-		}
+/* The child of the fork: drop to the security scope and be the program. */
+static void program_side(struct split *sp)
+{
+	close(sp->sv[0]);
+	if (sp->audit_fd >= 0)
+		close(sp->audit_fd);
+	sigaction(SIGCHLD, &sp->old_chld, NULL);
+	sigprocmask(SIG_SETMASK, &sp->old, NULL);
+	struct diag d;
+	diag_init(&d);
+	/* From here on the program may not make a namespace: with one it
+	 * could show the monitor a file system of its own making. */
+	unsigned flags = sp->policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
+	if (drop_apply(&sp->policy->security, flags, &d) < 0) {
 		print_diag(&d);
-		diag_free(&d);
-		policy_free(policy);
-		free(path);
-		client_attach(sv[1]);
-		return;
+		init_fail("the security scope of %s cannot be applied", sp->path);
 	}
+	print_diag(&d);
+	diag_free(&d);
+	policy_free(sp->policy);
+	free(sp->path);
+	client_attach(sp->sv[1]);
+}
 
-	/* The monitor. The program's pid comes from fork, not from anything
-	 * the program says (SO_PEERCRED of a socketpair names its creator). */
-	close(sv[1]);
+/* The parent of the fork: the monitor of `program`, ready to run. The
+ * program's pid comes from fork, not from anything the program says
+ * (SO_PEERCRED of a socketpair names its creator). */
+static struct monitor *monitor_side(struct split *sp, pid_t program)
+{
+	close(sp->sv[1]);
 	signal(SIGPIPE, SIG_IGN);
 	/* Timers the program set before priv_init belong to the program. */
 	struct itimerval off;
@@ -252,15 +267,35 @@ void priv_init(const char *appname)
 	umask(0);
 	if (chdir("/") < 0)
 		syslog(LOG_WARNING, "monitor: chdir /: %m");
-	int sfd = signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK);
+	int sfd = signalfd(-1, &sp->forwarded, SFD_CLOEXEC | SFD_NONBLOCK);
 	struct monitor *m = &the_monitor;
-	if (sfd < 0 || monitor_init(m, ident, policy, path, audit_fd, pid, sv[0], sfd) < 0) {
+	if (sfd < 0 || monitor_init(m, ident, sp->policy, sp->path, sp->audit_fd, program,
+				    sp->sv[0], sfd) < 0) {
 		syslog(LOG_CRIT, "monitor: cannot start: %m; ending the program");
-		kill_one(pid, SIGKILL);
+		kill_one(program, SIGKILL);
 		_exit(INIT_FAILED);
 	}
 	proc_set_program_entry(enter_program);
 	pam_monitor_prepare(m);
+	return m;
+}
+
+void priv_init(const char *appname)
+{
+	struct split sp;
+	init_checks(appname);
+	split_prepare(&sp, appname);
+	block_signals(&sp);
+	pid_t pid = fork();
+	if (pid < 0)
+		init_fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		program_side(&sp);
+		return;
+	}
+	struct monitor *m = monitor_side(&sp, pid);
+	/* The monitor's stack is priv_init's: a process it starts for
+	 * priv_rerunas comes back here (enter_program) and returns. */
 	if (setjmp(return_to_program))
 		return; /* a new program process, already dropped (proc_rerun.c) */
 	monitor_run(m);
