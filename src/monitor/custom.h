@@ -16,21 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/custom_table.h"
 #include "monitor/monitor.h"
 
-enum custom_kind {
-	CUSTOM_INFO = 0, /* char *fn(char *const *): a string */
-	CUSTOM_CAP = 1,  /* int fn(char *const *): a file descriptor */
-};
-
-/* Functions registered in one program: handles 0 to 255. */
-#define CUSTOM_MAX_FUNCTIONS POLICY_CUSTOM_HANDLES
-/* An argument vector: strings, and bytes counting each string's NUL. */
-#define CUSTOM_MAX_ARGS 256
-#define CUSTOM_MAX_ARG_BYTES 8192
-/* The longest string an info function may return (its NUL not counted):
- * the original's limit. */
-#define CUSTOM_MAX_INFO 4096
 /* Invocations in flight, in all and per program process. */
 #define CUSTOM_MAX_INFLIGHT 32
 #define CUSTOM_MAX_PER_PROCESS 4
@@ -44,24 +32,6 @@ static inline int custom_owns_tag(uint64_t tag)
 {
 	return tag >= CUSTOM_TAG && tag - CUSTOM_TAG < 2 * CUSTOM_MAX_INFLIGHT;
 }
-
-/* --- the table (client_custom.c) ------------------------------------------ */
-
-/* priv_init, before it forks: no registration from now on. */
-void custom_freeze(void);
-
-typedef char *(*custom_info_fn)(char *const *);
-typedef int (*custom_cap_fn)(char *const *);
-
-/* The function registered as `handle` if it is of that kind, or NULL. The
- * table is read without a lock: the monitor reads it only after
- * custom_freeze(), when nothing writes it any more. */
-custom_info_fn custom_lookup_info(int32_t handle);
-custom_cap_fn custom_lookup_cap(int32_t handle);
-
-/* The umask of the process when priv_init froze the table: a function runs
- * with it, as it did in the original's monitor (ours runs with umask 0). */
-mode_t custom_umask(void);
 
 /* --- the monitor's side (custom.c) ----------------------------------------- */
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "program/client.h"
-#include "monitor/custom.h"
+#include "common/custom_table.h"
 #include "privman.h"
 #include "wire/wire.h"
 
