@@ -3,9 +3,11 @@
  *
  *   - priv_open against open(2) and against the bare limit: one message and
  *     one passed fd round trip over a SOCK_SEQPACKET socketpair between two
- *     processes doing nothing else; pinned to one CPU and unpinned;
+ *     processes doing nothing else, the server opening the file for each
+ *     (goal 1.15x); every process pinned to CPU 0, and unpinned;
  *   - priv_bind against bind(2);
- *   - priv_open throughput with 8 threads of one program;
+ *   - priv_open throughput with 8 threads of one program (goal 100,000/s
+ *     pinned), against the bare limit with 8 threads;
  *   - priv_init until the program runs;
  *   - the monitor's Private_Dirty (smaps_rollup) before and after 100,000
  *     requests.
@@ -34,25 +36,37 @@
 
 #define BATCHES 31
 #define THREADS 8
+/* priv_bind refuses port 0 (a program binds an ephemeral port itself), and
+ * bind(2) in the program cannot bind a privileged port: both bind this one,
+ * below the ephemeral range, and close it without listening (free again at
+ * once). */
+#define BENCH_PORT 20760
 
 static char dir[64];
 static char file[128];
 static int iterations = 2000;
 
-static void pin(bool pinned)
+/* Pinned: to CPU `cpu`. Unpinned: every CPU. */
+static void pin_pid(pid_t pid, bool pinned, int cpu)
 {
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	if (pinned) {
-		CPU_SET(0, &set);
+		CPU_SET(cpu, &set);
 	} else {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
 			CPU_SET((int)i, &set);
 	}
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+	if (sched_setaffinity(pid, sizeof(set), &set) < 0)
 		die("sched_setaffinity");
 }
+
+static void pin(bool pinned)
+{
+	pin_pid(0, pinned, 0);
+}
+
 
 /* --- the bare limit ----------------------------------------------------- */
 
@@ -64,7 +78,6 @@ static double bare_round_trip(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		char buf[4200];
 		union {
 			char b[CMSG_SPACE(sizeof(int))];
@@ -81,9 +94,13 @@ static double bare_round_trip(void)
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
 			c->cmsg_len = CMSG_LEN(sizeof(int));
+			int fd = open(file, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				_exit(1);
 			memcpy(CMSG_DATA(c), &fd, sizeof(int));
 			if (sendmsg(sv[1], &mh, MSG_NOSIGNAL) < 0)
 				_exit(1);
+			close(fd);
 		}
 	}
 	close(sv[1]);
@@ -159,7 +176,6 @@ static double bare_throughput(void)
 			struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
 			epoll_ctl(ep, EPOLL_CTL_ADD, server[i], &ev);
 		}
-		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int open_count = THREADS;
 		char buf[256];
 		while (open_count > 0) {
@@ -187,8 +203,12 @@ static double bare_throughput(void)
 				c->cmsg_level = SOL_SOCKET;
 				c->cmsg_type = SCM_RIGHTS;
 				c->cmsg_len = CMSG_LEN(sizeof(int));
+				int fd = open(file, O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					_exit(1);
 				memcpy(CMSG_DATA(c), &fd, sizeof(int));
 				sendmsg(s, &mh, MSG_NOSIGNAL);
+				close(fd);
 			}
 		}
 		_exit(0);
@@ -212,7 +232,6 @@ static double bare_throughput(void)
 
 struct results {
 	double open_syscall, priv_open, bind_syscall, priv_bind;
-	double throughput;
 };
 
 static double time_open(bool priv)
@@ -240,7 +259,9 @@ static double time_bind(bool priv)
 		double t0 = now_ns();
 		for (int i = 0; i < n; i++) {
 			int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
+			int on = 1;
+			setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+			struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(BENCH_PORT)};
 			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 			int rc = priv ? priv_bind(s, (struct sockaddr *)&sin, sizeof(sin))
 				      : bind(s, (struct sockaddr *)&sin, sizeof(sin));
@@ -323,8 +344,20 @@ static void program_latency(int out, int in)
 	r.priv_open = time_open(true);
 	r.bind_syscall = time_bind(false);
 	r.priv_bind = time_bind(true);
-	r.throughput = throughput();
 	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		die("write");
+}
+
+/* Waits until the monitor is placed, then pins itself (and so its
+ * threads) as the byte says: 'p' to CPU 0, 'u' to every CPU. */
+static void program_throughput(int out, int in)
+{
+	char how;
+	if (read(in, &how, 1) != 1)
+		die("read");
+	pin(how == 'p');
+	double rate = throughput();
+	if (write(out, &rate, sizeof(rate)) != (ssize_t)sizeof(rate))
 		die("write");
 }
 
@@ -349,6 +382,24 @@ static struct results latency(void)
 	read_all(rfd, &r, sizeof(r));
 	finish(rfd, gfd, mon);
 	return r;
+}
+
+/* priv_open with 8 threads; pinned: the monitor and the program on CPU 0.
+ * (With the monitor on CPU 1 and the threads on CPU 0, every message wakes
+ * the other CPU: on this machine, a virtual one, both the bare limit and
+ * priv_open run at a fraction of the rate of one CPU.) */
+static double monitor_throughput(bool pinned)
+{
+	int rfd, gfd;
+	pid_t mon;
+	double rate;
+	in_program(program_throughput, &rfd, &gfd, &mon);
+	pin_pid(mon, pinned, 0);
+	if (write(gfd, pinned ? "p" : "u", 1) != 1)
+		die("write");
+	read_all(rfd, &rate, sizeof(rate));
+	finish(rfd, gfd, mon);
+	return rate;
 }
 
 /* priv_init until the program runs: the child reports when it returned. */
@@ -444,7 +495,7 @@ static void setup(void)
 	f = fopen(policy, "we");
 	if (!f)
 		die("policy");
-	fprintf(f, "open_ro { \"%s\" }\nbind { 127.0.0.1:* }\n", file);
+	fprintf(f, "open_ro { \"%s\" }\nbind { 127.0.0.1:%d }\n", file, BENCH_PORT);
 	fclose(f);
 	setenv("PRIVMAN_CONF_DIR", dir, 1);
 	unsetenv("PRIVMAN_AUDIT");
@@ -459,7 +510,7 @@ static void cleanup(void)
 }
 
 struct column {
-	double bare, bare8, init;
+	double bare, bare8, init, throughput;
 	struct results r;
 };
 
@@ -485,6 +536,7 @@ int main(int argc, char **argv)
 		col[i].r = latency();
 		col[i].init = init_cost();
 		col[i].bare8 = bare_throughput();
+		col[i].throughput = monitor_throughput(i == 0);
 	}
 	pin(false);
 	long kib[3];
@@ -492,31 +544,31 @@ int main(int argc, char **argv)
 	cleanup();
 
 	const struct column *p = &col[0], *u = &col[1];
-	printf("%-44s %12s %12s   %s\n", "median of batch means", "pinned", "unpinned", "goal");
-	printf("%-44s %9.2f us %9.2f us\n", "bare limit: message + fd round trip", p->bare / 1e3,
+	double open_p = p->r.priv_open / p->bare, open_u = u->r.priv_open / u->bare;
+	printf("median of batch means; pinned: every process on CPU 0   %9s %12s   %s\n",
+	       "pinned", "unpinned", "goal");
+	printf("%-44s %9.2f us %9.2f us\n", "bare limit: message, passed fd, the open", p->bare / 1e3,
 	       u->bare / 1e3);
-	printf("%-44s %9.2f us %9.2f us\n", "open(2) + close", p->r.open_syscall / 1e3,
-	       u->r.open_syscall / 1e3);
 	printf("%-44s %9.2f us %9.2f us\n", "priv_open + close", p->r.priv_open / 1e3,
 	       u->r.priv_open / 1e3);
-	printf("%-44s %11.2fx %11.2fx   <= 1.15x pinned: %s\n", "  priv_open / bare limit",
-	       p->r.priv_open / p->bare, u->r.priv_open / u->bare,
-	       met(p->r.priv_open / p->bare <= 1.15));
+	printf("%-44s %11.2fx %11.2fx   <= 1.15x pinned: %s\n", "  priv_open / bare limit", open_p,
+	       open_u, met(open_p <= 1.15));
+	printf("%-44s %9.2f us %9.2f us\n", "open(2) + close", p->r.open_syscall / 1e3,
+	       u->r.open_syscall / 1e3);
 	printf("%-44s %11.2fx %11.2fx\n", "  priv_open / open(2)", p->r.priv_open / p->r.open_syscall,
 	       u->r.priv_open / u->r.open_syscall);
-	printf("%-44s %11.2fx %11.2fx\n", "  (bare limit + open(2)) / bare limit",
-	       (p->bare + p->r.open_syscall) / p->bare, (u->bare + u->r.open_syscall) / u->bare);
 	printf("%-44s %9.2f us %9.2f us\n", "socket + bind(2) + close", p->r.bind_syscall / 1e3,
 	       u->r.bind_syscall / 1e3);
 	printf("%-44s %9.2f us %9.2f us\n", "socket + priv_bind + close", p->r.priv_bind / 1e3,
 	       u->r.priv_bind / 1e3);
 	printf("%-44s %11.2fx %11.2fx\n", "  priv_bind / bind(2)", p->r.priv_bind / p->r.bind_syscall,
 	       u->r.priv_bind / u->r.bind_syscall);
+	printf("8 threads of one program, one server\n");
 	printf("%-44s %10.0f/s %10.0f/s\n", "bare limit, 8 threads, one server", p->bare8, u->bare8);
-	printf("%-44s %10.0f/s %10.0f/s   >= 100000/s: %s\n", "priv_open + close, 8 threads",
-	       p->r.throughput, u->r.throughput, met(u->r.throughput >= 100000 || p->r.throughput >= 100000));
+	printf("%-44s %10.0f/s %10.0f/s   >= 100000/s pinned: %s\n", "priv_open + close, 8 threads",
+	       p->throughput, u->throughput, met(p->throughput >= 100000));
 	printf("%-44s %11.2fx %11.2fx\n", "  priv_open 8 threads / bare limit 8 threads",
-	       p->r.throughput / p->bare8, u->r.throughput / u->bare8);
+	       p->throughput / p->bare8, u->throughput / u->bare8);
 	printf("%-44s %9.3f ms %9.3f ms   < 0.5 ms pinned: %s\n", "priv_init until the program runs",
 	       p->init / 1e6, u->init / 1e6, met(p->init < 0.5e6));
 	printf("%-44s %ld KiB before, %ld after 100000 requests, %ld after 200000\n",

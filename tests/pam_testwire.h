@@ -30,7 +30,7 @@ static inline void send_msg(int sock, struct wire_writer *w)
 }
 
 /* Wait for a message, reading the workers' reports meanwhile as the
- * monitor's loop would (a report waits for the monitor's echo). */
+ * monitor's loop would. */
 static inline ssize_t receive(int sock)
 {
 	for (int i = 0; i < 500; i++) {

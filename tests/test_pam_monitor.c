@@ -2,7 +2,9 @@
  * the program on the transaction channel with raw messages, and reads the
  * list that priv_rerunas's RUN_AS decision gets (pam_authenticated_uids),
  * without running the monitor's loop. */
+#include <dirent.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <security/pam_appl.h>
 #include <sys/epoll.h>
 
@@ -99,7 +101,7 @@ Test(pam_monitor, authenticated_uid_listed_before_the_program_hears)
 	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, PASS_A), PAM_SUCCESS);
 	cr_assert_not(listed(a), "pam_authenticate alone adds no one");
 	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
-	/* The reply came after the monitor's echo: the uid is listed now. */
+	/* The report was queued before the reply: the uid is listed now. */
 	const uid_t *list;
 	size_t count;
 	pam_authenticated_uids(&m, &list, &count);
@@ -161,6 +163,69 @@ Test(pam_monitor, slots_come_back_when_workers_end)
 	close(rc);
 	for (int i = 1; i < PAM_MONITOR_MAX_PER_PROCESS; i++)
 		close(socks[i]);
+}
+
+/* The children of this process (the monitor here) named `comm`. */
+static int children_named(const char *comm, pid_t *pids, int cap)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char want[32];
+	snprintf(want, sizeof(want), "(%s)", comm);
+	while (d && (e = readdir(d))) {
+		char path[300], stat[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t got = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+		stat[got] = '\0';
+		char *paren = strrchr(stat, ')');
+		int ppid = 0;
+		if (paren && strstr(stat, want) && sscanf(paren + 2, "%*c %d", &ppid) == 1 &&
+		    ppid == getpid() && n < cap)
+			pids[n++] = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A worker made ready ahead of need that is gone by the time a
+ * transaction comes (killed, reaped) is replaced by one forked then; it is
+ * never signalled, its pid being anyone's after the reaping. */
+Test(pam_monitor, a_ready_worker_that_ended_is_replaced)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE " }\n");
+	m.program = getpid();
+	pam_monitor_prepare(&m);
+	pid_t ready[4];
+	int n = 0;
+	for (int i = 0; i < 200 && (n = children_named("privman-pamrdy", ready, 4)) == 0; i++)
+		usleep(10000);
+	cr_assert_eq(n, 1, "one worker made ready");
+	cr_assert(kill(ready[0], SIGKILL) == 0);
+	cr_assert_eq(waitpid(ready[0], NULL, 0), ready[0]);
+	uint32_t id = 0;
+	int sock = start(&id);
+	cr_assert(sock >= 0, "start: %s", strerror(-sock));
+	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	close(sock);
+}
+
+/* No worker is made ready for a program that may not use PAM. */
+Test(pam_monitor, no_worker_ready_without_auth)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth false\n");
+	m.program = getpid();
+	pam_monitor_prepare(&m);
+	pid_t ready[4];
+	usleep(50000);
+	cr_assert_eq(children_named("privman-pamrdy", ready, 4), 0);
 }
 
 Test(pam_monitor, forget_closes_report_sockets_only)

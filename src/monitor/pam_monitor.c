@@ -173,13 +173,6 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 			return;
 		}
 		record_user(m, s, (uid_t)uid, name);
-		/* The worker waits for this before the program hears of its
-		 * success: from then on the monitor knows the user. */
-		if (wire_send(s->report, buf, (size_t)n, NULL, 0, MSG_DONTWAIT) < 0) {
-			worker_kill(s->pidfd);
-			slot_end(m, s);
-			return;
-		}
 	}
 }
 
@@ -292,8 +285,10 @@ static int worker_fork(struct monitor *m, struct pam_spare *w)
 }
 
 /* Give worker `w` to process `program` in `slot`: it learns the pid on its
- * report socket, which the monitor then watches. Returns 0 or -errno (the
- * worker is killed, its fds closed). */
+ * report socket, which the monitor then watches. Returns 0 or -errno, with
+ * the monitor's ends closed and the worker killed through its pidfd (one
+ * made ready earlier may have ended and been reaped: its pid may be another
+ * process's now, its pidfd never is). */
 static int worker_assign(struct monitor *m, struct pam_worker_slot *slot, struct pam_spare *w,
 			 pid_t program)
 {
@@ -343,24 +338,21 @@ static int find_slot(struct monitor *m, pid_t program, struct pam_worker_slot **
 	return 0;
 }
 
-/* May the program use PAM at all (`service` NULL) or start a transaction?
- * Audited when not. */
-static bool auth_granted(struct monitor *m, pid_t program, bool audit)
+/* May the program use PAM at all (no service named yet)? */
+static void decide_auth(struct monitor *m, struct policy_decision *d)
 {
 	struct policy_request pr;
-	struct policy_decision d;
 	memset(&pr, 0, sizeof(pr));
 	pr.op = POLICY_OP_AUTH;
 	pr.app = m->audit.ident; /* priv_init's appname */
-	policy_decide(m->policy, &pr, &d);
-	if (audit)
-		audit_decision(&m->audit, "pam_start", "pam", 0, program, &d, 0);
-	return d.allow;
+	policy_decide(m->policy, &pr, d);
 }
 
 void pam_monitor_prepare(struct monitor *m)
 {
-	if (!auth_granted(m, m->program, false) || !state(m) || m->pam->spare.pid)
+	struct policy_decision d;
+	decide_auth(m, &d);
+	if (!d.allow || !state(m) || m->pam->spare.pid)
 		return;
 	if (worker_fork(m, &m->pam->spare) < 0)
 		spare_drop(&m->pam->spare);
@@ -401,8 +393,10 @@ static void spare_now(struct monitor *m)
 int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		      int *fds, int *fd_out)
 {
-	if (!auth_granted(m, c->pid, false)) {
-		auth_granted(m, c->pid, true);
+	struct policy_decision d;
+	decide_auth(m, &d);
+	if (!d.allow) {
+		audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
 		return -EPERM;
 	}
 	struct pam_monitor *p = state(m);
@@ -412,15 +406,16 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	int rc = find_slot(m, c->pid, &slot);
 	if (rc < 0)
 		return rc;
-	auth_granted(m, c->pid, true);
+	audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
 
-	/* The worker made ready ahead, else one forked now. */
+	/* The worker made ready ahead (unless it is gone: then, as without
+	 * one, a worker forked now). */
 	struct pam_spare w = p->spare;
 	memset(&p->spare, 0, sizeof(p->spare));
 	p->spare.chan = p->spare.report = -1;
-	if (!w.pid && (rc = worker_fork(m, &w)) < 0)
-		return rc;
-	rc = worker_assign(m, slot, &w, c->pid);
+	rc = w.pid ? worker_assign(m, slot, &w, c->pid) : -ESRCH;
+	if (rc < 0 && (rc = worker_fork(m, &w)) == 0)
+		rc = worker_assign(m, slot, &w, c->pid);
 	if (rc < 0)
 		return rc;
 	/* Only the worker and the program hold the channel. The next worker

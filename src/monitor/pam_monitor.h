@@ -11,8 +11,9 @@
  *
  * A worker whose user passes pam_authenticate and then pam_acct_mgmt in its
  * transaction reports that user's uid on a socket only the monitor and that
- * worker hold, and waits for the monitor to echo it before it answers the
- * program; the monitor keeps the list for `auth_allow_rerun`. */
+ * worker hold before it answers the program; the monitor reads every
+ * report queued there before it decides a request, and keeps the list for
+ * `auth_allow_rerun`. */
 #ifndef PRIVMAN_PAM_MONITOR_H
 #define PRIVMAN_PAM_MONITOR_H
 

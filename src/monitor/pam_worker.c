@@ -220,18 +220,17 @@ static void worker_report(struct worker *w)
 	wire_put_int(&wr, (int32_t)found->pw_uid);
 	pam_wire_put_text(&wr, user);
 	size_t size = wire_writer_finish(&wr);
-	if (!size || wire_send(w->report, msg, size, NULL, 0, 0) < 0)
-		return;
-	w->reported[w->report_count++] = found->pw_uid;
-	unsigned char ack[sizeof(msg)];
-	int fds[WIRE_MAX_FDS], nfds = 0;
-	ssize_t n = wire_recv(w->report, ack, sizeof(ack), fds, &nfds, 0);
-	wire_close_fds(fds, nfds);
-	if (n != (ssize_t)size || memcmp(ack, msg, size) != 0) {
+	/* Queued on the monitor's end before the program hears of its
+	 * success: the monitor reads every queued report before it decides a
+	 * request (pam_authenticated_uids), so the user is known by then
+	 * without a round trip. */
+	if (!size || wire_send(w->report, msg, size, NULL, 0, 0) < 0) {
 		char user_log[256];
-		audit_event(w->audit, LOG_WARNING, "pam: the monitor did not confirm %s",
+		audit_event(w->audit, LOG_WARNING, "pam: %s could not be reported to the monitor",
 			    escaped(user, user_log, sizeof(user_log)));
+		return;
 	}
+	w->reported[w->report_count++] = found->pw_uid;
 }
 
 /* pam_setcred, the session calls and pam_chauthtok act for the user as
@@ -435,147 +434,206 @@ static int worker_putenv(struct worker *w, const char *text)
 	return pam_putenv(w->pamh, text);
 }
 
+/* What a request answers: a PAM status, and for some a text (NULL
+ * included) after it. */
+struct reply {
+	int status;
+	bool has_value;
+	const char *value;
+};
+
+/* The handlers of the requests: each decodes its fields from `r` and runs
+ * the request, filling `out`; false when the fields are malformed. */
+
+static bool req_begin(struct worker *w, struct wire_reader *r, struct reply *out, bool *last)
+{
+	char service[PAM_WIRE_MAX_TEXT + 1], user[PAM_WIRE_MAX_TEXT + 1], user_log[256];
+	int n = pam_wire_get_text(r, service, sizeof(service));
+	int u = pam_wire_get_text(r, user, sizeof(user));
+	if (n < 1 || u == -2 || !wire_reader_done(r))
+		return false;
+	out->status = worker_choose_service(w, service);
+	if (out->status != PAM_SUCCESS) {
+		*last = true;
+		return true;
+	}
+	const struct pam_conv conv = {worker_conv, w};
+	out->status = pam_start(w->service, u >= 0 ? user : NULL, &conv, &w->pamh);
+	audit_event(w->audit, out->status == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
+		    "pam_start service=%s user=%s pid=%d transaction %u: %s", w->service_log,
+		    escaped(u >= 0 ? user : NULL, user_log, sizeof(user_log)), (int)w->program,
+		    (unsigned)w->id, pam_strerror(w->pamh, out->status));
+	if (out->status != PAM_SUCCESS) {
+		w->pamh = NULL;
+		*last = true;
+	}
+	return true;
+}
+
+static bool req_call(struct worker *w, struct wire_reader *r, struct reply *out)
+{
+	int call = wire_get_int(r);
+	int flags = wire_get_int(r);
+	if (!wire_reader_done(r))
+		return false;
+	out->status = worker_call(w, call, flags);
+	return true;
+}
+
+static bool req_set_item(struct worker *w, struct wire_reader *r, struct reply *out)
+{
+	char text[PAM_WIRE_MAX_ENV + 1];
+	int type = wire_get_int(r);
+	int n = pam_wire_get_text(r, text, sizeof(text));
+	bool done = wire_reader_done(r);
+	bool ok = done && n != -2 && (n < 0 || (size_t)n <= PAM_WIRE_MAX_TEXT);
+	if (ok)
+		out->status = worker_set_item(w, type, n >= 0 ? text : NULL);
+	explicit_bzero(text, sizeof(text));
+	return ok;
+}
+
+static bool req_get_item(struct worker *w, struct wire_reader *r, struct reply *out)
+{
+	int type = wire_get_int(r);
+	if (!wire_reader_done(r))
+		return false;
+	if (!pam_wire_string_item(type) || secret_item(type)) {
+		out->status = PAM_BAD_ITEM;
+		audit_event(w->audit, LOG_NOTICE, "pam_get_item %d pid=%d: refused", type,
+			    (int)w->program);
+		return true;
+	}
+	const void *v = NULL;
+	out->status = pam_get_item(w->pamh, type, &v);
+	if (out->status == PAM_SUCCESS) {
+		out->has_value = true;
+		out->value = v;
+		if (out->value && strlen(out->value) > PAM_WIRE_MAX_TEXT)
+			out->status = PAM_BUF_ERR;
+	}
+	return true;
+}
+
+static bool req_putenv(struct worker *w, struct wire_reader *r, struct reply *out)
+{
+	char text[PAM_WIRE_MAX_ENV + 1];
+	int n = pam_wire_get_text(r, text, sizeof(text));
+	bool ok = n >= 1 && wire_reader_done(r);
+	if (ok)
+		out->status = worker_putenv(w, text);
+	explicit_bzero(text, sizeof(text));
+	return ok;
+}
+
+static bool req_getenv(struct worker *w, struct wire_reader *r, struct reply *out)
+{
+	char name[PAM_WIRE_MAX_TEXT + 1];
+	int n = pam_wire_get_text(r, name, sizeof(name));
+	if (n < 1 || !wire_reader_done(r))
+		return false;
+	out->value = pam_getenv(w->pamh, name);
+	out->has_value = true;
+	out->status = PAM_SUCCESS;
+	if (out->value && strlen(out->value) > PAM_WIRE_MAX_ENV)
+		out->status = PAM_BUF_ERR;
+	return true;
+}
+
+static bool req_fail_delay(struct worker *w, struct wire_reader *r, struct reply *out)
+{
+	int usec = wire_get_int(r);
+	if (!wire_reader_done(r))
+		return false;
+	out->status = pam_fail_delay(w->pamh, (unsigned int)usec);
+	return true;
+}
+
+static bool req_end(struct worker *w, struct wire_reader *r, struct reply *out, bool *last)
+{
+	int end_status = wire_get_int(r);
+	if (!wire_reader_done(r))
+		return false;
+	out->status = pam_end(w->pamh, end_status);
+	w->pamh = NULL;
+	*last = true;
+	return true;
+}
+
+/* The header of a request: well-formed, for this transaction, and BEGIN
+ * first and once. Returns false after a protocol violation. */
+static bool request_fits(struct worker *w, size_t size, struct wire_header *h,
+			 struct wire_reader *r)
+{
+	if (wire_open_message(w->in, size, h, r) < 0) {
+		worker_violation(w, "malformed PAM request");
+		return false;
+	}
+	if (h->id != w->id) {
+		worker_violation(w, "PAM request for a transaction this worker does not serve "
+				    "(forged or stale handle)");
+		return false;
+	}
+	if ((h->op == PAM_WIRE_BEGIN) != (w->pamh == NULL)) {
+		worker_violation(w, w->pamh ? "PAM transaction begun twice"
+					    : "PAM request before the transaction began");
+		return false;
+	}
+	return true;
+}
+
 /* Decode and run one request; fill w->out with the reply. Returns the
  * reply's size, or 0 after a protocol violation. */
 static size_t worker_request(struct worker *w, size_t size, bool *last)
 {
 	struct wire_header h;
 	struct wire_reader r;
-	struct wire_writer out;
-	char text[PAM_WIRE_MAX_ENV + 1];
-	char text2[PAM_WIRE_MAX_TEXT + 1];
-	const char *value = NULL;
-	bool has_value = false;
-	int status = PAM_SYSTEM_ERR;
+	struct reply out = {.status = PAM_SYSTEM_ERR};
+	bool ok;
 
-	if (wire_open_message(w->in, size, &h, &r) < 0) {
-		worker_violation(w, "malformed PAM request");
+	if (!request_fits(w, size, &h, &r))
 		return 0;
-	}
-	if (h.id != w->id) {
-		worker_violation(w, "PAM request for a transaction this worker does not serve "
-				    "(forged or stale handle)");
-		return 0;
-	}
-	if ((h.op == PAM_WIRE_BEGIN) != (w->pamh == NULL)) {
-		worker_violation(w, w->pamh ? "PAM transaction begun twice"
-					    : "PAM request before the transaction began");
-		return 0;
-	}
 	switch (h.op) {
-	case PAM_WIRE_BEGIN: {
-		int n = pam_wire_get_text(&r, text2, sizeof(text2));
-		char user[PAM_WIRE_MAX_TEXT + 1], user_log[256];
-		int u = pam_wire_get_text(&r, user, sizeof(user));
-		if (n < 1 || u == -2 || !wire_reader_done(&r))
-			break;
-		status = worker_choose_service(w, text2);
-		if (status != PAM_SUCCESS) {
-			*last = true;
-			goto reply;
-		}
-		const struct pam_conv conv = {worker_conv, w};
-		status = pam_start(w->service, u >= 0 ? user : NULL, &conv, &w->pamh);
-		audit_event(w->audit, status == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
-			    "pam_start service=%s user=%s pid=%d transaction %u: %s", w->service_log,
-			    escaped(u >= 0 ? user : NULL, user_log, sizeof(user_log)),
-			    (int)w->program, (unsigned)w->id, pam_strerror(w->pamh, status));
-		if (status != PAM_SUCCESS) {
-			w->pamh = NULL;
-			*last = true;
-		}
-		goto reply;
-	}
-	case PAM_WIRE_CALL: {
-		int call = wire_get_int(&r);
-		int flags = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		status = worker_call(w, call, flags);
-		if (w->broken)
+	case PAM_WIRE_BEGIN:
+		ok = req_begin(w, &r, &out, last);
+		break;
+	case PAM_WIRE_CALL:
+		ok = req_call(w, &r, &out);
+		if (ok && w->broken)
 			return 0;
-		goto reply;
-	}
-	case PAM_WIRE_SET_ITEM: {
-		int type = wire_get_int(&r);
-		int n = pam_wire_get_text(&r, text, sizeof(text));
-		bool done = wire_reader_done(&r);
-		if (!done || n == -2 || (n >= 0 && (size_t)n > PAM_WIRE_MAX_TEXT)) {
-			explicit_bzero(text, sizeof(text));
-			break;
-		}
-		status = worker_set_item(w, type, n >= 0 ? text : NULL);
-		explicit_bzero(text, sizeof(text));
-		goto reply;
-	}
-	case PAM_WIRE_GET_ITEM: {
-		int type = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		if (!pam_wire_string_item(type) || secret_item(type)) {
-			status = PAM_BAD_ITEM;
-			audit_event(w->audit, LOG_NOTICE, "pam_get_item %d pid=%d: refused", type,
-				    (int)w->program);
-			goto reply;
-		}
-		const void *v = NULL;
-		status = pam_get_item(w->pamh, type, &v);
-		if (status == PAM_SUCCESS) {
-			has_value = true;
-			value = v;
-			if (value && strlen(value) > PAM_WIRE_MAX_TEXT)
-				status = PAM_BUF_ERR;
-		}
-		goto reply;
-	}
-	case PAM_WIRE_PUTENV: {
-		int n = pam_wire_get_text(&r, text, sizeof(text));
-		if (n < 1 || !wire_reader_done(&r))
-			break;
-		status = worker_putenv(w, text);
-		explicit_bzero(text, sizeof(text));
-		goto reply;
-	}
-	case PAM_WIRE_GETENV: {
-		int n = pam_wire_get_text(&r, text2, sizeof(text2));
-		if (n < 1 || !wire_reader_done(&r))
-			break;
-		value = pam_getenv(w->pamh, text2);
-		has_value = true;
-		status = PAM_SUCCESS;
-		if (value && strlen(value) > PAM_WIRE_MAX_ENV)
-			status = PAM_BUF_ERR;
-		goto reply;
-	}
-	case PAM_WIRE_FAIL_DELAY: {
-		int usec = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		status = pam_fail_delay(w->pamh, (unsigned int)usec);
-		goto reply;
-	}
-	case PAM_WIRE_END: {
-		int end_status = wire_get_int(&r);
-		if (!wire_reader_done(&r))
-			break;
-		status = pam_end(w->pamh, end_status);
-		w->pamh = NULL;
-		*last = true;
-		goto reply;
-	}
+		break;
+	case PAM_WIRE_SET_ITEM:
+		ok = req_set_item(w, &r, &out);
+		break;
+	case PAM_WIRE_GET_ITEM:
+		ok = req_get_item(w, &r, &out);
+		break;
+	case PAM_WIRE_PUTENV:
+		ok = req_putenv(w, &r, &out);
+		break;
+	case PAM_WIRE_GETENV:
+		ok = req_getenv(w, &r, &out);
+		break;
+	case PAM_WIRE_FAIL_DELAY:
+		ok = req_fail_delay(w, &r, &out);
+		break;
+	case PAM_WIRE_END:
+		ok = req_end(w, &r, &out, last);
+		break;
 	default:
 		worker_violation(w, "unknown PAM request");
 		return 0;
 	}
-	worker_violation(w, "malformed PAM request");
-	return 0;
-
-reply:
-	wire_writer_init(&out, w->out, sizeof(w->out), h.op, w->id);
-	wire_put_int(&out, status);
-	if (has_value)
-		pam_wire_put_text(&out, status == PAM_SUCCESS ? value : NULL);
-	return wire_writer_finish(&out);
+	if (!ok) {
+		worker_violation(w, "malformed PAM request");
+		return 0;
+	}
+	struct wire_writer wr;
+	wire_writer_init(&wr, w->out, sizeof(w->out), h.op, w->id);
+	wire_put_int(&wr, out.status);
+	if (out.has_value)
+		pam_wire_put_text(&wr, out.status == PAM_SUCCESS ? out.value : NULL);
+	return wire_writer_finish(&wr);
 }
 
 /* Keep only the fds the worker needs: it must not hold the program's other

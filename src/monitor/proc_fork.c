@@ -117,6 +117,53 @@ static pid_t pidfd_pid(int pidfd)
 	return p ? (pid_t)strtol(p + 5, NULL, 10) : -1;
 }
 
+/* A channel still pending (pid 0) ends by hand. */
+static void pending_end(struct monitor *m, struct monitor_channel *c)
+{
+	if (c->sock < 0)
+		return;
+	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
+	close(c->sock);
+	c->sock = -1;
+	c->pending = false;
+}
+
+/* Close the fds of a control message that carries them. */
+static void close_passed(struct cmsghdr *cm, size_t len)
+{
+	if (cm->cmsg_level != SOL_SOCKET ||
+	    (cm->cmsg_type != SCM_RIGHTS && !(cm->cmsg_type == SCM_PIDFD && len == sizeof(int))))
+		return;
+	for (size_t i = 0; i < len / sizeof(int); i++) {
+		int fd;
+		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+		close(fd);
+	}
+}
+
+/* The sender's pid and pidfd, which the kernel attached to a hello; false
+ * when anything else came with it (every fd in it closed). */
+static bool hello_creds(struct msghdr *mh, pid_t *pid, int *pidfd)
+{
+	bool good = true;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t len = cm->cmsg_len - CMSG_LEN(0);
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+		    len == sizeof(struct ucred)) {
+			struct ucred cred;
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+			*pid = cred.pid;
+		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_PIDFD &&
+			   len == sizeof(int) && *pidfd < 0) {
+			memcpy(pidfd, CMSG_DATA(cm), sizeof(int));
+		} else {
+			close_passed(cm, len); /* fds (or anything else) in a hello */
+			good = false;
+		}
+	}
+	return good;
+}
+
 void proc_serve_pending(struct monitor *m, struct monitor_channel *c)
 {
 	union {
@@ -139,47 +186,15 @@ void proc_serve_pending(struct monitor *m, struct monitor_channel *c)
 	int pidfd = -1;
 	bool bad = n <= 0 || (size_t)n >= sizeof(m->buf) ||
 		   (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !t;
-	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm;
-	     cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t len = cm->cmsg_len - CMSG_LEN(0);
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
-		    len == sizeof(struct ucred)) {
-			struct ucred cred;
-			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
-			pid = cred.pid;
-		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_PIDFD &&
-			   len == sizeof(int) && pidfd < 0) {
-			memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
-		} else {
-			/* fds (or anything else) in a hello: close them all */
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-				for (size_t i = 0; i < len / sizeof(int); i++) {
-					int fd;
-					memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-					close(fd);
-				}
-			else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_PIDFD &&
-				 len == sizeof(int)) {
-				int fd;
-				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-				close(fd);
-			}
-			bad = true;
-		}
-	}
+	if (n > 0 && !hello_creds(&mh, &pid, &pidfd))
+		bad = true;
 	if (bad || pid <= 0) {
 		if (pidfd >= 0)
 			close(pidfd);
 		if (n > 0)
 			audit_protocol(&m->audit, pid, "a forked child's hello was malformed");
 		monitor_end_process(m, c->pid);
-		if (c->sock >= 0) {
-			/* pending: pid 0, so end it by hand */
-			epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
-			close(c->sock);
-			c->sock = -1;
-			c->pending = false;
-		}
+		pending_end(m, c);
 		return;
 	}
 	t->hello_pid = pid;
@@ -192,12 +207,8 @@ void proc_serve_pending(struct monitor *m, struct monitor_channel *c)
 	if (rc < 0 && c->sock >= 0) {
 		if (c->pid)
 			monitor_end_process(m, c->pid);
-		else {
-			epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->sock, NULL);
-			close(c->sock);
-			c->sock = -1;
-			c->pending = false;
-		}
+		else
+			pending_end(m, c);
 	}
 }
 

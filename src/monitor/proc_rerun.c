@@ -137,6 +137,39 @@ static void forget_all(struct monitor *m)
 	}
 }
 
+/* In the new monitor of a respawn: forget the old one's processes, start
+ * the new program as the target and serve it. Never returns. */
+static void __attribute__((noreturn)) respawned_monitor(struct monitor *m, struct target *t,
+							 int cwd, int mask)
+{
+	pam_monitor_forget(m);
+	int sv[2];
+	if (monitor_restart(m) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		syslog(LOG_ERR, "respawn_as: the new monitor cannot start: %m");
+		_exit(70);
+	}
+	forget_all(m);
+	m->proc->published = 1; /* its program, charged by the old monitor */
+	explicit_bzero(m->buf, sizeof(m->buf));
+	pid_t pid = fork();
+	if (pid < 0) {
+		syslog(LOG_ERR, "respawn_as: fork: %m");
+		_exit(70);
+	}
+	if (pid == 0)
+		become_program(t, sv[1], cwd, mask);
+	close(sv[1]);
+	if (cwd >= 0)
+		close(cwd);
+	proc_target_release(t);
+	if (monitor_set_program(m, pid, -1) < 0 || !monitor_channel_add(m, sv[0], pid)) {
+		kill_one(pid, SIGKILL); /* our child, not reaped: its pid is its own */
+		_exit(70);
+	}
+	proc_tally_sync(m);
+	monitor_run(m);
+}
+
 /* Like a rerun, but the monitor duplicates itself: the new monitor serves
  * only the new program, the caller keeps this one and gets the new
  * monitor's pid, which priv_wait4 reports with the new program's status. */
@@ -190,31 +223,5 @@ int proc_handle_respawn(struct monitor *m, struct monitor_channel *c,
 		return monitor;
 	}
 
-	/* The new monitor. */
-	pam_monitor_forget(m);
-	int sv[2];
-	if (monitor_restart(m) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		syslog(LOG_ERR, "respawn_as: the new monitor cannot start: %m");
-		_exit(70);
-	}
-	forget_all(m);
-	pt->published = 1; /* its program, charged by the old monitor */
-	explicit_bzero(m->buf, sizeof(m->buf));
-	pid_t pid = fork();
-	if (pid < 0) {
-		syslog(LOG_ERR, "respawn_as: fork: %m");
-		_exit(70);
-	}
-	if (pid == 0)
-		become_program(&t, sv[1], cwd, mask);
-	close(sv[1]);
-	if (cwd >= 0)
-		close(cwd);
-	proc_target_release(&t);
-	if (monitor_set_program(m, pid, -1) < 0 || !monitor_channel_add(m, sv[0], pid)) {
-		kill_one(pid, SIGKILL); /* our child, not reaped: its pid is its own */
-		_exit(70);
-	}
-	proc_tally_sync(m);
-	monitor_run(m);
+	respawned_monitor(m, &t, cwd, mask);
 }

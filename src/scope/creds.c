@@ -15,6 +15,9 @@
  * compiled in, since the kernel may be newer or older than the headers. */
 int creds_last_cap(void)
 {
+	static int known = -1; /* it never changes while the system runs */
+	if (known >= 0)
+		return known;
 	int last = -1;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
 	if (f) {
@@ -26,6 +29,7 @@ int creds_last_cap(void)
 		last = (int)cap_max_bits() - 1; /* libcap probes the kernel */
 	if (last >= CREDS_MASK_BITS)
 		last = CREDS_MASK_BITS - 1;
+	known = last;
 	return last;
 }
 

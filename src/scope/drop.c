@@ -23,8 +23,10 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 
 #include "scope/confine.h"
 #include "scope/creds.h"
@@ -93,9 +95,11 @@ static void step_filter(struct drop_plan *plan, struct diag *d)
 					   : "");
 		return;
 	}
-	int rc = seccomp_load(plan->filter);
-	if (rc != 0)
-		drop_fatal("the namespace filter", -rc, NULL);
+	/* As seccomp_load() would with SCMP_FLTATR_CTL_NNP set as planned. */
+	if (plan->filter_nnp && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0)
+		drop_fatal("the namespace filter", errno, NULL);
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan->filter) != 0)
+		drop_fatal("the namespace filter", errno, NULL);
 }
 
 /* The confine scope (scope/confine_apply.c), right after the namespace
@@ -357,6 +361,11 @@ static void step_verify(struct drop_plan *plan, struct diag *d)
 }
 
 /* --- the entry point ------------------------------------------------------ */
+
+int drop_prepare(void)
+{
+	return drop_plan_prepare();
+}
 
 int drop_apply(const struct policy_security *s, unsigned flags, struct diag *d)
 {

@@ -11,6 +11,13 @@
 #include "policy/policy.h"
 #include "scope/drop_flags.h"
 
+/* Make once, in this process, what every drop of it and of its forks
+ * needs and that never changes: the namespace filter (built with
+ * libseccomp, which costs more than the rest of a drop) and the kernel's
+ * last capability. Optional: a drop makes what is missing. 0, or -1 with
+ * errno. */
+int drop_prepare(void);
+
 /* Apply `s` (policy_security_resolve() must have succeeded on it).
  * Returns 0 when the process now holds exactly the scope's credentials,
  * or -1 with the reason in `d` when a check made before any change failed

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 #include <linux/securebits.h>
 
 #include "policy/diag.h"
@@ -46,7 +47,7 @@ struct drop_plan {
 	bool change_bounding; /* drop from the bounding set, lock securebits */
 	bool change_caps;     /* cap_set_proc() and the ambient set */
 	int chroot_fd;        /* O_PATH handle of the checked jail, or -1 */
-	scmp_filter_ctx filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
+	const struct sock_fprog *filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
 	bool filter_nnp;        /* no CAP_SYS_ADMIN: the filter needs no_new_privs */
 	struct confine_plan *confine; /* the confine scope, prepared; or NULL */
 };
@@ -58,5 +59,9 @@ int drop_plan_make(struct drop_plan *plan, const struct policy_security *s, int 
 		   unsigned flags, struct diag *d);
 
 void drop_plan_free(struct drop_plan *plan);
+
+/* What every plan of this process and its forks needs and that never
+ * changes, made now (drop_prepare() in drop.h). 0, or -1 with errno. */
+int drop_plan_prepare(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -172,7 +173,20 @@ static void stdio_open(void)
 	}
 }
 
-void priv_init(const char *appname)
+/* What priv_init prepares before its fork, for both sides. */
+struct split {
+	char *path;
+	struct policy *policy;
+	int audit_fd;
+	int learn_fd; /* PRIVMAN_LEARN's record, or -1 */
+	struct confine_plan confine; /* prepared when the policy confines */
+	int sv[2];
+	sigset_t forwarded, old;
+	struct sigaction old_chld;
+};
+
+/* Everything checked, and what is noted, before anything is opened. */
+static void init_checks(const char *appname)
 {
 	if (!appname_ok(appname))
 		init_fail("appname must be a non-empty file name without '/'");
@@ -190,51 +204,70 @@ void priv_init(const char *appname)
 	int threads = thread_count();
 	if (threads != 1)
 		init_fail("must be called before any thread is started (%d threads)", threads);
+}
 
-	char *path = NULL;
-	if (asprintf(&path, "%s/%s", conf_dir(), appname) < 0)
+/* The confine scope is prepared as root and before the fork: a path it
+ * names that does not exist stops priv_init with nothing started. The
+ * program enters it at the drop; the monitor never. */
+static void confine_ready(struct split *sp)
+{
+	sp->confine = (struct confine_plan){ .ruleset_fd = -1 };
+	if (!sp->policy->confine.present)
+		return;
+	struct diag d;
+	diag_init(&d);
+	int rc = confine_prepare(&sp->policy->confine, sp->policy->security.chroot.text, NULL,
+				 confine_kernel_abi(), &sp->confine, &d);
+	print_diag(&d);
+	diag_free(&d);
+	if (rc < 0)
+		init_fail("the confine scope of %s cannot be applied; nothing was started",
+			  sp->path);
+}
+
+/* The policy, the audit file, the namespace filter and the channel. */
+static void split_prepare(struct split *sp, const char *appname)
+{
+	if (asprintf(&sp->path, "%s/%s", conf_dir(), appname) < 0)
 		init_fail("out of memory");
 	/* Never let the environment make a setuid program learn. */
 	const char *learn_path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_LEARN");
 	bool learning = learn_path && *learn_path;
-	struct policy *policy = load_policy(path, learning);
-	/* The confine scope is prepared here, as root and before the fork: a
-	 * path it names that does not exist stops priv_init with nothing
-	 * started. The program enters it at the drop; the monitor never. */
-	struct confine_plan confine = { .ruleset_fd = -1 };
-	if (policy->confine.present) {
-		struct diag cd;
-		diag_init(&cd);
-		int rc = confine_prepare(&policy->confine, policy->security.chroot.text, NULL,
-					 confine_kernel_abi(), &confine, &cd);
-		print_diag(&cd);
-		diag_free(&cd);
-		if (rc < 0)
-			init_fail("the confine scope of %s cannot be applied; nothing was started",
-				  path);
-	}
+	sp->policy = load_policy(sp->path, learning);
+	confine_ready(sp);
 
-	int audit_fd = -1;
+	sp->audit_fd = -1;
 	const char *audit_path = getauxval(AT_SECURE) ? NULL : getenv("PRIVMAN_AUDIT");
 	if (audit_path && *audit_path) {
-		audit_fd = audit_open_file(audit_path);
-		if (audit_fd < 0)
+		sp->audit_fd = audit_open_file(audit_path);
+		if (sp->audit_fd < 0)
 			init_fail("PRIVMAN_AUDIT=%s: %s", audit_path, strerror(errno));
 	}
-	int learn_fd = learning ? learn_start(learn_path, policy, path) : -1;
+	sp->learn_fd = learning ? learn_start(learn_path, sp->policy, sp->path) : -1;
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	/* Made once, before the fork, for the program's drop and for every
+	 * process the monitor starts later (a rerun's drop then only loads
+	 * the namespace filter, already built). */
+	if (drop_prepare() < 0)
+		init_fail("the seccomp filter that refuses namespaces cannot be built: %s",
+			  strerror(errno));
+	/* What libseccomp used to build it is free again: give the pages back
+	 * before the fork, so that the monitor does not keep them dirty. */
+	malloc_trim(0);
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp->sv) < 0)
 		init_fail("socketpair: %s", strerror(errno));
+}
 
+static void block_signals(struct split *sp)
+{
 	/* Block the signals the monitor forwards before forking, so that none
 	 * is lost between fork and signalfd; the program gets its mask back. */
-	sigset_t forwarded, old;
-	sigemptyset(&forwarded);
+	sigemptyset(&sp->forwarded);
 	int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaddset(&forwarded, signals[i]);
-	if (sigprocmask(SIG_BLOCK, &forwarded, &old) < 0)
+		sigaddset(&sp->forwarded, signals[i]);
+	if (sigprocmask(SIG_BLOCK, &sp->forwarded, &sp->old) < 0)
 		init_fail("sigprocmask: %s", strerror(errno));
 	fflush(NULL); /* nothing buffered is written twice */
 
@@ -242,48 +275,48 @@ void priv_init(const char *appname)
 	 * SIGCHLD (or SA_NOCLDWAIT) would reap it unseen. Set before the fork,
 	 * while no child can have signalled: setting SIG_DFL discards a pending
 	 * SIGCHLD. The program gets its own disposition back. */
-	struct sigaction dfl, old_chld;
+	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	if (sigaction(SIGCHLD, &dfl, &old_chld) < 0)
+	if (sigaction(SIGCHLD, &dfl, &sp->old_chld) < 0)
 		init_fail("sigaction: %s", strerror(errno));
+}
 
-	pid_t pid = fork();
-	if (pid < 0)
-		init_fail("fork: %s", strerror(errno));
-
-	if (pid == 0) {
-		/* The program. */
-		close(sv[0]);
-		if (audit_fd >= 0)
-			close(audit_fd);
-		if (learn_fd >= 0)
-			close(learn_fd);
-		sigaction(SIGCHLD, &old_chld, NULL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		struct diag d;
-		diag_init(&d);
-		/* From here on the program may not make a namespace: with one
-		 * it could show the monitor a file system of its own making. */
-		unsigned flags = policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
-		if (drop_apply_confined(&policy->security, -1,
-					policy->confine.present ? &confine : NULL, flags, &d) < 0) {
-			print_diag(&d);
-			init_fail("the security scope of %s cannot be applied", path);
-		}
-		confine_plan_free(&confine);
+/* The child of the fork: drop to the security scope and be the program. */
+static void program_side(struct split *sp)
+{
+	close(sp->sv[0]);
+	if (sp->audit_fd >= 0)
+		close(sp->audit_fd);
+	if (sp->learn_fd >= 0)
+		close(sp->learn_fd);
+	sigaction(SIGCHLD, &sp->old_chld, NULL);
+	sigprocmask(SIG_SETMASK, &sp->old, NULL);
+	struct diag d;
+	diag_init(&d);
+	/* From here on the program may not make a namespace: with one it
+	 * could show the monitor a file system of its own making. */
+	unsigned flags = sp->policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
+	if (drop_apply_confined(&sp->policy->security, -1,
+				sp->policy->confine.present ? &sp->confine : NULL, flags, &d) < 0) {
 		print_diag(&d);
-		diag_free(&d);
-		policy_free(policy);
-		free(path);
-		client_attach(sv[1]);
-		return;
+		init_fail("the security scope of %s cannot be applied", sp->path);
 	}
+	confine_plan_free(&sp->confine);
+	print_diag(&d);
+	diag_free(&d);
+	policy_free(sp->policy);
+	free(sp->path);
+	client_attach(sp->sv[1]);
+}
 
-	/* The monitor. The program's pid comes from fork, not from anything
-	 * the program says (SO_PEERCRED of a socketpair names its creator). */
-	close(sv[1]);
-	confine_plan_free(&confine);
+/* The parent of the fork: the monitor of `program`, ready to run. The
+ * program's pid comes from fork, not from anything the program says
+ * (SO_PEERCRED of a socketpair names its creator). */
+static struct monitor *monitor_side(struct split *sp, pid_t program)
+{
+	close(sp->sv[1]);
+	confine_plan_free(&sp->confine);
 	signal(SIGPIPE, SIG_IGN);
 	/* Timers the program set before priv_init belong to the program. */
 	struct itimerval off;
@@ -300,16 +333,36 @@ void priv_init(const char *appname)
 	umask(0);
 	if (chdir("/") < 0)
 		syslog(LOG_WARNING, "monitor: chdir /: %m");
-	int sfd = signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK);
+	int sfd = signalfd(-1, &sp->forwarded, SFD_CLOEXEC | SFD_NONBLOCK);
 	struct monitor *m = &the_monitor;
-	if (sfd < 0 || monitor_init(m, ident, policy, path, audit_fd, pid, sv[0], sfd) < 0) {
+	if (sfd < 0 || monitor_init(m, ident, sp->policy, sp->path, sp->audit_fd, program,
+				    sp->sv[0], sfd) < 0) {
 		syslog(LOG_CRIT, "monitor: cannot start: %m; ending the program");
-		kill_one(pid, SIGKILL); /* our child; nothing reaped it yet */
+		kill_one(program, SIGKILL); /* our child; nothing reaped it yet */
 		_exit(INIT_FAILED);
 	}
-	m->audit.learn_fd = learn_fd;
+	m->audit.learn_fd = sp->learn_fd;
 	proc_set_program_entry(enter_program);
 	pam_monitor_prepare(m);
+	return m;
+}
+
+void priv_init(const char *appname)
+{
+	struct split sp;
+	init_checks(appname);
+	split_prepare(&sp, appname);
+	block_signals(&sp);
+	pid_t pid = fork();
+	if (pid < 0)
+		init_fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		program_side(&sp);
+		return;
+	}
+	struct monitor *m = monitor_side(&sp, pid);
+	/* The monitor's stack is priv_init's: a process it starts for
+	 * priv_rerunas comes back here (enter_program) and returns. */
 	if (setjmp(return_to_program))
 		return; /* a new program process, already dropped (proc_rerun.c) */
 	monitor_run(m);
