@@ -17,46 +17,18 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/nginx ]; then
 	exit 0
 fi
 
-tmp=$(mktemp -d)
-chmod 0755 "$tmp"
-server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-mkdir "$tmp/www" "$tmp/logs" "$tmp/run" "$tmp/tmp"
-chown nobody "$tmp/tmp"
-echo "hello from nginx, which is not root and holds no capability" > "$tmp/www/index.html"
-chmod -R a+rX "$tmp/www"
-: > "$tmp/logs/access.log"
-: > "$tmp/logs/error.log"
-chmod 0600 "$tmp/logs/access.log" "$tmp/logs/error.log"
-cat > "$tmp/nginx.conf" <<CONF
-daemon off;
-worker_processes 2;
-pid $tmp/run/nginx.pid;
-error_log $tmp/logs/error.log notice;
-events { worker_connections 256; }
-http {
-    access_log $tmp/logs/access.log;
-    client_body_temp_path $tmp/tmp/body;
-    proxy_temp_path $tmp/tmp/proxy;
-    fastcgi_temp_path $tmp/tmp/fastcgi;
-    uwsgi_temp_path $tmp/tmp/uwsgi;
-    scgi_temp_path $tmp/tmp/scgi;
-    server { listen 127.0.0.1:$PORT; root $tmp/www; }
-}
-CONF
-cat > "$tmp/nginx.policy" <<POLICY
-# nginx as nobody (the default scope), with what only root could give it:
-bind    127.0.0.1:$PORT
-open_ao { $tmp/logs/error.log $tmp/logs/access.log }
-open_rw $tmp/run/nginx.pid
-unlink  $tmp/run/nginx.pid
-POLICY
+. "$(dirname "$0")/nginx-common.sh"
+nginx_dirs
+echo "hello from nginx, which is not root and holds no capability" | nginx_page
+nginx_logs
+nginx_conf 2 256 "$tmp/run" notice
+{
+	echo "# nginx as nobody (the default scope), with what only root could give it:"
+	nginx_policy_logs
+	nginx_policy_pid
+} > "$tmp/nginx.policy"
 
-if curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
+if nginx_port_busy; then
 	echo "(port $PORT on 127.0.0.1 is in use: set DEMO_HTTP_PORT to a free port below 1024)"
 	exit 0
 fi
@@ -67,19 +39,8 @@ show ls -l "$tmp/logs"
 show "$PRIVMAN" run --dry-run -c "$tmp/nginx.policy" -- nginx -c "$tmp/nginx.conf" 2>&1 |
 	grep -E 'broker|execute'
 echo "\$ PRIVMAN_AUDIT=$tmp/audit.json $PRIVMAN run -c $tmp/nginx.policy -- nginx -e $tmp/logs/error.log -c $tmp/nginx.conf &"
-PRIVMAN_AUDIT="$tmp/audit.json" "$PRIVMAN" run -c "$tmp/nginx.policy" \
-	-- nginx -e "$tmp/logs/error.log" -c "$tmp/nginx.conf" >"$tmp/server.log" 2>&1 &
-server=$!
-tries=0
-until curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$PORT/"; do
-	tries=$((tries + 1))
-	if [ $tries -ge 50 ] || ! kill -0 "$server" 2>/dev/null; then
-		echo "nginx did not answer; its output:"
-		cat "$tmp/server.log"
-		exit 0
-	fi
-	sleep 0.1
-done
+PRIVMAN_AUDIT="$tmp/audit.json" nginx_serve "$PRIVMAN" run -c "$tmp/nginx.policy" \
+	-- nginx -e "$tmp/logs/error.log" -c "$tmp/nginx.conf" || exit 0
 show curl -s "http://127.0.0.1:$PORT/index.html"
 tree() { echo "$1"; for c in $(pgrep -P "$1"); do tree "$c"; done; }
 echo "\$ ps -o pid,ppid,user,comm,args -p <privman run and every process below it>"
@@ -92,9 +53,7 @@ fi
 echo "(privman[broker] is the root monitor; privman-guard ends the tree if the"
 echo " monitor dies; privman-append writes the logs; nginx and its workers are"
 echo " nobody with no capability)"
-kill "$server"
-wait "$server" 2>/dev/null
-server=
+nginx_stop
 
 step "What the monitor did for nginx, and the logs it wrote through"
 show cat "$tmp/logs/access.log"
