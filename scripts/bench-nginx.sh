@@ -20,78 +20,33 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v wrk >/dev/null; then
 	echo "bench-nginx: nginx-light and wrk are needed (scripts/deps.sh)"
 	exit 1
 fi
-tmp=$(mktemp -d /tmp/privman-bench.XXXXXX)
-chmod 0755 "$tmp"
-server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-mkdir "$tmp/www" "$tmp/logs" "$tmp/run" "$tmp/tmp"
-chown nobody "$tmp/tmp"
-head -c 612 /dev/zero | tr '\0' 'x' > "$tmp/www/index.html"
-chmod -R a+rX "$tmp/www"
-# $1: extra http directives; $2: the pid file's directory.
-write_conf() {
-cat > "$tmp/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $2/nginx.pid;
-error_log $tmp/logs/error.log;
-events { worker_connections 1024; }
-http {
-    access_log $tmp/logs/access.log;
-    client_body_temp_path $tmp/tmp/body;
-    proxy_temp_path $tmp/tmp/proxy;
-    fastcgi_temp_path $tmp/tmp/fastcgi;
-    uwsgi_temp_path $tmp/tmp/uwsgi;
-    scgi_temp_path $tmp/tmp/scgi;
-    $1
-    server { listen 127.0.0.1:$PORT; root $tmp/www; }
-}
-CONF
-}
-cat > "$tmp/policy" <<POLICY
-bind    127.0.0.1:$PORT
-open_ao { $tmp/logs/error.log $tmp/logs/access.log }
-open_rw $tmp/run/nginx.pid
-unlink  $tmp/run/nginx.pid
-POLICY
-cat > "$tmp/policy-logs" <<POLICY
-bind    127.0.0.1:$PORT
-open_ao { $tmp/logs/error.log $tmp/logs/access.log }
-POLICY
+. "$(dirname "$0")/nginx-common.sh"
+nginx_dirs /tmp/privman-bench.XXXXXX
+head -c 612 /dev/zero | tr '\0' 'x' | nginx_page
+{
+	nginx_policy_logs
+	nginx_policy_pid
+} > "$tmp/policy"
+nginx_policy_logs > "$tmp/policy-logs"
 
 # Requests per second of one wrk run against the server started by "$@".
 measure() {
-	: > "$tmp/logs/access.log"
-	: > "$tmp/logs/error.log"
-	chmod 0600 "$tmp/logs/access.log" "$tmp/logs/error.log"
-	"$@" >"$tmp/server.log" 2>&1 &
-	server=$!
-	tries=0
-	until curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$PORT/index.html"; do
-		tries=$((tries + 1))
-		if [ $tries -ge 50 ]; then
-			echo "bench-nginx: the server did not answer:" >&2
-			cat "$tmp/server.log" >&2
-			echo 0
-			return
-		fi
-		sleep 0.1
-	done
+	nginx_logs
+	if ! nginx_start "$@"; then
+		echo "bench-nginx: the server did not answer:" >&2
+		cat "$tmp/server.log" >&2
+		echo 0
+		return
+	fi
 	wrk -t1 -c16 -d"${SECONDS_EACH}s" "http://127.0.0.1:$PORT/index.html" |
 		awk '/^Requests\/sec:/ { print int($2) }'
-	kill "$server"
-	wait "$server" 2>/dev/null
-	server=
+	nginx_stop
 }
 
 # $1: the configuration's name; $2: its extra http directives; $3: the pid
 # file's directory; $4: the policy.
 compare() {
-	write_conf "$2" "$3"
+	nginx_conf 1 1024 "$3" "" "$2"
 	best_root=0
 	best_broker=0
 	for round in $(seq "$ROUNDS"); do
