@@ -35,16 +35,8 @@ static pid_t background = -1;
 
 static void find_programs(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	cr_assert(n > 0);
-	self[n] = '\0';
-	char *tests = dirname(self);
-	snprintf(probe, sizeof(probe), "%s/helpers/confine_probe", tests);
-	char *build = dirname(tests);
-	snprintf(privman, sizeof(privman), "%s/privman", build);
-	cr_assert(access(privman, X_OK) == 0, "%s is not built", privman);
-	cr_assert(access(probe, X_OK) == 0, "%s is not built", probe);
+	pmtest_built(privman, sizeof(privman), "privman");
+	pmtest_built(probe, sizeof(probe), "tests/helpers/confine_probe");
 }
 
 static void setup(void)
@@ -100,17 +92,7 @@ static char *capture(int *status, const char *fmt, ...)
 	return out;
 }
 
-static char *write_policy(const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static char *write_policy(const char *name, const char *fmt, ...)
-{
-	char text[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return pmtest_write_file(dir, name, text);
-}
+#define write_policy(name, ...) pmtest_write_filef(dir, (name), __VA_ARGS__)
 
 /* `confine_probe ARGS` through privman run -c POLICY -u the test user. */
 static char *run_probe(const char *policy, const char *args)

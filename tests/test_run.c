@@ -22,17 +22,8 @@ static pid_t server_pid = -1;
 
 static void find_programs(void)
 {
-	/* This binary is <build>/tests/test_run. */
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	cr_assert(n > 0);
-	self[n] = '\0';
-	char *tests = dirname(self);
-	snprintf(probe, sizeof(probe), "%s/helpers/run_probe", tests);
-	char *build = dirname(tests);
-	snprintf(privman, sizeof(privman), "%s/privman", build);
-	cr_assert(access(privman, X_OK) == 0, "%s is not built", privman);
-	cr_assert(access(probe, X_OK) == 0, "%s is not built", probe);
+	pmtest_built(privman, sizeof(privman), "privman");
+	pmtest_built(probe, sizeof(probe), "tests/helpers/run_probe");
 }
 
 static void setup(void)
@@ -302,17 +293,7 @@ Test(run, setuid_zero_fails_in_the_command)
 
 /* --- the policy files ------------------------------------------------------- */
 
-static char *write_policy(const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static char *write_policy(const char *name, const char *fmt, ...)
-{
-	char text[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return pmtest_write_file(tmp_dir, name, text);
-}
+#define write_policy(name, ...) pmtest_write_filef(tmp_dir, (name), __VA_ARGS__)
 
 /* The seeds' stand-alone example, as written there. */
 Test(run, seed_single_node)

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,32 @@ static inline char *pmtest_write_file(const char *dir, const char *name, const c
 	fputs(text, f);
 	cr_assert(fclose(f) == 0);
 	return path;
+}
+
+/* pmtest_write_file with the text formatted by printf. */
+static inline char *pmtest_write_filef(const char *dir, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline char *pmtest_write_filef(const char *dir, const char *name, const char *fmt, ...)
+{
+	char text[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return pmtest_write_file(dir, name, text);
+}
+
+/* In `out`, the path of `rel` ("privman", "tests/helpers/x") in the build
+ * tree this test binary is in (<build>/tests/test_x), whichever BUILD made
+ * it; asserts that it is built. */
+static inline void pmtest_built(char *out, size_t len, const char *rel)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	cr_assert(n > 0);
+	self[n] = '\0';
+	snprintf(out, len, "%s/%s", dirname(dirname(self)), rel);
+	cr_assert(access(out, X_OK) == 0, "%s is not built", out);
 }
 
 /* A fresh 0755 root-owned temporary directory; returns a malloc'd path. */
