@@ -23,14 +23,8 @@ static pid_t background = -1;
 
 static void setup(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	cr_assert(n > 0);
-	self[n] = '\0';
-	char *tests = dirname(self);
-	snprintf(target, sizeof(target), "%s/helpers/broker_target", tests);
-	snprintf(privman, sizeof(privman), "%s/privman", dirname(tests));
-	cr_assert(access(privman, X_OK) == 0, "%s is not built", privman);
+	pmtest_built(target, sizeof(target), "tests/helpers/broker_target");
+	pmtest_built(privman, sizeof(privman), "privman");
 	if (geteuid() != 0)
 		return;
 	dir = pmtest_tmpdir();
