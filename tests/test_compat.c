@@ -107,16 +107,7 @@ static char out[1 << 16];
 static char err[1 << 14];
 static char audit[1 << 18];
 
-static void slurp(const char *name, char *buf, size_t cap)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = fopen(p, "re");
-	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
+#define slurp(name, buf, cap) pmtest_slurp(dir, (name), (buf), (cap))
 
 /* Run compat program NAME with ARGS (a shell fragment; "@" is the test's
  * directory) as root, from the test's directory, with its policy there;

@@ -323,16 +323,7 @@ static char out[1 << 16];
 static char err[1 << 14];
 static char audit[1 << 18];
 
-static void slurp(const char *name, char *buf, size_t cap)
-{
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = fopen(p, "re");
-	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
+#define slurp(name, buf, cap) pmtest_slurp(dir, (name), (buf), (cap))
 
 #define HANDLES "handles 0 1 2 3 4 5 6 7 8 9 10 11\n"
 

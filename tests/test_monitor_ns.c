@@ -85,16 +85,7 @@ static void teardown(void)
 	free(dir);
 }
 
-static void slurp(const char *name, char *buf, size_t cap)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = fopen(p, "re");
-	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
+#define slurp(name, buf, cap) pmtest_slurp(dir, (name), (buf), (cap))
 
 /* The policy: the grants every test uses, then `extra`. */
 static void policy(const char *extra)

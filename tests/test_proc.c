@@ -83,16 +83,7 @@ static void granted_file(const char *name)
 static char out[1 << 16];
 static char err[1 << 14];
 
-static void slurp(const char *name, char *buf, size_t cap)
-{
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = fopen(p, "re");
-	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
+#define slurp(name, buf, cap) pmtest_slurp(dir, (name), (buf), (cap))
 
 /* Run the helper with ARGS (a shell fragment, "@" is the test directory);
  * returns its exit status (or 128 + signal). */

@@ -46,16 +46,7 @@ static const char *helper(void)
 
 static char out[4096], audit[1 << 18];
 
-static void slurp(const char *name, char *buf, size_t cap)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = fopen(p, "re");
-	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
+#define slurp(name, buf, cap) pmtest_slurp(dir, (name), (buf), (cap))
 
 /* Run the helper with `args` under `policy`; its output is in out[]. */
 static void run(const char *policy, const char *args)

@@ -87,6 +87,19 @@ static inline char *pmtest_write_file(const char *dir, const char *name, const c
 	return path;
 }
 
+/* The file `name` of `dir` in buf (at most cap - 1 bytes, then a NUL); an
+ * empty string when it cannot be opened. */
+static inline void pmtest_slurp(const char *dir, const char *name, char *buf, size_t cap)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "re");
+	size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
 /* pmtest_write_file with the text formatted by printf. */
 static inline char *pmtest_write_filef(const char *dir, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
