@@ -20,6 +20,7 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v wrk >/dev/null; then
 	echo "bench-nginx: nginx-light and wrk are needed (scripts/deps.sh)"
 	exit 1
 fi
+# shellcheck source=scripts/nginx-common.sh
 . "$(dirname "$0")/nginx-common.sh"
 nginx_dirs /tmp/privman-bench.XXXXXX
 head -c 612 /dev/zero | tr '\0' 'x' | nginx_page

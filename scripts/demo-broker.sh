@@ -17,6 +17,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/nginx ]; then
 	exit 0
 fi
 
+# shellcheck source=scripts/nginx-common.sh
 . "$(dirname "$0")/nginx-common.sh"
 nginx_dirs
 echo "hello from nginx, which is not root and holds no capability" | nginx_page

@@ -17,6 +17,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/nginx ] || ! command -v curl >/dev/nu
 	exit 0
 fi
 
+# shellcheck source=scripts/nginx-common.sh
 . "$(dirname "$0")/nginx-common.sh"
 nginx_dirs
 echo "hello from nginx, under a policy privman learn wrote" | nginx_page
