@@ -151,10 +151,11 @@ static void refuse_unresolved(struct monitor *m, const struct object_request *re
 
 /* --- open -------------------------------------------------------------------- */
 
-/* Open the object behind `handle`, already decided, with the caller's flags.
- * FIFOs and devices are opened non-blocking so that no program can stall
- * the monitor, then given the blocking mode that was asked for. */
-static int open_decided(int handle, int flags)
+/* Open the object behind `handle`, already decided, with the caller's flags
+ * (and `mode`, for an O_TMPFILE in the directory `handle`). FIFOs and
+ * devices are opened non-blocking so that no program can stall the monitor,
+ * then given the blocking mode that was asked for. */
+static int open_decided(int handle, int flags, mode_t mode)
 {
 	struct stat st;
 	if (fstat(handle, &st) < 0)
@@ -167,7 +168,7 @@ static int open_decided(int handle, int flags)
 	 * asked for. The handle's inode cannot change: its type, checked
 	 * above, is the type of what is opened. */
 	int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
-	return resolve_blocking(resolve_reopen(handle, reopen), flags);
+	return resolve_blocking(resolve_reopen(handle, reopen, mode), flags);
 }
 
 /* The common case: a clean absolute path that the policy grants as written.
@@ -231,7 +232,7 @@ static void create_in_parent(struct monitor *m, const struct object_request *req
 
 /* Decide on the real path of `handle` and open it. */
 static void open_handle(struct monitor *m, const struct object_request *req, int handle,
-			struct object_result *out)
+			mode_t mode, struct object_result *out)
 {
 	char real[PATH_MAX];
 	int flags = req->flags;
@@ -250,7 +251,7 @@ static void open_handle(struct monitor *m, const struct object_request *req, int
 	else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		opened(out, -EEXIST);
 	else
-		opened(out, open_decided(handle, flags));
+		opened(out, open_decided(handle, flags, mode));
 }
 
 /* The long way: resolve from the base to a handle, decide on its real path. */
@@ -272,7 +273,7 @@ static void open_resolved(struct monitor *m, const struct object_request *req, m
 		refuse_unresolved(m, req, POLICY_OP_OPEN, -handle, out);
 		return;
 	}
-	open_handle(m, req, handle, out);
+	open_handle(m, req, handle, mode, out);
 	close(handle);
 }
 
