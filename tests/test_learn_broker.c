@@ -187,3 +187,43 @@ Test(learn_broker, the_last_call_before_the_command_ends_is_recorded)
 		learned++;
 	cr_assert_eq(learned, 60, "%d of 60 opens recorded", learned);
 }
+
+/* The record is read back by root and made into rules: the monitor writes
+ * only a file that is root's alone. The program (here USER1) made
+ * record.json its own, writable by all, to write rules of its choosing into
+ * it; it put a symlink where the next record goes, for root to append to
+ * the file it names; it put a FIFO there, for the monitor to wait on. Each
+ * run is refused before the command starts, and nothing is written. */
+Test(learn_broker, a_record_the_program_could_write_or_that_leads_elsewhere_is_refused)
+{
+	char record[PATH_MAX], link[PATH_MAX], fifo[PATH_MAX], elsewhere[PATH_MAX];
+	expand("@/record.json", record, sizeof(record));
+	expand("@/link.json", link, sizeof(link));
+	expand("@/fifo.json", fifo, sizeof(fifo));
+	expand("@/elsewhere", elsewhere, sizeof(elsewhere));
+	free(pmtest_write_file(dir, "record.json", ""));
+	struct passwd *pw = getpwnam(USER1);
+	cr_assert(pw && chown(record, pw->pw_uid, pw->pw_gid) == 0 && chmod(record, 0666) == 0);
+	cr_assert(symlink(elsewhere, link) == 0);
+	cr_assert(mkfifo(fifo, 0600) == 0);
+
+	const char *names[] = {"record.json", "link.json", "fifo.json"};
+	for (size_t i = 0; i < 3; i++) {
+		char line[4096];
+		snprintf(line, sizeof(line), "env PRIVMAN_LEARN=@/%s %s run -- echo ran", names[i],
+			 built("privman"));
+		cr_expect_neq(sh(line), 0, "%s accepted: %s", names[i], err);
+		cr_expect_str_eq(out, "", "%s: the command ran", names[i]);
+		cr_expect(strstr(err, "PRIVMAN_LEARN="), "%s: %s", names[i], err);
+	}
+	struct stat st;
+	cr_expect(stat(record, &st) == 0 && st.st_size == 0, "root wrote to the program's file");
+	cr_expect(access(elsewhere, F_OK) < 0, "root followed the symlink");
+
+	/* A record of root's own, as privman learn makes it, is written. */
+	char line[4096];
+	snprintf(line, sizeof(line), "env PRIVMAN_LEARN=@/mine.json %s run -- echo ran",
+		 built("privman"));
+	cr_expect_eq(sh(line), 0, "%s", err);
+	cr_expect_str_eq(out, "ran\n");
+}
