@@ -227,3 +227,39 @@ Test(learn_broker, a_record_the_program_could_write_or_that_leads_elsewhere_is_r
 	cr_expect_eq(sh(line), 0, "%s", err);
 	cr_expect_str_eq(out, "ran\n");
 }
+
+/* The prober has the program's uid, so the program can stop it. The
+ * monitor then waits for its answer only so long: the call goes to the
+ * kernel (nobody may not read /etc/gshadow), and the monitor serves on.
+ * Without the limit the monitor waited for ever, and the command with it. */
+Test(learn_broker, a_prober_the_program_stopped_holds_nothing_up)
+{
+	free(pmtest_write_file(dir, "stop.py",
+			       "import os, signal\n"
+			       "os.open('/etc/shadow', os.O_RDONLY)\n"
+			       "probers = []\n"
+			       "for p in os.listdir('/proc'):\n"
+			       "    try:\n"
+			       "        if open('/proc/%s/comm' % p).read() == 'privman-probe\\n':\n"
+			       "            probers.append(int(p))\n"
+			       "    except (OSError, ValueError):\n"
+			       "        pass\n"
+			       "for p in probers:\n"
+			       "    os.kill(p, signal.SIGSTOP)\n"
+			       "print('stopped', len(probers))\n"
+			       "try:\n"
+			       "    os.open('/etc/gshadow', os.O_RDONLY)\n"
+			       "    print('opened')\n"
+			       "except OSError as e:\n"
+			       "    print(e.strerror)\n"));
+	char line[4096];
+	snprintf(line, sizeof(line),
+		 "env PRIVMAN_LEARN=@/record.json timeout -s KILL 20 %s run -- python3 @/stop.py",
+		 built("privman"));
+	cr_assert_eq(sh(line), 0, "%s", err);
+	cr_expect_str_eq(out, "stopped 1\nPermission denied\n", "%s", err);
+	char record[1 << 16];
+	slurp("record.json", record, sizeof(record));
+	cr_expect(strstr(record, "\"object\":\"/etc/shadow\""), "%s", record);
+	cr_expect(!strstr(record, "/etc/gshadow"), "%s", record);
+}
