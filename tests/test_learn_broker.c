@@ -263,3 +263,43 @@ Test(learn_broker, a_prober_the_program_stopped_holds_nothing_up)
 	cr_expect(strstr(record, "\"object\":\"/etc/shadow\""), "%s", record);
 	cr_expect(!strstr(record, "/etc/gshadow"), "%s", record);
 }
+
+/* While learning every path is granted, but never the record itself: a
+ * program that could write it, read it or remove it (and make another)
+ * would write the rules privman learn makes of it. The kernel decides each
+ * of these calls instead, as nobody. */
+Test(learn_broker, the_record_itself_is_never_served)
+{
+	free(pmtest_write_file(dir, "forge.py",
+			       "import os, sys\n"
+			       "r = sys.argv[1]\n"
+			       "for what, call in [\n"
+			       "        ('append', lambda: os.open(r, os.O_WRONLY | os.O_APPEND)),\n"
+			       "        ('write', lambda: os.open(r, os.O_RDWR)),\n"
+			       "        ('read', lambda: os.open(r, os.O_RDONLY)),\n"
+			       "        ('link', lambda: os.open(r + '.d/../' + os.path.basename(r),\n"
+			       "                                 os.O_RDONLY)),\n"
+			       "        ('unlink', lambda: os.unlink(r))]:\n"
+			       "    try:\n"
+			       "        fd = call()\n"
+			       "        if fd is not None:\n"
+			       "            os.write(fd, b'{\"forged\":1}\\n')\n"
+			       "        print(what, 'served')\n"
+			       "    except OSError as e:\n"
+			       "        print(what, e.strerror)\n"));
+	make_dir("record.json.d", 0755);
+	char line[4096];
+	snprintf(line, sizeof(line), "env PRIVMAN_LEARN=@/record.json %s run -- python3 @/forge.py "
+				     "@/record.json",
+		 built("privman"));
+	cr_assert_eq(sh(line), 0, "%s", err);
+	cr_expect_str_eq(out,
+			 "append Permission denied\nwrite Permission denied\n"
+			 "read Permission denied\nlink Permission denied\n"
+			 "unlink Permission denied\n",
+			 "%s", err);
+	char record[1 << 16];
+	slurp("record.json", record, sizeof(record));
+	cr_expect(!strstr(record, "forged"), "%s", record);
+	cr_expect(!strstr(record, "record.json\""), "the record learned itself: %s", record);
+}

@@ -108,6 +108,30 @@ static bool granted_rw(const struct policy_decision *d)
 	return d->directive && strcmp(d->directive, "open_rw") == 0;
 }
 
+/* True when `st` is the learning record (PRIVMAN_LEARN's file): while
+ * learning the policy grants every path, yet a program that could write the
+ * record, or remove it and make another, would write the rules privman learn
+ * makes of it. Its open and its unlink are never served. */
+static bool is_record(const struct monitor *m, const struct stat *st)
+{
+	struct stat rec;
+	return m->audit.learn_fd >= 0 && fstat(m->audit.learn_fd, &rec) == 0 &&
+	       rec.st_dev == st->st_dev && rec.st_ino == st->st_ino;
+}
+
+static bool fd_is_record(const struct monitor *m, int fd)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && is_record(m, &st);
+}
+
+static bool name_is_record(const struct monitor *m, int dir, const char *name)
+{
+	struct stat st;
+	return m->audit.learn_fd >= 0 && fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       is_record(m, &st);
+}
+
 /* --- shared steps ------------------------------------------------------------ */
 
 /* A relative path needs the directory the front end resolved for it. One it
@@ -326,10 +350,26 @@ static void open_file(struct monitor *m, const struct object_request *req,
 	}
 	if (!open_clean(m, req, mode, out) && !no_base(req, out))
 		open_resolved(m, req, mode, out);
+	if (fd_is_record(m, out->fd)) {
+		close(out->fd);
+		out->fd = -1;
+		refuse(out, out->object, EACCES, "the record of learning is never served");
+		return;
+	}
 	append_only(m, req, out);
 }
 
 /* --- unlink ------------------------------------------------------------------ */
+
+/* Unlink `name` in `dir`, decided: never the record of learning. */
+static void unlink_at(struct monitor *m, int dir, const char *name, struct object_result *out)
+{
+	if (name_is_record(m, dir, name)) {
+		refuse(out, out->object, EACCES, "the record of learning is never served");
+		return;
+	}
+	acted(out, unlinkat(dir, name, 0) < 0 ? -errno : 0);
+}
 
 /* As for open: a clean granted path is unlinked in the directory its string
  * names, reached with no symlink. False when it takes the long way. */
@@ -345,7 +385,7 @@ static bool unlink_clean(struct monitor *m, const struct object_request *req, co
 		acted(out, dir);
 		return true;
 	}
-	acted(out, unlinkat(dir, name, 0) < 0 ? -errno : 0);
+	unlink_at(m, dir, name, out);
 	close(dir);
 	return true;
 }
@@ -366,7 +406,7 @@ static void unlink_in(struct monitor *m, const struct object_request *req, int d
 		out->error = EACCES;
 		return;
 	}
-	acted(out, unlinkat(dir, name, 0) < 0 ? -errno : 0);
+	unlink_at(m, dir, name, out);
 }
 
 static void unlink_name(struct monitor *m, const struct object_request *req,
