@@ -303,3 +303,25 @@ Test(learn_broker, the_record_itself_is_never_served)
 	cr_expect(!strstr(record, "forged"), "%s", record);
 	cr_expect(!strstr(record, "record.json\""), "the record learned itself: %s", record);
 }
+
+/* Nor the base files, which privman learn reads again to write the policy:
+ * a program that could append to one would have its own rules kept "from
+ * the base". */
+Test(learn_broker, the_base_is_never_served_while_learning)
+{
+	free(pmtest_write_file(dir, "base.conf", "security { user = nobody }\n"));
+	free(pmtest_write_file(dir, "forge.py",
+			       "import sys\n"
+			       "try:\n"
+			       "    open(sys.argv[1], 'a').write('open_rw /etc/shadow\\n')\n"
+			       "    print('served')\n"
+			       "except OSError as e:\n"
+			       "    print(e.strerror)\n"));
+	expect_learn("-c @/base.conf -o @/out.conf --broker -- python3 @/forge.py @/base.conf",
+		     "out.conf");
+	cr_expect_str_eq(out, "Permission denied\n", "%s", err);
+	char base[4096];
+	slurp("base.conf", base, sizeof(base));
+	cr_expect_str_eq(base, "security { user = nobody }\n");
+	expect_no_line("/etc/shadow");
+}

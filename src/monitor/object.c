@@ -108,28 +108,40 @@ static bool granted_rw(const struct policy_decision *d)
 	return d->directive && strcmp(d->directive, "open_rw") == 0;
 }
 
-/* True when `st` is the learning record (PRIVMAN_LEARN's file): while
- * learning the policy grants every path, yet a program that could write the
- * record, or remove it and make another, would write the rules privman learn
- * makes of it. Its open and its unlink are never served. */
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* True when `st` is what privman learn makes the policy of: the record
+ * (PRIVMAN_LEARN's file) and, while learning, every policy file the monitor
+ * read (the bases, read again when the policy is written). While learning
+ * the policy grants every path, yet a program that could write these, or
+ * remove one and make another, would write the rules learned from its run.
+ * Their open and their unlink are never served. */
 static bool is_record(const struct monitor *m, const struct stat *st)
 {
 	struct stat rec;
-	return m->audit.learn_fd >= 0 && fstat(m->audit.learn_fd, &rec) == 0 &&
-	       rec.st_dev == st->st_dev && rec.st_ino == st->st_ino;
+	if (m->audit.learn_fd >= 0 && fstat(m->audit.learn_fd, &rec) == 0 && same_inode(&rec, st))
+		return true;
+	for (size_t i = 0; m->policy->learn && i < m->policy->file_count; i++)
+		if (stat(m->policy->files[i], &rec) == 0 && same_inode(&rec, st))
+			return true;
+	return false;
 }
 
 static bool fd_is_record(const struct monitor *m, int fd)
 {
 	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && is_record(m, &st);
+	return fd >= 0 && (m->audit.learn_fd >= 0 || m->policy->learn) && fstat(fd, &st) == 0 &&
+	       is_record(m, &st);
 }
 
 static bool name_is_record(const struct monitor *m, int dir, const char *name)
 {
 	struct stat st;
-	return m->audit.learn_fd >= 0 && fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       is_record(m, &st);
+	return (m->audit.learn_fd >= 0 || m->policy->learn) &&
+	       fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_record(m, &st);
 }
 
 /* --- shared steps ------------------------------------------------------------ */
@@ -353,7 +365,7 @@ static void open_file(struct monitor *m, const struct object_request *req,
 	if (fd_is_record(m, out->fd)) {
 		close(out->fd);
 		out->fd = -1;
-		refuse(out, out->object, EACCES, "the record of learning is never served");
+		refuse(out, out->object, EACCES, "the record of learning, or a policy file, is never served");
 		return;
 	}
 	append_only(m, req, out);
@@ -365,7 +377,7 @@ static void open_file(struct monitor *m, const struct object_request *req,
 static void unlink_at(struct monitor *m, int dir, const char *name, struct object_result *out)
 {
 	if (name_is_record(m, dir, name)) {
-		refuse(out, out->object, EACCES, "the record of learning is never served");
+		refuse(out, out->object, EACCES, "the record of learning, or a policy file, is never served");
 		return;
 	}
 	acted(out, unlinkat(dir, name, 0) < 0 ? -errno : 0);
