@@ -302,6 +302,33 @@ Test(broker, o_creat_in_an_open_rw_directory_and_unlink)
 	run_free(&r);
 }
 
+/* An O_TMPFILE that takes the long way (a path that is not clean) is opened
+ * through the directory's handle again: with the mode asked for, less the
+ * umask and the set-id bits. Without the mode, the monitor's open(2) took
+ * whatever its register held, and the fortified libc aborted the monitor. */
+Test(broker, o_tmpfile_on_the_long_way_gets_its_mode)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	AUTOFREE char *spool = path_in("spool");
+	cr_assert(mkdir(spool, 0755) == 0);
+	AUTOFREE char *p = policy("open_rw %s/*\n", spool);
+	char script[1024];
+	snprintf(script, sizeof(script),
+		 "import os\n"
+		 "os.umask(0o027)\n"
+		 "for p in ['%s', '%s/.', '%s/../spool']:\n"
+		 "    f = os.open(p, os.O_TMPFILE | os.O_RDWR, 0o6777)\n"
+		 "    st = os.fstat(f)\n"
+		 "    print(oct(st.st_mode), st.st_uid)\n",
+		 spool, spool, spool);
+	struct run r = run_in("/", (const char *[]){"-c", p, NULL},
+			      (const char *[]){"python3", "-c", script, NULL});
+	cr_expect_eq(exit_code(&r), 0, "status %d, stderr: %s", r.status, r.stderr_text);
+	cr_expect_str_eq(r.stdout_text, "0o100750 0\n0o100750 0\n0o100750 0\n", "%s",
+			 r.stderr_text);
+	run_free(&r);
+}
+
 Test(broker, calls_the_policy_cannot_grant_are_not_even_sent)
 {
 	PMTEST_SKIP_UNLESS_ROOT();

@@ -187,3 +187,141 @@ Test(learn_broker, the_last_call_before_the_command_ends_is_recorded)
 		learned++;
 	cr_assert_eq(learned, 60, "%d of 60 opens recorded", learned);
 }
+
+/* The record is read back by root and made into rules: the monitor writes
+ * only a file that is root's alone. The program (here USER1) made
+ * record.json its own, writable by all, to write rules of its choosing into
+ * it; it put a symlink where the next record goes, for root to append to
+ * the file it names; it put a FIFO there, for the monitor to wait on. Each
+ * run is refused before the command starts, and nothing is written. */
+Test(learn_broker, a_record_the_program_could_write_or_that_leads_elsewhere_is_refused)
+{
+	char record[PATH_MAX], link[PATH_MAX], fifo[PATH_MAX], elsewhere[PATH_MAX];
+	expand("@/record.json", record, sizeof(record));
+	expand("@/link.json", link, sizeof(link));
+	expand("@/fifo.json", fifo, sizeof(fifo));
+	expand("@/elsewhere", elsewhere, sizeof(elsewhere));
+	free(pmtest_write_file(dir, "record.json", ""));
+	struct passwd *pw = getpwnam(USER1);
+	cr_assert(pw && chown(record, pw->pw_uid, pw->pw_gid) == 0 && chmod(record, 0666) == 0);
+	cr_assert(symlink(elsewhere, link) == 0);
+	cr_assert(mkfifo(fifo, 0600) == 0);
+
+	const char *names[] = {"record.json", "link.json", "fifo.json"};
+	for (size_t i = 0; i < 3; i++) {
+		char line[4096];
+		snprintf(line, sizeof(line), "env PRIVMAN_LEARN=@/%s %s run -- echo ran", names[i],
+			 built("privman"));
+		cr_expect_neq(sh(line), 0, "%s accepted: %s", names[i], err);
+		cr_expect_str_eq(out, "", "%s: the command ran", names[i]);
+		cr_expect(strstr(err, "PRIVMAN_LEARN="), "%s: %s", names[i], err);
+	}
+	struct stat st;
+	cr_expect(stat(record, &st) == 0 && st.st_size == 0, "root wrote to the program's file");
+	cr_expect(access(elsewhere, F_OK) < 0, "root followed the symlink");
+
+	/* A record of root's own, as privman learn makes it, is written. */
+	char line[4096];
+	snprintf(line, sizeof(line), "env PRIVMAN_LEARN=@/mine.json %s run -- echo ran",
+		 built("privman"));
+	cr_expect_eq(sh(line), 0, "%s", err);
+	cr_expect_str_eq(out, "ran\n");
+}
+
+/* The prober has the program's uid, so the program can stop it. The
+ * monitor then waits for its answer only so long: the call goes to the
+ * kernel (nobody may not read /etc/gshadow), and the monitor serves on.
+ * Without the limit the monitor waited for ever, and the command with it. */
+Test(learn_broker, a_prober_the_program_stopped_holds_nothing_up)
+{
+	free(pmtest_write_file(dir, "stop.py",
+			       "import os, signal\n"
+			       "os.open('/etc/shadow', os.O_RDONLY)\n"
+			       "probers = []\n"
+			       "for p in os.listdir('/proc'):\n"
+			       "    try:\n"
+			       "        if open('/proc/%s/comm' % p).read() == 'privman-probe\\n':\n"
+			       "            probers.append(int(p))\n"
+			       "    except (OSError, ValueError):\n"
+			       "        pass\n"
+			       "for p in probers:\n"
+			       "    os.kill(p, signal.SIGSTOP)\n"
+			       "print('stopped', len(probers))\n"
+			       "try:\n"
+			       "    os.open('/etc/gshadow', os.O_RDONLY)\n"
+			       "    print('opened')\n"
+			       "except OSError as e:\n"
+			       "    print(e.strerror)\n"));
+	char line[4096];
+	snprintf(line, sizeof(line),
+		 "env PRIVMAN_LEARN=@/record.json timeout -s KILL 20 %s run -- python3 @/stop.py",
+		 built("privman"));
+	cr_assert_eq(sh(line), 0, "%s", err);
+	cr_expect_str_eq(out, "stopped 1\nPermission denied\n", "%s", err);
+	char record[1 << 16];
+	slurp("record.json", record, sizeof(record));
+	cr_expect(strstr(record, "\"object\":\"/etc/shadow\""), "%s", record);
+	cr_expect(!strstr(record, "/etc/gshadow"), "%s", record);
+}
+
+/* While learning every path is granted, but never the record itself: a
+ * program that could write it, read it or remove it (and make another)
+ * would write the rules privman learn makes of it. The kernel decides each
+ * of these calls instead, as nobody. */
+Test(learn_broker, the_record_itself_is_never_served)
+{
+	free(pmtest_write_file(dir, "forge.py",
+			       "import os, sys\n"
+			       "r = sys.argv[1]\n"
+			       "for what, call in [\n"
+			       "        ('append', lambda: os.open(r, os.O_WRONLY | os.O_APPEND)),\n"
+			       "        ('write', lambda: os.open(r, os.O_RDWR)),\n"
+			       "        ('read', lambda: os.open(r, os.O_RDONLY)),\n"
+			       "        ('link', lambda: os.open(r + '.d/../' + os.path.basename(r),\n"
+			       "                                 os.O_RDONLY)),\n"
+			       "        ('unlink', lambda: os.unlink(r))]:\n"
+			       "    try:\n"
+			       "        fd = call()\n"
+			       "        if fd is not None:\n"
+			       "            os.write(fd, b'{\"forged\":1}\\n')\n"
+			       "        print(what, 'served')\n"
+			       "    except OSError as e:\n"
+			       "        print(what, e.strerror)\n"));
+	make_dir("record.json.d", 0755);
+	char line[4096];
+	snprintf(line, sizeof(line), "env PRIVMAN_LEARN=@/record.json %s run -- python3 @/forge.py "
+				     "@/record.json",
+		 built("privman"));
+	cr_assert_eq(sh(line), 0, "%s", err);
+	cr_expect_str_eq(out,
+			 "append Permission denied\nwrite Permission denied\n"
+			 "read Permission denied\nlink Permission denied\n"
+			 "unlink Permission denied\n",
+			 "%s", err);
+	char record[1 << 16];
+	slurp("record.json", record, sizeof(record));
+	cr_expect(!strstr(record, "forged"), "%s", record);
+	cr_expect(!strstr(record, "record.json\""), "the record learned itself: %s", record);
+}
+
+/* Nor the base files, which privman learn reads again to write the policy:
+ * a program that could append to one would have its own rules kept "from
+ * the base". */
+Test(learn_broker, the_base_is_never_served_while_learning)
+{
+	free(pmtest_write_file(dir, "base.conf", "security { user = nobody }\n"));
+	free(pmtest_write_file(dir, "forge.py",
+			       "import sys\n"
+			       "try:\n"
+			       "    open(sys.argv[1], 'a').write('open_rw /etc/shadow\\n')\n"
+			       "    print('served')\n"
+			       "except OSError as e:\n"
+			       "    print(e.strerror)\n"));
+	expect_learn("-c @/base.conf -o @/out.conf --broker -- python3 @/forge.py @/base.conf",
+		     "out.conf");
+	cr_expect_str_eq(out, "Permission denied\n", "%s", err);
+	char base[4096];
+	slurp("base.conf", base, sizeof(base));
+	cr_expect_str_eq(base, "security { user = nobody }\n");
+	expect_no_line("/etc/shadow");
+}

@@ -112,7 +112,7 @@ Test(resolve, handles_and_real_paths, .init = setup, .fini = teardown)
 	cr_assert(h >= 0);
 	cr_assert(resolve_fd_path(h, real, sizeof(real)) > 0);
 	cr_assert_str_eq(real, p, "a symlink resolves to its target");
-	int r = resolve_reopen(h, O_RDONLY);
+	int r = resolve_reopen(h, O_RDONLY, 0);
 	cr_assert(r >= 0);
 	cr_assert(fcntl(r, F_GETFD) & FD_CLOEXEC);
 	close(r);

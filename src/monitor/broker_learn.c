@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ struct probe {
 };
 
 static int prober_sock = -1;
+static const struct timeval PROBE_TIMEOUT = {.tv_sec = 2, .tv_usec = 0};
 
 static int access_as_target(int base, const char *path, int mode, int flags)
 {
@@ -144,6 +146,15 @@ static int prober_start(const struct policy_security *s)
 	if (!s->resolved || s->uid == 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
+	/* The prober has the program's uid, so the program may stop it
+	 * (SIGSTOP) or slow it down: an answer that does not come in time is no
+	 * answer, and the call goes to the kernel (ask()). Never a wait on a
+	 * process the program controls. */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &PROBE_TIMEOUT, sizeof(PROBE_TIMEOUT)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(sv[0]);

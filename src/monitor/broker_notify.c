@@ -327,6 +327,34 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 	audit_and_unlock(b, &req, &res);
 }
 
+/* --- unlink and bind: an act with no fd for the target ---------------------- */
+
+/* Serve `req`, whose every argument is the monitor's copy, read before the
+ * last NOTIF_ID_VALID: the kernel's when the program may make it on its own
+ * (learning) or the policy does not grant it, else the monitor's act and its
+ * result. `held` (the base directory, or the copy of the socket) is closed
+ * once the handler is done with it. */
+static void serve_act(struct broker *b, uint64_t id, const struct object_request *req, int held)
+{
+	if (broker_learn_own_right(b, req)) {
+		close_base(held);
+		let_kernel(b, id);
+		return;
+	}
+	struct object_result res;
+	handle(b, req, &res);
+	close_base(held);
+	if (res.fd >= 0)
+		close(res.fd);
+	if (!granted(&res)) {
+		let_kernel(b, id);
+		return;
+	}
+	broker_lock();
+	answer(b, id, res.error);
+	audit_and_unlock(b, req, &res);
+}
+
 /* --- unlink, unlinkat ---------------------------------------------------- */
 
 static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
@@ -353,23 +381,7 @@ static void serve_unlink(struct broker *b, const struct seccomp_notif *n)
 	struct object_request req = {
 		.op = OBJECT_UNLINK, .pid = tid, .path = path, .base = base, .sock = -1,
 	};
-	if (broker_learn_own_right(b, &req)) {
-		close_base(base);
-		let_kernel(b, n->id);
-		return;
-	}
-	struct object_result res;
-	handle(b, &req, &res);
-	close_base(base);
-	if (res.fd >= 0)
-		close(res.fd);
-	if (!granted(&res)) {
-		let_kernel(b, n->id);
-		return;
-	}
-	broker_lock();
-	answer(b, n->id, res.error);
-	audit_and_unlock(b, &req, &res);
+	serve_act(b, n->id, &req, base);
 }
 
 /* --- bind ------------------------------------------------------------------ */
@@ -415,23 +427,7 @@ static void serve_bind(struct broker *b, const struct seccomp_notif *n)
 		.op = OBJECT_BIND, .pid = tid, .base = AT_FDCWD, .sock = sock,
 		.addr = &addr, .addrlen = len,
 	};
-	if (broker_learn_own_right(b, &req)) {
-		close(sock);
-		let_kernel(b, n->id);
-		return;
-	}
-	struct object_result res;
-	handle(b, &req, &res);
-	close(sock);
-	if (res.fd >= 0)
-		close(res.fd);
-	if (!granted(&res)) {
-		let_kernel(b, n->id);
-		return;
-	}
-	broker_lock();
-	answer(b, n->id, res.error);
-	audit_and_unlock(b, &req, &res);
+	serve_act(b, n->id, &req, sock);
 }
 
 /* --- the loop's step ------------------------------------------------------- */

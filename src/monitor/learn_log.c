@@ -8,13 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 
+/* The record is written by root and read back by root (privman learn
+ * --from), which turns what it says into rules: a file that anyone but root
+ * could write, or a name that leads elsewhere, would let the program that
+ * learns write its own rules, or have root append to a file of its choosing.
+ * So: never through a symlink at the end of the name, never a FIFO (no
+ * wait for a reader), and only a regular file with one name, root's own,
+ * that no one else may write. */
 int learn_log_open(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+				    O_NONBLOCK,
+		      0600);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) || st.st_nlink != 1) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
 }
 
 static double wall_seconds(void)

@@ -20,7 +20,10 @@
 
 #include "policy/policy.h"
 
-/* Open FILE for the record (as audit_open_file). Returns the fd or -1. */
+/* Open FILE for the record, made 0600 when it does not exist: refused
+ * (EPERM) unless it is a regular file with one link, owned by the caller and
+ * writable by no one else, reached with no symlink at its end (ELOOP).
+ * Returns the fd or -1. */
 int learn_log_open(const char *path);
 
 void learn_log_start(int fd, const char *app, const char *policy_path);

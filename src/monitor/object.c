@@ -108,6 +108,42 @@ static bool granted_rw(const struct policy_decision *d)
 	return d->directive && strcmp(d->directive, "open_rw") == 0;
 }
 
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* True when `st` is what privman learn makes the policy of: the record
+ * (PRIVMAN_LEARN's file) and, while learning, every policy file the monitor
+ * read (the bases, read again when the policy is written). While learning
+ * the policy grants every path, yet a program that could write these, or
+ * remove one and make another, would write the rules learned from its run.
+ * Their open and their unlink are never served. */
+static bool is_record(const struct monitor *m, const struct stat *st)
+{
+	struct stat rec;
+	if (m->audit.learn_fd >= 0 && fstat(m->audit.learn_fd, &rec) == 0 && same_inode(&rec, st))
+		return true;
+	for (size_t i = 0; m->policy->learn && i < m->policy->file_count; i++)
+		if (stat(m->policy->files[i], &rec) == 0 && same_inode(&rec, st))
+			return true;
+	return false;
+}
+
+static bool fd_is_record(const struct monitor *m, int fd)
+{
+	struct stat st;
+	return fd >= 0 && (m->audit.learn_fd >= 0 || m->policy->learn) && fstat(fd, &st) == 0 &&
+	       is_record(m, &st);
+}
+
+static bool name_is_record(const struct monitor *m, int dir, const char *name)
+{
+	struct stat st;
+	return (m->audit.learn_fd >= 0 || m->policy->learn) &&
+	       fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_record(m, &st);
+}
+
 /* --- shared steps ------------------------------------------------------------ */
 
 /* A relative path needs the directory the front end resolved for it. One it
@@ -151,10 +187,11 @@ static void refuse_unresolved(struct monitor *m, const struct object_request *re
 
 /* --- open -------------------------------------------------------------------- */
 
-/* Open the object behind `handle`, already decided, with the caller's flags.
- * FIFOs and devices are opened non-blocking so that no program can stall
- * the monitor, then given the blocking mode that was asked for. */
-static int open_decided(int handle, int flags)
+/* Open the object behind `handle`, already decided, with the caller's flags
+ * (and `mode`, for an O_TMPFILE in the directory `handle`). FIFOs and
+ * devices are opened non-blocking so that no program can stall the monitor,
+ * then given the blocking mode that was asked for. */
+static int open_decided(int handle, int flags, mode_t mode)
 {
 	struct stat st;
 	if (fstat(handle, &st) < 0)
@@ -167,7 +204,7 @@ static int open_decided(int handle, int flags)
 	 * asked for. The handle's inode cannot change: its type, checked
 	 * above, is the type of what is opened. */
 	int reopen = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
-	return resolve_blocking(resolve_reopen(handle, reopen), flags);
+	return resolve_blocking(resolve_reopen(handle, reopen, mode), flags);
 }
 
 /* The common case: a clean absolute path that the policy grants as written.
@@ -231,7 +268,7 @@ static void create_in_parent(struct monitor *m, const struct object_request *req
 
 /* Decide on the real path of `handle` and open it. */
 static void open_handle(struct monitor *m, const struct object_request *req, int handle,
-			struct object_result *out)
+			mode_t mode, struct object_result *out)
 {
 	char real[PATH_MAX];
 	int flags = req->flags;
@@ -250,7 +287,7 @@ static void open_handle(struct monitor *m, const struct object_request *req, int
 	else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		opened(out, -EEXIST);
 	else
-		opened(out, open_decided(handle, flags));
+		opened(out, open_decided(handle, flags, mode));
 }
 
 /* The long way: resolve from the base to a handle, decide on its real path. */
@@ -272,7 +309,7 @@ static void open_resolved(struct monitor *m, const struct object_request *req, m
 		refuse_unresolved(m, req, POLICY_OP_OPEN, -handle, out);
 		return;
 	}
-	open_handle(m, req, handle, out);
+	open_handle(m, req, handle, mode, out);
 	close(handle);
 }
 
@@ -325,10 +362,26 @@ static void open_file(struct monitor *m, const struct object_request *req,
 	}
 	if (!open_clean(m, req, mode, out) && !no_base(req, out))
 		open_resolved(m, req, mode, out);
+	if (fd_is_record(m, out->fd)) {
+		close(out->fd);
+		out->fd = -1;
+		refuse(out, out->object, EACCES, "the record of learning, or a policy file, is never served");
+		return;
+	}
 	append_only(m, req, out);
 }
 
 /* --- unlink ------------------------------------------------------------------ */
+
+/* Unlink `name` in `dir`, decided: never the record of learning. */
+static void unlink_at(struct monitor *m, int dir, const char *name, struct object_result *out)
+{
+	if (name_is_record(m, dir, name)) {
+		refuse(out, out->object, EACCES, "the record of learning, or a policy file, is never served");
+		return;
+	}
+	acted(out, unlinkat(dir, name, 0) < 0 ? -errno : 0);
+}
 
 /* As for open: a clean granted path is unlinked in the directory its string
  * names, reached with no symlink. False when it takes the long way. */
@@ -344,7 +397,7 @@ static bool unlink_clean(struct monitor *m, const struct object_request *req, co
 		acted(out, dir);
 		return true;
 	}
-	acted(out, unlinkat(dir, name, 0) < 0 ? -errno : 0);
+	unlink_at(m, dir, name, out);
 	close(dir);
 	return true;
 }
@@ -365,7 +418,7 @@ static void unlink_in(struct monitor *m, const struct object_request *req, int d
 		out->error = EACCES;
 		return;
 	}
-	acted(out, unlinkat(dir, name, 0) < 0 ? -errno : 0);
+	unlink_at(m, dir, name, out);
 }
 
 static void unlink_name(struct monitor *m, const struct object_request *req,

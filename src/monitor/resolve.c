@@ -87,13 +87,13 @@ int resolve_fd_path(int fd, char *buf, size_t cap)
 	return (int)n;
 }
 
-int resolve_reopen(int handle, int flags)
+int resolve_reopen(int handle, int flags, mode_t mode)
 {
 	char link[32];
 	fd_link(link, handle);
 	int fd;
 	do
-		fd = open(link, flags | O_CLOEXEC);
+		fd = open(link, flags | O_CLOEXEC, mode);
 	while (fd < 0 && errno == EINTR);
 	return fd < 0 ? -errno : fd;
 }

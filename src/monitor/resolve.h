@@ -34,8 +34,10 @@ int resolve_blocking(int fd, int flags);
 int resolve_fd_path(int fd, char *buf, size_t cap);
 
 /* Open the object behind an O_PATH handle again, with `flags`, through
- * /proc/self/fd/N. Returns the new fd. */
-int resolve_reopen(int handle, int flags);
+ * /proc/self/fd/N. `mode` is the new file's with O_TMPFILE (a handle on its
+ * directory), and is always passed: open(2) would otherwise take whatever
+ * the register holds (and a fortified libc aborts). Returns the new fd. */
+int resolve_reopen(int handle, int flags, mode_t mode);
 
 /* The umask of process `pid` (from /proc/<pid>/status), or -errno. */
 int resolve_umask(pid_t pid);
