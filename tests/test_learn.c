@@ -332,6 +332,69 @@ Test(learn, a_record_naming_root_is_never_written)
 	cr_assert(strstr(err, "1 line of the record skipped"), "%s", err);
 }
 
+/* A record that anyone but root could have written is never read: each is
+ * refused by name, with what is wrong, and nothing is written. */
+static void expect_untrusted_record(const char *name, const char *what)
+{
+	char args[PATH_MAX];
+	snprintf(args, sizeof(args), "-o @/u.conf --from @/%s", name);
+	int rc = learn(args, NULL);
+	cr_assert_eq(rc, 1, "%s: %d\n%s", name, rc, err);
+	char want[PATH_MAX];
+	snprintf(want, sizeof(want), "cannot read the record %s/%s: %s", dir, name, what);
+	cr_assert(strstr(err, want), "no \"%s\" in:\n%s", want, err);
+	snprintf(want, sizeof(want), "%s/u.conf", dir);
+	cr_assert(access(want, F_OK) < 0, "a policy was written from %s", name);
+}
+
+Test(learn, a_record_anyone_else_could_write_is_refused)
+{
+	static const char record[] =
+		"{\"time\":1.0,\"app\":\"x\",\"pid\":1,\"op\":\"start\",\"policy\":\"/p\"}\n"
+		"{\"time\":3.0,\"app\":\"x\",\"pid\":1,\"op\":\"open\",\"object\":\"/etc/shadow\","
+		"\"flags\":0,\"verdict\":\"learned\",\"directive\":\"learned\","
+		"\"rule\":\"open_ro \\\"/etc/shadow\\\"\",\"origin\":\"\",\"errno\":0,"
+		"\"reason\":\"\"}\n";
+	char *good = pmtest_write_file(dir, "good.json", record);
+	cr_assert(chmod(good, 0600) == 0);
+
+	char *user = pmtest_write_file(dir, "user.json", record);
+	struct passwd *pw = getpwnam(USER1);
+	cr_assert(pw != NULL);
+	cr_assert(chown(user, pw->pw_uid, pw->pw_gid) == 0);
+	expect_untrusted_record("user.json", "it is not owned by root");
+
+	char *group = pmtest_write_file(dir, "group.json", record);
+	cr_assert(chmod(group, 0620) == 0);
+	expect_untrusted_record("group.json", "others than its owner may write it");
+	cr_assert(chmod(group, 0602) == 0);
+	expect_untrusted_record("group.json", "others than its owner may write it");
+
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/link.json", dir);
+	cr_assert(symlink(good, p) == 0);
+	expect_untrusted_record("link.json", "it is a symlink");
+
+	snprintf(p, sizeof(p), "%s/hard.json", dir);
+	cr_assert(link(good, p) == 0);
+	expect_untrusted_record("hard.json", "it has more than one name");
+	expect_untrusted_record("good.json", "it has more than one name");
+	cr_assert(unlink(p) == 0);
+
+	/* A FIFO: refused at once, no wait for a writer. */
+	snprintf(p, sizeof(p), "%s/fifo.json", dir);
+	cr_assert(mkfifo(p, 0600) == 0);
+	expect_untrusted_record("fifo.json", "it is not a regular file");
+	expect_untrusted_record(".", "it is not a regular file");
+
+	/* root's own, one name, written by root only: read. */
+	expect_learn("-o @/u.conf --from @/good.json", "u.conf");
+	expect_line("\nopen_ro \"/etc/shadow\" ");
+	free(good);
+	free(user);
+	free(group);
+}
+
 /* --- the environment and the fds ------------------------------------------------------- */
 
 Test(learn, the_record_never_reaches_the_program_nor_what_runs_as_another_user)

@@ -60,7 +60,8 @@ static void learn_usage(FILE *out)
 		"      --split         COMMAND calls priv_init (default: when its symbols say so)\n"
 		"      --broker        COMMAND is unmodified: learn under the broker\n"
 		"      --from RECORD   write from RECORD, a file PRIVMAN_LEARN=RECORD made,\n"
-		"                      instead of running a command (repeatable)\n"
+		"                      instead of running a command (repeatable); only a\n"
+		"                      regular file of root's that no one else may write\n"
 		"  -h, --help          show this help\n"
 		"\n"
 		"What was observed and what was written is said on standard error. Exit\n"
@@ -408,17 +409,18 @@ static int learn_from_run(struct learn_request *req, struct learn_records *recor
 	int status = rc == 0 ? run_learning(req, &dir) : -1;
 	if (status != -1)
 		say_status(req->command[0], status);
-	if (status != -1 && learn_records_read(dir.record, records) < 0) {
+	const char *why = NULL;
+	if (status != -1 && learn_records_read(dir.record, records, &why) < 0) {
 		if (req->mode == MODE_SPLIT)
 			fprintf(stderr,
 				"privman learn: %s made no request through priv_init (%s), so "
 				"nothing was learned; is it a program that calls "
 				"priv_init(\"%s\")? (--broker runs it unmodified)\n",
-				req->command[0], strerror(errno), req->app);
+				req->command[0], why, req->app);
 		else
 			fprintf(stderr, "privman learn: %s was not started under the broker "
 					"(%s); nothing was learned\n",
-				req->command[0], strerror(errno));
+				req->command[0], why);
 		status = -1;
 	} else if (status != -1 && !records->runs) {
 		fprintf(stderr, "privman learn: the record of %s is empty\n", req->command[0]);
@@ -440,9 +442,10 @@ static int learn_from_run(struct learn_request *req, struct learn_records *recor
 static int learn_from_records(const struct learn_request *req, struct learn_records *records)
 {
 	for (size_t i = 0; i < req->record_count; i++) {
-		if (learn_records_read(req->records[i], records) < 0) {
+		const char *why = NULL;
+		if (learn_records_read(req->records[i], records, &why) < 0) {
 			fprintf(stderr, "privman learn: cannot read the record %s: %s\n",
-				req->records[i], strerror(errno));
+				req->records[i], why);
 			return -1;
 		}
 	}

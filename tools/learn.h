@@ -27,8 +27,10 @@ struct learn_records {
 	size_t bad_lines; /* lines that are not records (skipped, counted) */
 };
 
-/* Read a record file, appending to `out`. Returns 0, or -1 with errno. */
-int learn_records_read(const char *path, struct learn_records *out);
+/* Read a record file, appending to `out`: only a regular file with one
+ * name, owned by root and writable by no one else, never through a symlink.
+ * Returns 0, or -1 with `why` saying what is wrong with the file. */
+int learn_records_read(const char *path, struct learn_records *out, const char **why);
 void learn_records_free(struct learn_records *r);
 
 struct learn_options {

@@ -3,9 +3,12 @@
  * object per line, string and number values; anything else is a bad line,
  * counted and skipped (a run killed mid-write leaves half a line). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "learn.h"
 
@@ -180,11 +183,45 @@ bad:
 	return -1;
 }
 
-int learn_records_read(const char *path, struct learn_records *out)
+/* A record is trusted as learning's record is when it is written
+ * (learn_log_open): never through a symlink at the end of the name, never a
+ * FIFO or device (no wait for a writer), and only a regular file with one
+ * name, root's own, that no one else may write. Anyone else could have
+ * written any rule in it. */
+static FILE *open_record(const char *path, const char **why)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		*why = errno == ELOOP ? "it is a symlink" : strerror(errno);
+		return NULL;
+	}
+	struct stat st;
+	*why = NULL;
+	if (fstat(fd, &st) < 0)
+		*why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*why = "it is not a regular file";
+	else if (st.st_nlink != 1)
+		*why = "it has more than one name (a hard link)";
+	else if (st.st_uid != 0)
+		*why = "it is not owned by root";
+	else if (st.st_mode & 022)
+		*why = "others than its owner may write it";
+	FILE *f = *why ? NULL : fdopen(fd, "re");
+	if (!f) {
+		if (!*why)
+			*why = strerror(errno);
+		close(fd);
+	}
+	return f;
+}
+
+int learn_records_read(const char *path, struct learn_records *out, const char **why)
+{
+	FILE *f = open_record(path, why);
 	if (!f)
 		return -1;
+	*why = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -208,8 +245,12 @@ int learn_records_read(const char *path, struct learn_records *out)
 		out->items[out->count++] = r;
 	}
 	int err = errno;
-	if (ferror(f))
+	if (ferror(f)) {
 		rc = -1;
+		*why = strerror(err);
+	} else if (rc < 0) {
+		*why = strerror(ENOMEM);
+	}
 	free(line);
 	fclose(f);
 	errno = err;
