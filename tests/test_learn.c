@@ -395,6 +395,32 @@ Test(learn, a_record_anyone_else_could_write_is_refused)
 	free(group);
 }
 
+/* A record (an older one, or another's) whose learned rules carry a \r, an
+ * ESC or a DEL raw: the language has no escape for them, so the rules are
+ * not written, and the summary says so; the policy file has none of them.
+ * A \n and a \t are written escaped, each rule on its line. */
+Test(learn, a_control_byte_in_a_learned_path_never_reaches_the_policy)
+{
+#define REC(path)                                                                              \
+	"{\"time\":3.0,\"app\":\"x\",\"pid\":1,\"op\":\"open\",\"object\":\"" path "\","        \
+	"\"flags\":0,\"verdict\":\"learned\",\"directive\":\"learned\","                         \
+	"\"rule\":\"open_ro \\\"" path "\\\"\",\"origin\":\"\",\"errno\":0,\"reason\":\"\"}\n"
+	free(pmtest_write_file(dir, "ctl.json",
+			       "{\"time\":1.0,\"app\":\"x\",\"pid\":1,\"op\":\"start\",\"policy\":\"/p\"}\n"
+			       REC("/srv/a\\u000dopen_rw /") REC("/srv/\\u001b[2Jb")
+			       REC("/srv/c\\u007f") REC("/srv/d\\\\nopen_rw /\\\\te")
+			       REC("/etc/hostname")));
+#undef REC
+	expect_learn("-o @/ctl.conf --from @/ctl.json", "ctl.conf");
+	for (const char *c = policy; *c; c++)
+		cr_assert(*c == '\n' || *c == '\t' || ((unsigned char)*c >= 0x20 && *c != 0x7f),
+			  "a control byte 0x%02x in the policy:\n%s", (unsigned char)*c, policy);
+	expect_line("\nopen_ro \"/etc/hostname\" ");
+	expect_line("\nopen_ro \"/srv/d\\nopen_rw /\\te\" ");
+	expect_no_line("\nopen_rw");
+	cr_assert(strstr(err, "3 learned rules not written: a control character"), "%s", err);
+}
+
 /* --- the environment and the fds ------------------------------------------------------- */
 
 Test(learn, the_record_never_reaches_the_program_nor_what_runs_as_another_user)

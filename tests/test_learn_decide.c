@@ -141,3 +141,30 @@ Test(learn_decide, never_root_nor_what_is_malformed_nor_what_no_rule_can_name)
 	expect_refused(p, &r, "fork is off");
 	policy_free(p);
 }
+
+/* The language escapes \n and \t, no other control byte: a path with one
+ * (\r, ESC, DEL...) is never learned, and no rule carries it raw into the
+ * policy file, where it would break the line or drive a terminal. */
+Test(learn_decide, a_control_byte_with_no_escape_is_never_learned)
+{
+	struct policy *p = learning("");
+	static const char *const bad[] = {
+		"/srv/a\rb", "/srv/\x1b[2Jx", "/srv/a\x7f", "/srv/a\x01", "/srv/a\x1f",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct policy_request r = {.op = POLICY_OP_OPEN, .path = bad[i], .flags = O_RDONLY};
+		expect_refused(p, &r, "learning never writes a control character");
+		r = (struct policy_request){.op = POLICY_OP_UNLINK, .path = bad[i]};
+		expect_refused(p, &r, "learning never writes a control character");
+		r = (struct policy_request){.op = POLICY_OP_RUN_AS, .uid = 1000, .user = "x",
+					    .program = bad[i]};
+		expect_refused(p, &r, "learning never writes a control character");
+		char out[64];
+		cr_assert_eq(policy_value_write(bad[i], true, out, sizeof(out)), -1);
+		cr_assert(!policy_value_writable(bad[i]));
+	}
+	/* Those it escapes stay on one line. */
+	struct policy_request r = {.op = POLICY_OP_OPEN, .path = "/srv/a\nb\tc", .flags = O_RDONLY};
+	expect_learned(p, &r, "open_ro \"/srv/a\\nb\\tc\"");
+	policy_free(p);
+}

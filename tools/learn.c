@@ -275,8 +275,15 @@ static int prepare_dir(struct learn_dir *dir, const struct learn_request *req)
 	fprintf(f, "# privman learn: the policy of one learning run\n");
 	for (size_t i = 0; i < req->o.base_count; i++) {
 		char quoted[PATH_MAX * 2 + 8];
-		if (policy_value_write(req->o.bases[i], true, quoted, sizeof(quoted)) >= 0)
-			fprintf(f, "include %s\n", quoted);
+		if (policy_value_write(req->o.bases[i], true, quoted, sizeof(quoted)) < 0) {
+			/* Left out, the run would learn without that base. */
+			fprintf(stderr, "privman learn: the name of the base %d cannot be "
+					"written in a policy (a control character?)\n",
+				(int)i + 1);
+			fclose(f);
+			return -1;
+		}
+		fprintf(f, "include %s\n", quoted);
 	}
 	return fclose(f) == 0 ? 0 : -1;
 }

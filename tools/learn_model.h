@@ -56,6 +56,7 @@ struct learn_model {
 	struct policy *base; /* validated; NULL: no base file */
 	/* What the summary says. */
 	unsigned long observed, granted, learned, refused, refused_root, not_written;
+	unsigned long not_written_control; /* a control byte with no escape */
 	unsigned long runs, bad_lines;
 	unsigned long runs_recorded; /* in the records (runs adds the bases') */
 	unsigned collapsed_rules, wildcards;

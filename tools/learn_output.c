@@ -177,6 +177,11 @@ void learn_summary(const struct learn_model *m, const struct learn_options *o, F
 		fprintf(summary, "privman learn: %lu learned rule%s not written (running as root, "
 				 "or unreadable)\n",
 			m->not_written, m->not_written == 1 ? "" : "s");
+	if (m->not_written_control)
+		fprintf(summary, "privman learn: %lu learned rule%s not written: a control "
+				 "character (such as \\r or ESC) the policy language has no "
+				 "escape for\n",
+			m->not_written_control, m->not_written_control == 1 ? "" : "s");
 	if (m->bad_lines)
 		fprintf(summary, "privman learn: %lu line%s of the record skipped (not a record)\n",
 			m->bad_lines, m->bad_lines == 1 ? "" : "s");

@@ -53,6 +53,7 @@ struct rule {
 	const char *match[LEARN_MATCH_MAX];
 	size_t match_count;
 	bool overflow;
+	bool control; /* a value with a byte the language cannot write */
 };
 
 static void rule_start(struct rule *r, enum learn_kind kind)
@@ -78,6 +79,8 @@ static void rule_value(struct rule *r, const char *value, bool quote)
 	int n = policy_value_write(value, quote, r->text + r->used, sizeof(r->text) - r->used);
 	if (n < 0)
 		r->overflow = true;
+	if (!policy_value_writable(value))
+		r->control = true;
 	else
 		r->used += (size_t)n;
 }
@@ -366,12 +369,14 @@ static bool names_root(const struct policy *p)
 struct learned_ctx {
 	double when;
 	int added;
+	bool control;
 };
 
 static void add_learned_rule(struct learn_model *m, const struct rule *r, const struct origin *at,
 			     void *ctx)
 {
 	struct learned_ctx *c = ctx;
+	c->control |= r->control;
 	struct learn_entry *e = add_rule(m, r, true);
 	if (!e)
 		return;
@@ -386,10 +391,12 @@ static void add_learned(struct learn_model *m, const struct learn_record *rec)
 	diag_init(&d);
 	struct policy *p = conf_load_buffer("learned rule", rec->rule, strlen(rec->rule), &d);
 	diag_free(&d);
-	struct learned_ctx c = {rec->time, 0};
+	struct learned_ctx c = {rec->time, 0, false};
 	if (p && !names_root(p))
 		each_rule(m, p, add_learned_rule, &c);
-	if (!c.added)
+	if (!c.added && c.control)
+		m->not_written_control++;
+	else if (!c.added)
 		m->not_written++;
 	policy_free(p);
 }
@@ -538,10 +545,42 @@ static unsigned long earlier_runs(const char *path)
 	return runs;
 }
 
+/* The security scope is written as the base says it: a value that cannot
+ * be written would be left out, and the scope widened. */
+static bool scope_writable(const struct policy_security *s)
+{
+	const struct policy_value *v[] = {&s->user, &s->group, &s->chroot, &s->capabilities,
+					  &s->privileges};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i]->text && !policy_value_writable(v[i]->text))
+			return false;
+	for (size_t i = 0; i < s->supplemental_count; i++)
+		if (s->supplemental_groups[i].text &&
+		    !policy_value_writable(s->supplemental_groups[i].text))
+			return false;
+	return true;
+}
+
+/* The names of the bases go in a comment line: no control byte at all. */
+static bool name_printable(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static int load_base(struct learn_model *m, const struct learn_options *o, FILE *summary)
 {
 	if (!o->base_count)
 		return 0;
+	for (size_t i = 0; i < o->base_count; i++) {
+		if (!name_printable(o->bases[i])) {
+			fprintf(summary, "privman learn: the name of a base has a control "
+					 "character; nothing written\n");
+			return -1;
+		}
+	}
 	struct diag d;
 	diag_init(&d);
 	m->base = conf_load_files(o->bases, o->base_count, &d);
@@ -556,13 +595,20 @@ static int load_base(struct learn_model *m, const struct learn_options *o, FILE 
 		fprintf(summary, "privman learn: the base policy is not valid; nothing written\n");
 		return -1;
 	}
+	if (!scope_writable(&m->base->security)) {
+		fprintf(summary, "privman learn: the security scope of the base has a control "
+				 "character the policy language has no escape for; nothing "
+				 "written\n");
+		return -1;
+	}
 	for (size_t i = 0; i < o->base_count; i++)
 		m->runs += earlier_runs(o->bases[i]);
 	int failed = 0;
 	each_rule(m, m->base, add_base_rule, &failed);
 	if (failed) {
 		fprintf(summary, "privman learn: %d rule%s of the base cannot be written (out of "
-				 "memory, or longer than 64 KiB)\n",
+				 "memory, longer than 64 KiB, or a control character the "
+				 "policy language has no escape for)\n",
 			failed, failed == 1 ? "" : "s");
 		return -1;
 	}

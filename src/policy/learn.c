@@ -10,8 +10,21 @@
 #include <string.h>
 #include <sys/socket.h>
 
+bool policy_value_writable(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
 int policy_value_write(const char *s, bool always_quote, char *out, size_t cap)
 {
+	/* A control byte the language has no escape for would be written raw:
+	 * a \r or an ESC in the policy file reaches whoever reads it on a
+	 * terminal, and may hide or forge the lines around it. */
+	if (!policy_value_writable(s))
+		return -1;
 	bool bare = !always_quote && *s != '\0';
 	for (const char *p = s; *p && bare; p++)
 		bare = isalnum((unsigned char)*p) || strchr("/._-:+,@", *p);
@@ -197,6 +210,14 @@ void policy_learn(const struct policy *p, const struct policy_request *req,
 		return;
 	if (req->op == POLICY_OP_RUN_AS && req->uid == 0) {
 		not_learned(out, "; learning never grants running as root");
+		return;
+	}
+	if ((req->path && !policy_value_writable(req->path)) ||
+	    (req->program && !policy_value_writable(req->program)) ||
+	    (req->chroot && !policy_value_writable(req->chroot)) ||
+	    (req->user && !policy_value_writable(req->user))) {
+		not_learned(out, "; learning never writes a control character (the policy "
+				 "language has no escape for it)");
 		return;
 	}
 	if (learn_rule(p, req, out) < 0) {

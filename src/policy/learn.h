@@ -24,9 +24,14 @@
 void policy_learn(const struct policy *p, const struct policy_request *req,
 		  struct policy_decision *out);
 
+/* Whether `s` can be written as a value: no control byte (C0 or DEL) but
+ * \n and \t, the only ones the language escapes. */
+bool policy_value_writable(const char *s);
+
 /* Write `s` as a value of the policy language: bare when every byte is a
  * word character other than '*', else between double quotes with \" \\ \n
- * and \t. Returns the length, or -1 when it does not fit in cap. */
+ * and \t. Returns the length, or -1 when it does not fit in cap or has a
+ * byte that cannot be written (policy_value_writable). */
 int policy_value_write(const char *s, bool always_quote, char *out, size_t cap);
 
 #endif
