@@ -844,6 +844,50 @@ static pid_t child_of(pid_t parent)
 	return pid;
 }
 
+static int children_count(pid_t parent)
+{
+	char file[64];
+	snprintf(file, sizeof(file), "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	FILE *f = fopen(file, "r");
+	int n = 0, pid;
+	if (!f)
+		return -1;
+	while (fscanf(f, "%d", &pid) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+Test(broker, an_open_under_proc_is_left_to_the_kernel_before_any_act)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	/* open_ao grants /proc: an append there, served, would be an append
+	 * stream, whose appender is forked from the monitor on first need.
+	 * A /proc object is the kernel's to open for the command: decided
+	 * before the monitor opens anything, so no appender is started (the
+	 * monitor's only child stays the guard). */
+	AUTOFREE char *p = policy("open_ao /proc/**\n");
+	AUTOFREE char *ready = writable("ready");
+	AUTOFREE char *audit = path_in("audit.json");
+	char script[PATH_MAX + 128];
+	snprintf(script, sizeof(script), "exec 3>>/proc/self/comm; echo $? > %s; sleep 3", ready);
+	setenv("PRIVMAN_AUDIT", audit, 1);
+	struct run r = start("/", (const char *[]){"-c", p, NULL},
+			     (const char *[]){"sh", "-c", script, NULL});
+	for (int i = 0; i < 5000 && access(ready, F_OK) < 0; i++)
+		usleep(1000);
+	usleep(50000); /* "0\n" written */
+	int children = children_count(r.pid);
+	kill(r.pid, SIGTERM);
+	cr_assert(finish(&r, 5000));
+	AUTOFREE char *status = read_file(ready);
+	cr_expect_str_eq(status, "0\n", "the kernel refused: %s", r.stderr_text);
+	cr_expect_eq(children, 1, "the monitor has %d children (an appender?)", children);
+	AUTOFREE char *log = read_file(audit);
+	cr_expect(strstr(log, "a /proc object reached in the monitor's context"), "%s", log);
+	run_free(&r);
+}
+
 Test(broker, kill_9_of_the_monitor_ends_the_whole_tree_within_500ms)
 {
 	PMTEST_SKIP_UNLESS_ROOT();

@@ -254,17 +254,6 @@ static bool open_call(const struct seccomp_notif *n, struct open_call *c)
 	return true;
 }
 
-/* procfs resolves /proc/self and /proc/thread-self (and /dev/fd, /etc/mtab
- * through them) as the process that walks the path: here, the monitor. What
- * the target means by them only the kernel can open. */
-static bool on_procfs(const struct object_result *res)
-{
-	struct statfs fs;
-	if (strncmp(res->object, "/proc/", 6) == 0 || strcmp(res->object, "/proc") == 0)
-		return true;
-	return res->fd >= 0 && fstatfs(res->fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
-}
-
 static void serve_open(struct broker *b, const struct seccomp_notif *n)
 {
 	pid_t tid = (pid_t)n->pid;
@@ -287,6 +276,11 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 	struct object_request req = {
 		.op = OBJECT_OPEN, .pid = tid, .path = path, .base = base,
 		.flags = c.flags, .mode = c.mode, .umask = umask, .sock = -1,
+		/* procfs resolves /proc/self and /proc/thread-self (and /dev/fd,
+		 * /etc/mtab through them) as the process that walks the path:
+		 * here, the monitor. What the target means by them only the
+		 * kernel can open: decided before anything is opened. */
+		.procfs_to_kernel = true,
 	};
 	if (broker_learn_own_right(b, &req)) {
 		close_base(base);
@@ -296,7 +290,7 @@ static void serve_open(struct broker *b, const struct seccomp_notif *n)
 	struct object_result res;
 	handle(b, &req, &res);
 	close_base(base);
-	if (granted(&res) && on_procfs(&res)) {
+	if (res.procfs) {
 		broker_lock();
 		audit_refusal(&b->m->audit, "open", res.object, tid, EACCES,
 			      "a /proc object reached in the monitor's context: the kernel "

@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "monitor/append.h"
 #include "monitor/state.h"
@@ -103,6 +106,29 @@ static int decide(struct monitor *m, enum policy_op op, const char *object, int 
 	return decide_path(m, op, object, flags, &out->decision);
 }
 
+/* Whether `object`, or what `fd` (a handle, the directory of a name, or a
+ * file: -1 for none) is on, is procfs's. */
+static bool on_procfs(const char *object, int fd)
+{
+	struct statfs fs;
+	if (strncmp(object, "/proc/", 6) == 0 || strcmp(object, "/proc") == 0)
+		return true;
+	return fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* After a grant, before any act: an object on procfs is left to the kernel
+ * when the front end asks (object_request.procfs_to_kernel). True when it
+ * is: nothing is to be done. */
+static bool left_to_kernel(const struct object_request *req, int fd, struct object_result *out)
+{
+	if (!req->procfs_to_kernel || !out->decided || !out->decision.allow ||
+	    !on_procfs(out->object, fd))
+		return false;
+	out->procfs = true;
+	out->error = EACCES;
+	return true;
+}
+
 static bool granted_rw(const struct policy_decision *d)
 {
 	return d->directive && strcmp(d->directive, "open_rw") == 0;
@@ -183,6 +209,7 @@ static void refuse_unresolved(struct monitor *m, const struct object_request *re
 		err = EACCES;
 	int flags = pop == POLICY_OP_OPEN ? req->flags : 0;
 	out->error = decide(m, pop, object, flags, out) < 0 ? EACCES : err;
+	left_to_kernel(req, -1, out);
 }
 
 /* --- open -------------------------------------------------------------------- */
@@ -220,9 +247,18 @@ static bool open_clean(struct monitor *m, const struct object_request *req, mode
 		return false;
 	if ((flags & TMPFILE_BIT) && !granted_rw(&out->decision))
 		return false;
+	if (left_to_kernel(req, -1, out))
+		return true;
 	int fd = resolve_open_clean(req->path, flags, mode);
 	if (fd == -ELOOP)
 		return false;
+	/* A clean path outside /proc reaches procfs only where root mounted
+	 * one: known once opened (non-blocking, no terminal), then given to
+	 * nobody. */
+	if (fd >= 0 && left_to_kernel(req, fd, out)) {
+		close(fd);
+		return true;
+	}
 	opened(out, fd);
 	return true;
 }
@@ -257,6 +293,10 @@ static void create_in_parent(struct monitor *m, const struct object_request *req
 		out->error = EACCES;
 		return;
 	}
+	if (left_to_kernel(req, dir, out)) {
+		close(dir);
+		return;
+	}
 	/* Without O_EXCL an object that appeared since the parent was resolved
 	 * is opened: a FIFO swapped in now must not stall the monitor. */
 	int fd = openat(dir, name, req->flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
@@ -282,6 +322,8 @@ static void open_handle(struct monitor *m, const struct object_request *req, int
 		out->error = out->decision.error == EINVAL || (flags & TMPFILE_BIT) ? EINVAL : EACCES;
 		return;
 	}
+	if (left_to_kernel(req, handle, out))
+		return;
 	if ((flags & TMPFILE_BIT) && !granted_rw(&out->decision))
 		opened(out, -EINVAL); /* an unnamed file only where read-write is granted */
 	else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
@@ -362,6 +404,8 @@ static void open_file(struct monitor *m, const struct object_request *req,
 	}
 	if (!open_clean(m, req, mode, out) && !no_base(req, out))
 		open_resolved(m, req, mode, out);
+	if (out->procfs)
+		return; /* the kernel's: nothing opened */
 	if (fd_is_record(m, out->fd)) {
 		close(out->fd);
 		out->fd = -1;
@@ -579,6 +623,7 @@ void object_handle(struct monitor *m, const struct object_request *req,
 	out->fd = -1;
 	out->stream_why = NULL;
 	out->stream_path[0] = '\0';
+	out->procfs = false;
 	switch (req->op) {
 	case OBJECT_OPEN:
 		open_file(m, req, out);

@@ -51,6 +51,12 @@ struct object_request {
 	mode_t mode;
 	int umask;
 
+	/* open: a front end that can leave the call to the kernel (the broker)
+	 * sets it: an object on procfs is never acted on, since procfs
+	 * resolves /proc/self (and /dev/fd, /etc/mtab through it) as the
+	 * process that walks the path, the monitor. See result.procfs. */
+	bool procfs_to_kernel;
+
 	/* bind: a socket the monitor holds (a copy of the requester's), and the
 	 * address asked for. */
 	int sock;
@@ -73,6 +79,10 @@ struct object_result {
 	/* open: the fd to hand out (the file, or an append stream), else -1.
 	 * The caller owns it. */
 	int fd;
+	/* open, with request.procfs_to_kernel: the policy granted an object on
+	 * procfs, and nothing was done (no open, no append stream): the front
+	 * end leaves the call to the kernel. error is EACCES, fd -1. */
+	bool procfs;
 	/* open_ao: the file was opened (the decision's result is 0), but no
 	 * append stream could be made for it: why (error holds the errno),
 	 * and the real path of the file, which the second record names. */
