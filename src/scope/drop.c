@@ -85,7 +85,7 @@ static void step_chroot(struct drop_plan *plan, struct diag *d)
  * holds CAP_SYS_ADMIN. */
 static void step_filter(struct drop_plan *plan, struct diag *d)
 {
-	if (!plan->filter)
+	if (!plan->filter || plan->filter_inherited)
 		return;
 	if (plan->dry_run) {
 		diag_note(d, NULL,
@@ -296,6 +296,27 @@ static void verify_mask(const char *set, uint64_t have, uint64_t want)
 		   creds_mask_names(want, want_names, sizeof(want_names)));
 }
 
+static void verify_bounding(struct drop_plan *plan)
+{
+	verify_mask("bounding", creds_bounding(plan->last_cap), plan->bounding);
+	unsigned bits = cap_get_secbits();
+	if ((bits & DROP_SECUREBITS) != DROP_SECUREBITS)
+		drop_fatal("verification", 0, "securebits are 0x%x, missing 0x%x", bits,
+			   DROP_SECUREBITS & ~bits);
+}
+
+/* A filter is in force, and it is the namespace filter: setns() on no fd
+ * fails with EPERM from the filter, where the kernel would say EBADF. */
+static void verify_filter(void)
+{
+	if (prctl(PR_GET_SECCOMP, 0L, 0L, 0L, 0L) != 2)
+		drop_fatal("verification", 0, "the namespace filter is not in force");
+	errno = 0;
+	if (syscall(SYS_setns, -1, 0) != -1 || errno != EPERM)
+		drop_fatal("verification", 0, "setns() is not refused: the namespace filter is "
+			   "not this one");
+}
+
 static void step_verify(struct drop_plan *plan, struct diag *d)
 {
 	const struct policy_security *s = plan->scope;
@@ -341,17 +362,12 @@ static void step_verify(struct drop_plan *plan, struct diag *d)
 		 * only those capabilities can be ambient. */
 		verify_mask("ambient", creds_ambient(plan->last_cap, prm & inh), plan->ambient);
 	}
-	if (plan->change_bounding) {
-		verify_mask("bounding", creds_bounding(plan->last_cap), plan->bounding);
-		unsigned bits = cap_get_secbits();
-		if ((bits & DROP_SECUREBITS) != DROP_SECUREBITS)
-			drop_fatal("verification", 0, "securebits are 0x%x, missing 0x%x", bits,
-				   DROP_SECUREBITS & ~bits);
-	}
+	if (plan->verify_bounding)
+		verify_bounding(plan);
 	if ((plan->flags & DROP_NO_NEW_PRIVS) && prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1)
 		drop_fatal("verification", 0, "no_new_privs is not set");
-	if (plan->filter && prctl(PR_GET_SECCOMP, 0L, 0L, 0L, 0L) != 2)
-		drop_fatal("verification", 0, "the namespace filter is not in force");
+	if (plan->filter)
+		verify_filter();
 
 	/* The proof that matters: try to become root again. */
 	if (s->uid != 0 && !can_setuid && setuid(0) != -1)
@@ -381,6 +397,11 @@ int drop_apply_confined(const struct policy_security *s, int jail, struct confin
 			unsigned flags, struct diag *d)
 {
 	struct drop_plan plan;
+	if ((flags & DROP_SHARED_DONE) && confine) {
+		/* Its place is before the bounding set, which is gone. */
+		diag_error(d, NULL, "a drop that inherits its first steps cannot confine");
+		return -1;
+	}
 	if (drop_plan_make(&plan, s, jail, flags, d) != 0)
 		return -1;
 	plan.confine = confine;
@@ -400,3 +421,18 @@ int drop_apply_confined(const struct policy_security *s, int jail, struct confin
 	return 0;
 }
 
+
+int drop_apply_shared(unsigned flags, struct diag *d)
+{
+	struct drop_plan plan;
+	if (drop_plan_shared(&plan, flags, d) != 0)
+		return -1;
+	/* From here on nothing returns an error: see drop_fatal(). */
+	step_filter(&plan, d);
+	step_bounding(&plan, d);
+	verify_bounding(&plan);
+	if (plan.filter)
+		verify_filter();
+	drop_plan_free(&plan);
+	return 0;
+}

@@ -39,4 +39,14 @@ struct confine_plan;
 int drop_apply_confined(const struct policy_security *s, int jail, struct confine_plan *confine,
 			unsigned flags, struct diag *d);
 
+/* For a root process that forks many drops (the monitor's rerun zygote,
+ * monitor/proc_zygote.c): the first steps of every drop without a chroot or
+ * a confine scope, made once here and inherited by each fork: the namespace
+ * filter (with DROP_NO_NAMESPACES) and the bounding set emptied with the
+ * securebits locked, in that order, then proven. The process keeps its ids
+ * and capability sets. A child then drops with DROP_SHARED_DONE added to
+ * the same flags, which proves both again. 0, or -1 with the reasons in `d`
+ * and nothing changed; a failure after the first change is fatal. */
+int drop_apply_shared(unsigned flags, struct diag *d);
+
 #endif

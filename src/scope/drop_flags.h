@@ -11,6 +11,10 @@ enum drop_flags {
 					change nothing */
 	DROP_NO_NAMESPACES = 1 << 3, /* after the chroot, a seccomp filter:
 					no new namespace, no mount, no chroot */
+	DROP_SHARED_DONE = 1 << 4,   /* the parent made drop_apply_shared() with
+					the same DROP_NO_NAMESPACES: the filter
+					is in force and the bounding set empty
+					(both proven again); no chroot */
 };
 
 /* The exit status of a process whose drop failed after it had begun. */

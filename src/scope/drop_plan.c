@@ -326,6 +326,8 @@ static int plan_privilege(struct drop_plan *plan, struct diag *d)
 	}
 	if (plan->change_bounding)
 		need |= creds_bit(CAP_SETPCAP);
+	/* Proven whenever this drop wants them, made here or inherited. */
+	plan->verify_bounding = !plan->keep_root && (plan->change_bounding || bounding_done);
 
 	int failed = 0;
 	char names[512], who[128];
@@ -385,6 +387,15 @@ static int plan_filter(struct drop_plan *plan, struct diag *d)
 		return -1;
 	}
 	plan->filter_nnp = !(eff & creds_bit(CAP_SYS_ADMIN));
+	if (plan->flags & DROP_SHARED_DONE) {
+		/* The parent loaded it: a filter is in force (the proof after
+		 * the drop shows that it is this one), and no other is added. */
+		if (prctl(PR_GET_SECCOMP, 0L, 0L, 0L, 0L) != 2) {
+			diag_error(d, NULL, "the namespace filter the parent loaded is not in force");
+			return -1;
+		}
+		plan->filter_inherited = true;
+	}
 	int rc = namespace_bpf_make();
 	plan->filter = rc == 0 ? &namespace_bpf : NULL;
 	if (rc != 0) {
@@ -444,6 +455,12 @@ int drop_plan_make(struct drop_plan *plan, const struct policy_security *s, int 
 			  "user root without capabilities: the process keeps full root");
 
 	int failed = 0;
+	if ((flags & DROP_SHARED_DONE) && s->chroot.text) {
+		/* The namespace filter, in force already, refuses chroot. */
+		diag_error(d, &s->chroot.origin,
+			   "a drop that inherits the namespace filter cannot chroot");
+		failed = 1;
+	}
 	if (plan->change_caps && plan_capabilities(plan, d) != 0)
 		failed = 1;
 	if (plan_chroot(plan, jail, d) != 0)
@@ -468,3 +485,50 @@ int drop_plan_make(struct drop_plan *plan, const struct policy_security *s, int 
 	return 0;
 }
 
+
+int drop_plan_shared(struct drop_plan *plan, unsigned flags, struct diag *d)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->flags = flags;
+	plan->chroot_fd = -1;
+	plan->last_cap = creds_last_cap();
+	if (plan->last_cap < 0) {
+		diag_error(d, NULL, "cannot tell this kernel's last capability");
+		return -1;
+	}
+	plan->bounding_before = creds_bounding(plan->last_cap);
+	plan->bounding = 0;
+	plan->change_bounding = true;
+	plan->verify_bounding = true;
+
+	uint64_t eff, prm, inh;
+	if (creds_caps(plan->last_cap, &eff, &prm, &inh) != 0) {
+		diag_error(d, NULL, "cannot read this process's capabilities: %s",
+			   strerror(errno));
+		return -1;
+	}
+	/* Root keeps what its children's drops need; the filter is loaded
+	 * without no_new_privs, which would stay with every child. */
+	uint64_t need = creds_bit(CAP_SETPCAP) | creds_bit(CAP_SETUID) | creds_bit(CAP_SETGID) |
+			((flags & DROP_NO_NAMESPACES) ? creds_bit(CAP_SYS_ADMIN) : 0);
+	if (geteuid() != 0 || (eff & need) != need) {
+		diag_error(d, NULL, "the shared part of a drop needs a root process with %s",
+			   "cap_setpcap, cap_setuid, cap_setgid and cap_sys_admin");
+		return -1;
+	}
+	if (creds_thread_count() != 1) {
+		diag_error(d, NULL, "the shared part of a drop needs a process with one thread");
+		return -1;
+	}
+	if (flags & DROP_NO_NAMESPACES) {
+		int rc = namespace_bpf_make();
+		if (rc != 0) {
+			diag_error(d, NULL,
+				   "cannot build the seccomp filter that refuses namespaces: %s",
+				   strerror(-rc));
+			return -1;
+		}
+		plan->filter = &namespace_bpf;
+	}
+	return 0;
+}

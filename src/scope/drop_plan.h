@@ -48,6 +48,8 @@ struct drop_plan {
 	bool change_caps;     /* cap_set_proc() and the ambient set */
 	int chroot_fd;        /* O_PATH handle of the checked jail, or -1 */
 	const struct sock_fprog *filter; /* DROP_NO_NAMESPACES: built, not yet loaded */
+	bool filter_inherited;  /* DROP_SHARED_DONE: in force already, not loaded again */
+	bool verify_bounding;   /* the bounding set and securebits are proven */
 	bool filter_nnp;        /* no CAP_SYS_ADMIN: the filter needs no_new_privs */
 	struct confine_plan *confine; /* the confine scope, prepared; or NULL */
 };
@@ -59,6 +61,12 @@ int drop_plan_make(struct drop_plan *plan, const struct policy_security *s, int 
 		   unsigned flags, struct diag *d);
 
 void drop_plan_free(struct drop_plan *plan);
+
+/* The plan of drop_apply_shared(): the namespace filter (DROP_NO_NAMESPACES)
+ * and an empty bounding set with the securebits locked, for a root process
+ * with one thread that stays root to make the drops of its children.
+ * Returns 0, or -1 with the reasons in `d`. */
+int drop_plan_shared(struct drop_plan *plan, unsigned flags, struct diag *d);
 
 /* What every plan of this process and its forks needs and that never
  * changes, made now (drop_prepare() in drop.h). 0, or -1 with errno. */
