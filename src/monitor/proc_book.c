@@ -305,6 +305,7 @@ static void process_ended(struct monitor *m, struct proc_entry *e, int status,
 
 void proc_reaped(struct monitor *m, pid_t pid, int status, const struct rusage *usage)
 {
+	proc_zygote_reaped(pid);
 	struct proc_table *t = m->proc;
 	if (pid == m->program && (!t || t->program_is_child)) {
 		if (t) {

@@ -159,6 +159,9 @@ int proc_allow_run_as(struct monitor *m, struct monitor_channel *c, const char *
 		      const char *user, const char *chroot, const char *program,
 		      struct target *t);
 void proc_become(const struct target *t, int umask_value, int cwd, unsigned drop_flags);
+/* The scope of a run as t->user (uid, gid, no supplementary groups), as
+ * proc_allow_run_as decides it. */
+void proc_target_scope(struct target *t, uid_t uid, gid_t gid);
 int proc_charge(struct monitor *m, struct monitor_channel *c, const char *op, struct target *t,
 		long n);
 /* True (audited) when the requester has PROC_MAX_STARTED processes it
@@ -169,6 +172,24 @@ int proc_requester_cwd(struct monitor *m, struct monitor_channel *c, const struc
 		       const char *op);
 pid_t proc_start(struct monitor *m, struct monitor_channel *c, const struct target *t,
 		 const char *op, int *cwd, int *mask);
+
+/* proc_rerun.c: in a new process, become the program that falls out of
+ * priv_init as the target, on `sock`, running proc_req's function.
+ * `drop_flags` are added to the target's. Never returns. */
+void __attribute__((noreturn)) proc_become_program(const struct target *t, int sock, int cwd,
+						   int mask, unsigned drop_flags);
+
+/* proc_zygote.c: start a rerun process (it becomes the program through
+ * proc_become_program) from the zygote, which is started first when there
+ * is none. Its pid, the monitor's child; -ENOSYS when the zygote cannot
+ * start this target's process (the caller starts it itself), or another
+ * -errno (audited where it is a refusal). */
+pid_t proc_zygote_start(struct monitor *m, struct monitor_channel *c, const struct target *t,
+			const struct wire_request *req, int sock);
+/* A child of the monitor was reaped: it may be the zygote. */
+void proc_zygote_reaped(pid_t pid);
+/* In a monitor forked from another (a respawn): the zygote is the other's. */
+void proc_zygote_forget(void);
 
 /* proc_exec.c: the caller of priv_execve sent something on its link. */
 void proc_exec_link_event(struct monitor *m, struct proc_entry *e);

@@ -24,9 +24,6 @@ void proc_set_program_entry(proc_program_entry entry)
 	program_entry = entry;
 }
 
-static void __attribute__((noreturn)) become_program(const struct target *t, int sock, int cwd,
-						     int mask);
-
 int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 		      const struct wire_request *req, int *fds, int *fd_out)
 {
@@ -50,9 +47,12 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	int cwd, mask;
-	pid_t pid = proc_start(m, c, &t, "rerunas", &cwd, &mask);
-	if (pid == 0)
-		become_program(&t, sv[1], cwd, mask);
+	pid_t pid = proc_zygote_start(m, c, &t, req, sv[1]);
+	if (pid == -ENOSYS) {
+		pid = proc_start(m, c, &t, "rerunas", &cwd, &mask);
+		if (pid == 0)
+			proc_become_program(&t, sv[1], cwd, mask, 0);
+	}
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
@@ -99,14 +99,14 @@ int proc_handle_rerun(struct monitor *m, struct monitor_channel *c,
 	return MONITOR_DEFERRED;
 }
 
-/* In a new process forked from the monitor: become the program that
- * falls out of priv_init as the target, on `sock`. Never returns. */
-static void __attribute__((noreturn)) become_program(const struct target *t, int sock, int cwd,
-						     int mask)
+/* In a new process forked from the monitor or its zygote: become the
+ * program that falls out of priv_init as the target, on `sock`. */
+void __attribute__((noreturn)) proc_become_program(const struct target *t, int sock, int cwd,
+						   int mask, unsigned drop_flags)
 {
 	int keep[3] = {sock, cwd, t->jail};
 	proc_close_monitor_fds(true, keep, 3);
-	proc_become(t, mask, cwd, 0);
+	proc_become(t, mask, cwd, drop_flags);
 	/* The program's function, called only now that this process is the
 	 * target user. */
 	void (*fn)(char *const *) = (void (*)(char *const *))(uintptr_t)proc_req.fnptr;
@@ -149,6 +149,7 @@ static void __attribute__((noreturn)) respawned_monitor(struct monitor *m, struc
 		_exit(70);
 	}
 	forget_all(m);
+	proc_zygote_forget();
 	m->proc->published = 1; /* its program, charged by the old monitor */
 	explicit_bzero(m->buf, sizeof(m->buf));
 	pid_t pid = fork();
@@ -157,7 +158,7 @@ static void __attribute__((noreturn)) respawned_monitor(struct monitor *m, struc
 		_exit(70);
 	}
 	if (pid == 0)
-		become_program(t, sv[1], cwd, mask);
+		proc_become_program(t, sv[1], cwd, mask, 0);
 	close(sv[1]);
 	if (cwd >= 0)
 		close(cwd);

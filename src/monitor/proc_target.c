@@ -137,21 +137,27 @@ int proc_allow_run_as(struct monitor *m, struct monitor_channel *c, const char *
 	t->run = d.run;
 	t->jail = jail;
 	snprintf(t->user, sizeof(t->user), "%s", user);
-	t->scope.user.text = t->user;
-	t->scope.uid = found->pw_uid;
-	t->scope.gid = found->pw_gid;
-	t->scope.supplemental_set = true; /* none: never root's groups */
+	proc_target_scope(t, found->pw_uid, found->pw_gid);
 	if (chroot && strcmp(chroot, "/") != 0) {
 		snprintf(t->chroot, sizeof(t->chroot), "%s", chroot);
 		t->scope.chroot.text = t->chroot;
 	}
-	t->scope.resolved = true;
 	/* Whatever runs in the new process runs for the program: it may not
 	 * make namespaces either (allow_namespaces). */
 	t->drop_flags = m->policy->allow_namespaces.value ? 0 : DROP_NO_NAMESPACES;
 	if (!program && m->policy->confine.present)
 		t->confine = &m->policy->confine;
 	return 0;
+}
+
+void proc_target_scope(struct target *t, uid_t uid, gid_t gid)
+{
+	memset(&t->scope, 0, sizeof(t->scope));
+	t->scope.user.text = t->user;
+	t->scope.uid = uid;
+	t->scope.gid = gid;
+	t->scope.supplemental_set = true; /* none: never root's groups */
+	t->scope.resolved = true;
 }
 
 /* In a new process forked from the monitor, while still root: the
