@@ -470,6 +470,72 @@ Test(drop, threads_refused)
 	expect_refused(&sc.s, 0, start_thread, "the process has 2 threads");
 }
 
+/* --- the shared first part (drop_apply_shared) -------------------------------- */
+
+static void shared_part(void)
+{
+	struct diag d;
+	diag_init(&d);
+	if (drop_apply_shared(DROP_NO_NAMESPACES, &d) != 0) {
+		print_diag(&d);
+		_exit(40);
+	}
+	diag_free(&d);
+}
+
+/* Not the namespace filter: one that allows everything. */
+static void other_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx || seccomp_load(ctx) != 0)
+		_exit(41);
+	seccomp_release(ctx);
+}
+
+Test(drop, shared_part_then_the_rest_proven)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	struct scope sc;
+	scope_init(&sc, user_name, NULL, NULL, NULL);
+	unsigned flags = DROP_NO_NAMESPACES | DROP_SHARED_DONE;
+	struct pmdrop_child c = run_drop(&sc.s, flags, shared_part);
+	expect_dropped(&c, &sc.s, flags, "after the shared part");
+	pmdrop_child_free(&c);
+}
+
+Test(drop, shared_done_without_the_filter_is_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	struct scope sc;
+	scope_init(&sc, user_name, NULL, NULL, NULL);
+	expect_refused(&sc.s, DROP_NO_NAMESPACES | DROP_SHARED_DONE, NULL,
+		       "the namespace filter the parent loaded is not in force");
+}
+
+/* Another filter in force passes for the seccomp mode, not for the proof. */
+Test(drop, shared_done_with_another_filter_dies_at_the_proof)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	struct scope sc;
+	scope_init(&sc, user_name, NULL, NULL, NULL);
+	struct pmdrop_child c =
+		run_drop(&sc.s, DROP_NO_NAMESPACES | DROP_SHARED_DONE, other_filter);
+	cr_expect_eq(pmdrop_exit_status(&c), DROP_FATAL_STATUS, "status %d: %s", c.status,
+		     c.err);
+	cr_expect(strstr(c.err, "setns() is not refused") != NULL, "%s", c.err);
+	pmdrop_child_free(&c);
+}
+
+Test(drop, shared_done_with_a_chroot_is_refused)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	struct scope sc;
+	scope_init(&sc, user_name, NULL, NULL, NULL);
+	sc.s.chroot.text = (char *)(uintptr_t)"/";
+	expect_refused(&sc.s, DROP_NO_NAMESPACES | DROP_SHARED_DONE, shared_part,
+		       "cannot chroot");
+}
+
 /* --- chroot ----------------------------------------------------------------- */
 
 static char *make_jail(const char *name, mode_t mode, uid_t owner)

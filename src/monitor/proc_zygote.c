@@ -78,6 +78,7 @@ static struct {
 /* Where libc keeps this thread's id, which fork(2) as libc makes it sets
  * in the child (CLONE_CHILD_SETTID); the robust futex list, which the
  * kernel does not copy to a child. */
+static char monitor_name[16];
 static pid_t *tid_address;
 static void *robust_head;
 static size_t robust_len;
@@ -164,6 +165,7 @@ static pid_t serve_order(struct zygote_order *o, int ctl, int sock, int cwd)
 	pid_t pid = clone_for_monitor();
 	if (pid == 0) {
 		close(ctl);
+		prctl(PR_SET_NAME, monitor_name); /* as the monitor's own fork */
 		proc_become_program(&t, sock, cwd, o->mask, DROP_SHARED_DONE);
 	}
 	return pid < 0 ? -errno : pid;
@@ -176,6 +178,7 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 	explicit_bzero(&m->request, sizeof(m->request));
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
 		_exit(0);
+	prctl(PR_GET_NAME, monitor_name);
 	prctl(PR_SET_NAME, "privman-zygote");
 	if (proc_family_tally) { /* the monitors' own */
 		munmap(proc_family_tally, sizeof(*proc_family_tally));
@@ -198,8 +201,10 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 		close(sock);
 		if (cwd >= 0)
 			close(cwd);
-		explicit_bzero(&o, sizeof(o));
-		explicit_bzero(&proc_req, sizeof(proc_req));
+		/* Only what this order wrote: each page written after a fork
+		 * is copied. */
+		explicit_bzero(o.payload, o.payload_size);
+		explicit_bzero(proc_req.text, proc_req.used);
 		if (send(ctl, &pid, sizeof(pid), MSG_NOSIGNAL) != (ssize_t)sizeof(pid))
 			_exit(0);
 	}
