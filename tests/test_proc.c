@@ -244,6 +244,87 @@ Test(proc, a_chroot_gone_when_asked_for_is_refused)
 	chroot_changed_after_load(change);
 }
 
+/* --- the rerun zygote ----------------------------------------------------------- */
+
+#define PROBE "probe seccomp 2 setns EPERM unshare EPERM bounding 0 caps =\n"
+
+/* Reruns the zygote starts in turn, for one user then another: each holds
+ * its own user only, the namespace filter, no bounding set, no capability. */
+Test(proc, zygote_reruns_hold_their_own_user_and_the_filter)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa pmtestpb }\n");
+	expect("zygote pmtestpa pmtestpb pmtestpa",
+	       "user pmtestpa\n" PROBE "waited exit 0\n"
+	       "user pmtestpb\n" PROBE "waited exit 0\n"
+	       "user pmtestpa\n" PROBE "waited exit 0\ndone\n");
+}
+
+/* The monitor's child named privman-zygote, or 0. */
+static pid_t find_zygote(pid_t monitor)
+{
+	DIR *d = opendir("/proc");
+	pid_t found = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300], buf[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		char *close_paren = strrchr(buf, ')');
+		int ppid = 0;
+		if (strstr(buf, "(privman-zygote)") && close_paren &&
+		    sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == monitor)
+			found = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Killing the zygote is harmless: the next rerun gets a new one, and its
+ * process holds what any rerun holds. */
+Test(proc, a_killed_zygote_is_replaced)
+{
+	policy("allow_rerun true\nrun_as { pmtestpa pmtestpb }\n");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && PRIVMAN_CONF_DIR=%s timeout -s KILL 60 %s t zygote pmtestpa KILL "
+		 "pmtestpb >%s/out 2>%s/err </dev/null &",
+		 dir, dir, helper(), dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	pid_t monitor = 0;
+	for (int i = 0; i < 1000 && !monitor; i++) {
+		slurp("out", out, sizeof(out));
+		char *at = strstr(out, "monitor ");
+		if (at)
+			monitor = atoi(at + 8);
+		else
+			usleep(10000);
+	}
+	cr_assert(monitor > 0, "no monitor line: %s", out);
+	pid_t zygote = find_zygote(monitor);
+	cr_assert(zygote > 0, "the monitor %d has no zygote after a rerun", (int)monitor);
+	cr_assert_eq(kill(zygote, SIGKILL), 0);
+	for (int i = 0; i < 500 && find_zygote(monitor) == zygote; i++)
+		usleep(10000);
+	free(pmtest_write_file(dir, "killed", ""));
+	for (int i = 0; i < 2000 && !strstr(out, "done\n") && !strstr(out, "ERR"); i++) {
+		usleep(10000);
+		slurp("out", out, sizeof(out));
+	}
+	slurp("err", err, sizeof(err));
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "user pmtestpa\n" PROBE "waited exit 0\nmonitor %d\n"
+		 "user pmtestpb\n" PROBE "waited exit 0\ndone\n",
+		 (int)monitor);
+	cr_assert_str_eq(out, want, "stderr: %s", err);
+}
+
 /* --- priv_wait4 ----------------------------------------------------------------- */
 
 Test(proc, wait4_of_a_monitored_rerun_returns_its_status)

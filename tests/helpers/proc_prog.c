@@ -64,6 +64,13 @@
  *                             reruns with flags 0,
  *                             each caller staying, each run printing "link K"
  *
+ *   zygote USER|KILL...      for each USER a monitored rerun that prints
+ *                             "user NAME" and what it holds: "probe seccomp
+ *                             N setns ERRNO unshare ERRNO bounding HEX
+ *                             caps HEX", then "waited exit N"; at KILL it
+ *                             prints "monitor PID" and waits (10 s at most)
+ *                             for the file "killed"; at the end "done"
+ *
  * PROC_PROG_SETENV="NAME=VALUE;..." is put in the environment before
  * priv_init: the monitor's environment, which priv_popen_as passes on. */
 #include <sys/resource.h>
@@ -74,7 +81,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -223,6 +235,55 @@ static int nproc(int n, const char *user, const char *mode)
 }
 
 /* The new process of a rerun: what rerun_args says. */
+/* What a rerun process holds: the namespace filter, no bounding set, no
+ * capability. */
+static void probe(void)
+{
+	int mode = prctl(PR_GET_SECCOMP, 0L, 0L, 0L, 0L);
+	errno = 0;
+	long r = syscall(SYS_setns, -1, 0);
+	const char *setns_err = r == 0 ? "none" : strerrorname_np(errno);
+	errno = 0;
+	r = unshare(CLONE_NEWUSER);
+	const char *unshare_err = r == 0 ? "none" : strerrorname_np(errno);
+	uint64_t bounding = 0;
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0L, 0L, 0L) == 1)
+			bounding |= UINT64_C(1) << cap;
+	cap_t caps = cap_get_proc();
+	char *text = caps ? cap_to_text(caps, NULL) : NULL;
+	printf("probe seccomp %d setns %s unshare %s bounding %" PRIx64 " caps %s\n", mode,
+	       setns_err, unshare_err, bounding, text ? text : "?");
+	cap_free(text);
+	cap_free(caps);
+	fflush(stdout);
+}
+
+/* Monitored reruns as each user in turn; see the usage. */
+static int zygote_runs(char **users)
+{
+	for (; *users; users++) {
+		if (strcmp(*users, "KILL") == 0) {
+			printf("monitor %d\n", (int)getppid());
+			fflush(stdout);
+			for (int i = 0; i < 1000 && access("killed", F_OK) < 0; i++)
+				usleep(10000);
+			continue;
+		}
+		char *args[] = {"probe", NULL};
+		int pid = priv_rerunas(rerun_entry, args, *users, NULL, PRIV_RR_OLD_SLAVE_MONITORED);
+		int status = -1;
+		if (pid < 0 || priv_wait4(pid, &status, 0, NULL) != pid) {
+			err();
+			return 1;
+		}
+		printf("waited exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		fflush(stdout);
+	}
+	printf("done\n");
+	return 0;
+}
+
 static int continue_rerun(void)
 {
 	if (strcmp(rerun_args[0], "hold") == 0) {
@@ -252,6 +313,10 @@ static int continue_rerun(void)
 	if (strcmp(rerun_args[0], "nchain") == 0 && rerun_args[1] && rerun_args[2] && rerun_args[3])
 		return chain_link(atoi(rerun_args[1]), atoi(rerun_args[2]), rerun_args[3]);
 	print_user();
+	if (strcmp(rerun_args[0], "probe") == 0) {
+		probe();
+		_exit(0);
+	}
 	if (strcmp(rerun_args[0], "chain") == 0 && rerun_args[1]) {
 		char *next = rerun_args[1];
 		rerun_args[1] = "chain"; /* the users after `next` follow it */
@@ -416,6 +481,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[2];
 	if (strcmp(cmd, "whoami") == 0) {
 		print_user();
+	} else if (strcmp(cmd, "zygote") == 0 && argc >= 4) {
+		return zygote_runs(argv + 3);
 	} else if (strcmp(cmd, "rerun") == 0 && argc >= 4) {
 		print_user();
 		char *first = argv[3];
