@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <syslog.h>
@@ -115,6 +116,35 @@ static pid_t pidfd_pid(int pidfd)
 	buf[n] = '\0';
 	const char *p = strstr(buf, "\nPid:");
 	return p ? (pid_t)strtol(p + 5, NULL, 10) : -1;
+}
+
+/* PIDFD_GET_INFO (Linux 6.13), its first version, which newer kernels
+ * still answer: the headers of this system may be older. */
+struct pidfd_info_v0 {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	uint32_t spare0[1];
+};
+#define PIDFD_GET_INFO_V0 _IOWR(0xFF, 11, struct pidfd_info_v0)
+#define PIDFD_INFO_PID_BIT (UINT64_C(1) << 0)
+
+/* The pid a pidfd refers to and its parent's, both as this monitor sees
+ * them: from the kernel through the pidfd, without /proc, where it can
+ * tell; else from fdinfo and /proc/PID/stat. False when it is gone. */
+static bool pidfd_ids(int pidfd, pid_t *pid, pid_t *ppid)
+{
+	struct pidfd_info_v0 info = {.mask = PIDFD_INFO_PID_BIT};
+	if (ioctl(pidfd, PIDFD_GET_INFO_V0, &info) == 0 && (info.mask & PIDFD_INFO_PID_BIT)) {
+		*pid = (pid_t)info.pid;
+		*ppid = (pid_t)info.ppid;
+		return *pid > 0;
+	}
+	if (errno == ESRCH)
+		return false;
+	*pid = pidfd_pid(pidfd);
+	*ppid = *pid > 0 ? parent_of(*pid) : -1;
+	return *pid > 0;
 }
 
 /* A channel still pending (pid 0) ends by hand. */
@@ -225,11 +255,12 @@ int proc_handle_hello(struct monitor *m, struct monitor_channel *c,
 	else
 		t->hello_pidfd = -1; /* ours now */
 	const char *why = NULL;
-	if (pidfd < 0 || pidfd_pid(pidfd) != pid)
+	pid_t known = 0, ppid = -1;
+	if (pidfd < 0 || !pidfd_ids(pidfd, &known, &ppid) || known != pid)
 		why = "the process that said hello is gone";
 	else if (pid == c->parent || proc_entry_find(t, pid) || pid == m->program)
 		why = "a process that already has a channel said hello on a new one";
-	else if (!descends_from(pid, c->parent))
+	else if (ppid != c->parent && !descends_from(ppid, c->parent))
 		why = "the process that said hello does not descend from the one that forked";
 	/* Still alive after the checks: the pid was not reused meanwhile. */
 	else if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
