@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,16 @@ size_t creds_thread_count(void)
 	}
 	close(fd);
 	return got < 0 ? 0 : n;
+}
+
+/* True when the kernel says this process is alone: unshare(CLONE_THREAD)
+ * changes nothing then, and fails with EINVAL when another thread (or any
+ * task sharing its memory or signal handlers) exists. False when it cannot
+ * tell this way: creds_thread_count() then counts. One system call, where
+ * counting reads /proc. */
+bool creds_single_threaded(void)
+{
+	return unshare(CLONE_THREAD) == 0;
 }
 
 /* The process's capability sets as masks. */

@@ -38,6 +38,8 @@ bool creds_gids_equal(const gid_t *a, size_t a_count, const gid_t *b, size_t b_c
 
 /* Number of threads, or 0 when /proc cannot tell. */
 size_t creds_thread_count(void);
+/* True when this process is the only task of its memory (creds.c). */
+bool creds_single_threaded(void);
 
 /* The process's capability sets as masks; returns 0 or -1. */
 int creds_caps(int last_cap, uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);

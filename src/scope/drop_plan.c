@@ -299,6 +299,7 @@ static int plan_privilege(struct drop_plan *plan, struct diag *d)
 	}
 	bool same_groups = creds_gids_equal(groups, group_count, plan->groups, plan->group_count);
 	free(groups);
+	plan->effective_before = eff;
 
 	uint64_t need = 0;
 	if (plan->chroot_fd >= 0)
@@ -380,13 +381,8 @@ void drop_plan_free(struct drop_plan *plan)
  * no_new_privs with the filter, as the kernel requires. */
 static int plan_filter(struct drop_plan *plan, struct diag *d)
 {
-	uint64_t eff, prm, inh;
-	if (creds_caps(plan->last_cap, &eff, &prm, &inh) != 0) {
-		diag_error(d, NULL, "cannot read this process's capabilities: %s",
-			   strerror(errno));
-		return -1;
-	}
-	plan->filter_nnp = !(eff & creds_bit(CAP_SYS_ADMIN));
+	/* plan_privilege() read the capability sets just before. */
+	plan->filter_nnp = !(plan->effective_before & creds_bit(CAP_SYS_ADMIN));
 	if (plan->flags & DROP_SHARED_DONE) {
 		/* The parent loaded it: a filter is in force (the proof after
 		 * the drop shows that it is this one), and no other is added. */
@@ -465,7 +461,7 @@ int drop_plan_make(struct drop_plan *plan, const struct policy_security *s, int 
 		failed = 1;
 	if (plan_chroot(plan, jail, d) != 0)
 		failed = 1;
-	size_t threads = failed ? 0 : creds_thread_count();
+	size_t threads = failed || creds_single_threaded() ? 0 : creds_thread_count();
 	if (threads > 1) {
 		diag_error(d, NULL,
 			   "the process has %zu threads: drop privileges before starting any "
@@ -516,7 +512,7 @@ int drop_plan_shared(struct drop_plan *plan, unsigned flags, struct diag *d)
 			   "cap_setpcap, cap_setuid, cap_setgid and cap_sys_admin");
 		return -1;
 	}
-	if (creds_thread_count() != 1) {
+	if (!creds_single_threaded() && creds_thread_count() != 1) {
 		diag_error(d, NULL, "the shared part of a drop needs a process with one thread");
 		return -1;
 	}

@@ -39,6 +39,7 @@ struct drop_plan {
 	uint64_t ambient;
 	uint64_t bounding;
 	uint64_t bounding_before; /* the bounding set when the plan was made */
+	uint64_t effective_before; /* the effective set when the plan was made */
 
 	gid_t *groups; /* the scope's supplementary groups, sorted, unique */
 	size_t group_count;
