@@ -33,6 +33,8 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -171,6 +173,37 @@ static pid_t serve_order(struct zygote_order *o, int ctl, int sock, int cwd)
 	return pid < 0 ? -errno : pid;
 }
 
+/* The library functions each rerun process calls that the zygote has not,
+ * called here once so that each changes nothing. A program linked with lazy
+ * binding resolves a function at its first call: without this, every rerun
+ * process would look each up again, and write the page it is kept in. Only
+ * a matter of time: a function missing here is resolved when called. */
+static void bind_ahead(void)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid, groups[64];
+	struct rlimit limit;
+	bool failed = getresuid(&ruid, &euid, &suid) != 0 ||
+		      getresgid(&rgid, &egid, &sgid) != 0 || euid != 0 || ruid != 0 ||
+		      suid != 0 || egid != rgid || egid != sgid;
+	failed = failed || setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1) != 0 ||
+		 setresuid((uid_t)-1, (uid_t)-1, (uid_t)-1) != 0 || setgid(egid) != 0 ||
+		 setuid(0) != 0;
+	int n = getgroups(64, groups);
+	failed = failed || (n >= 0 && setgroups((size_t)n, groups) != 0);
+	failed = failed || fchdir(-1) == 0;
+	if (getrlimit(RLIMIT_CORE, &limit) == 0)
+		failed = failed || setrlimit(RLIMIT_CORE, &limit) != 0;
+	cap_t caps = cap_get_proc();
+	failed = failed || !caps || cap_set_proc(caps) != 0;
+	cap_free(caps);
+	cap_free(cap_init());
+	if (cap_get_ambient(CAP_CHOWN) == 0) /* none raised: clearing changes nothing */
+		(void)cap_reset_ambient();
+	if (failed) /* root, that changed nothing: never */
+		zygote_fail("calling ahead");
+}
+
 static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pid_t monitor)
 {
 	pam_monitor_forget(m);
@@ -194,6 +227,7 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 		_exit(DROP_FATAL_STATUS);
 	}
 	diag_free(&d);
+	bind_ahead();
 	static struct zygote_order o;
 	int sock, cwd;
 	while (read_order(ctl, &o, &sock, &cwd)) {
