@@ -6,6 +6,10 @@
  *   - priv_fork against fork(2), each child exiting at once and reaped
  *     (goal 1.3x);
  *     both with every process pinned to CPU 0 and unpinned;
+ *   - what bounds both: one round trip to the monitor (priv_wait4 with
+ *     nothing to wait for), and the floor of a design that makes one
+ *     process and two round trips (the request, and the wait or the
+ *     child's hello): fork + exit + waitpid + 2 round trips;
  *   - the total PSS of the monitor side (one monitor serving every process)
  *     with 500 priv_fork workers alive, each having done a priv_open.
  *
@@ -40,12 +44,12 @@ static void exit_at_once(char *const *arg)
 }
 
 struct figures {
-	double fork_exit, rerun, plain_fork, priv_fork_ns;
+	double fork_exit, rerun, plain_fork, priv_fork_ns, round_trip;
 };
 
 static void measure(struct figures *f)
 {
-	double a[BATCHES], b[BATCHES], c[BATCHES], d[BATCHES];
+	double a[BATCHES], b[BATCHES], c[BATCHES], d[BATCHES], e[BATCHES];
 	char *args[] = {"bench", NULL};
 	for (int k = 0; k < BATCHES; k++) {
 		/* fork + exit + waitpid */
@@ -88,11 +92,20 @@ static void measure(struct figures *f)
 				die("fork");
 		}
 		c[k] = (now_ns() - t0) / PER_BATCH;
+		/* one round trip: priv_wait4 with nothing to wait for */
+		t0 = now_ns();
+		for (int i = 0; i < PER_BATCH; i++) {
+			int status;
+			if (priv_wait4(-1, &status, WNOHANG, NULL) != -1 || errno != ECHILD)
+				die("priv_wait4");
+		}
+		e[k] = (now_ns() - t0) / PER_BATCH;
 	}
 	f->fork_exit = median(a, BATCHES);
 	f->rerun = median(b, BATCHES);
 	f->plain_fork = median(c, BATCHES);
 	f->priv_fork_ns = median(d, BATCHES);
+	f->round_trip = median(e, BATCHES);
 }
 
 /* Run the timings in a program split by priv_init; results come back on a
@@ -271,6 +284,18 @@ int main(int argc, char **argv)
 	       u->priv_fork_ns / 1e3);
 	printf("%-44s %11.2fx %11.2fx   <= 1.3x pinned: %s\n", "  priv_fork / fork", fork_p, fork_u,
 	       fork_p <= 1.3 ? "met" : "MISSED");
+	printf("%-44s %9.1f us %9.1f us\n", "one round trip (priv_wait4, nothing to wait)",
+	       p->round_trip / 1e3, u->round_trip / 1e3);
+	double floor_p = (p->fork_exit + 2 * p->round_trip) / p->fork_exit;
+	double floor_u = (u->fork_exit + 2 * u->round_trip) / u->fork_exit;
+	printf("%-44s %11.2fx %11.2fx   (the design's floor: one process, 2 round trips)\n",
+	       "  bound: (fork+exit+waitpid + 2 trips) / fork", floor_p, floor_u);
+	printf("%-44s %9.1f us %9.1f us\n", "  rerunas + wait4 above that bound",
+	       (p->rerun - p->fork_exit - 2 * p->round_trip) / 1e3,
+	       (u->rerun - u->fork_exit - 2 * u->round_trip) / 1e3);
+	printf("%-44s %9.1f us %9.1f us\n", "  priv_fork above that bound",
+	       (p->priv_fork_ns - p->plain_fork - 2 * p->round_trip) / 1e3,
+	       (u->priv_fork_ns - u->plain_fork - 2 * u->round_trip) / 1e3);
 	printf("%-44s %.2f MiB before, %.2f MiB with %d workers (%d opened): %.1f kB per "
 	       "worker\n",
 	       "monitor side total PSS", (double)before / 1024, (double)with / 1024, workers, ok,
