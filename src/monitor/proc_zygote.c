@@ -77,10 +77,11 @@ static struct {
 
 /* --- in the zygote -------------------------------------------------------------- */
 
+/* The monitor's name, which each rerun process takes back. */
+static char monitor_name[16];
 /* Where libc keeps this thread's id, which fork(2) as libc makes it sets
  * in the child (CLONE_CHILD_SETTID); the robust futex list, which the
  * kernel does not copy to a child. */
-static char monitor_name[16];
 static pid_t *tid_address;
 static void *robust_head;
 static size_t robust_len;
