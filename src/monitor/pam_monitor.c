@@ -63,6 +63,10 @@ struct pam_spare {
 struct pam_monitor {
 	struct pam_worker_slot workers[PAM_MONITOR_MAX_WORKERS];
 	struct pam_spare spare;
+	/* The service the last transaction asked for, as the program named
+	 * it: the next worker prepares its stack if the policy grants it
+	 * (prepared_service()). */
+	char asked[POLICY_SERVICE_MAX + 1];
 	int ready; /* an eventfd: see spare_later(), or -1 */
 	uint32_t last_id;
 	uid_t users[PAM_MONITOR_MAX_USERS];
@@ -235,10 +239,11 @@ void pam_monitor_forget(struct monitor *m)
 	m->pam->user_count = 0;
 }
 
-/* Fork a worker for the next transaction into `w`. The transaction's
- * channel is a socketpair the monitor makes: the root worker never speaks
- * on a socket the program chose. Returns 0 or -errno. */
-static int worker_fork(struct monitor *m, struct pam_spare *w)
+/* Fork a worker for the next transaction into `w`; it prepares the stack
+ * of `service` ("": none) while it waits. The transaction's channel is a
+ * socketpair the monitor makes: the root worker never speaks on a socket
+ * the program chose. Returns 0 or -errno. */
+static int worker_fork(struct monitor *m, struct pam_spare *w, const char *service)
 {
 	struct pam_monitor *p = m->pam;
 	int chan[2], sv[2];
@@ -264,7 +269,7 @@ static int worker_fork(struct monitor *m, struct pam_spare *w)
 		return -e;
 	}
 	if (pid == 0)
-		pam_worker_main(m, chan[0], sv[1], id, monitor);
+		pam_worker_main(m, chan[0], sv[1], id, monitor, service);
 	close(chan[0]);
 	close(sv[1]);
 	/* Not reaped before the loop comes round: the pid is still its own. */
@@ -348,13 +353,48 @@ static void decide_auth(struct monitor *m, struct policy_decision *d)
 	policy_decide(m->policy, &pr, d);
 }
 
+/* Does the policy grant service `name` itself (not learning: a stack is
+ * prepared only for a service the policy names)? Its canonical name into
+ * `canon`. Silent: this chooses what to prepare and decides nothing; the
+ * worker decides the service a program asks for, and audits it. */
+static bool service_granted(struct monitor *m, const char *name, char *canon, size_t cap)
+{
+	struct policy_request pr;
+	struct policy_decision d;
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	pr.service = name;
+	pr.app = m->audit.ident;
+	policy_decide(m->policy, &pr, &d);
+	return d.allow && !d.learned && policy_service_canon(name, canon, cap) == 0;
+}
+
+/* The service whose stack the next worker prepares: the one the last
+ * transaction asked for, else the first the policy grants, else the
+ * application's own (`auth true`); "" when the policy grants none. */
+static void prepared_service(struct monitor *m, char *out, size_t cap)
+{
+	const struct policy *pol = m->policy;
+	if (m->pam->asked[0] && service_granted(m, m->pam->asked, out, cap))
+		return;
+	for (size_t i = 0; i < pol->auth_service_count; i++)
+		if (pol->auth_services[i].text &&
+		    service_granted(m, pol->auth_services[i].text, out, cap))
+			return;
+	if (m->audit.ident[0] && service_granted(m, m->audit.ident, out, cap))
+		return;
+	out[0] = '\0';
+}
+
 void pam_monitor_prepare(struct monitor *m)
 {
 	struct policy_decision d;
+	char service[POLICY_SERVICE_MAX + 1];
 	decide_auth(m, &d);
 	if (!d.allow || !state(m) || m->pam->spare.pid)
 		return;
-	if (worker_fork(m, &m->pam->spare) < 0)
+	prepared_service(m, service, sizeof(service));
+	if (worker_fork(m, &m->pam->spare, service) < 0)
 		spare_drop(&m->pam->spare);
 }
 
@@ -390,9 +430,38 @@ static void spare_now(struct monitor *m)
 	pam_monitor_prepare(m);
 }
 
+/* Queue the transaction's BEGIN, with the service and user the program
+ * named in its PAM_START, on the program's end of the channel before the
+ * program holds it: the worker reads it first, and the program never holds
+ * a channel whose BEGIN it did not choose. The worker decodes and decides
+ * it as any request. Returns 0 or -errno. */
+static int queue_begin(int chan, uint32_t id, const char *service, const char *user)
+{
+	unsigned char msg[2 * PAM_WIRE_MAX_TEXT + 64];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), PAM_WIRE_BEGIN, id);
+	pam_wire_put_text(&w, service);
+	pam_wire_put_text(&w, user);
+	size_t size = wire_writer_finish(&w);
+	if (!size)
+		return -EINVAL;
+	if (wire_send(chan, msg, size, NULL, 0, MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
 int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		      int *fds, int *fd_out)
 {
+	/* The fields: the service (a text, not empty) and the user (a text
+	 * or NULL), as BEGIN carries them. */
+	char service[PAM_WIRE_MAX_TEXT + 1], user[PAM_WIRE_MAX_TEXT + 1];
+	struct wire_reader r = {.p = req->payload, .left = req->payload_size, .broken = false};
+	int n = pam_wire_get_text(&r, service, sizeof(service));
+	int u = pam_wire_get_text(&r, user, sizeof(user));
+	if (n < 1 || u == -2 || !wire_reader_done(&r))
+		return MONITOR_VIOLATION;
+
 	struct policy_decision d;
 	decide_auth(m, &d);
 	if (!d.allow) {
@@ -414,10 +483,19 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	memset(&p->spare, 0, sizeof(p->spare));
 	p->spare.chan = p->spare.report = -1;
 	rc = w.pid ? worker_assign(m, slot, &w, c->pid) : -ESRCH;
-	if (rc < 0 && (rc = worker_fork(m, &w)) == 0)
+	if (rc < 0 && (rc = worker_fork(m, &w, "")) == 0)
 		rc = worker_assign(m, slot, &w, c->pid);
 	if (rc < 0)
 		return rc;
+	rc = queue_begin(w.chan, w.id, service, u >= 0 ? user : NULL);
+	if (rc < 0) {
+		worker_kill(slot->pidfd);
+		close(w.chan);
+		return rc;
+	}
+	/* What the next worker prepares, if the policy grants it. */
+	if ((size_t)n < sizeof(p->asked))
+		memcpy(p->asked, service, (size_t)n + 1);
 	/* Only the worker and the program hold the channel. The next worker
 	 * is made ready once this answer is sent, off this request's path. */
 	spare_later(m);
