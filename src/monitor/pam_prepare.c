@@ -33,18 +33,26 @@
 	(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_DELETE_SELF |        \
 	 IN_MOVE_SELF | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR)
 
-void pam_trust_scan(const char *service, struct pam_trust *out)
+/* The trust of a stack from its scan (NULL: none could be made). */
+static void trust_of(const char *service, const struct pam_stack_report *report,
+		     struct pam_trust *out)
 {
-	struct pam_stack_report report;
 	const struct pam_stack_finding *f = NULL;
 	out->trusts_caller = false;
 	out->note[0] = '\0';
-	if (pam_stack_scan(NULL, service, &report) == 0 && pam_stack_trusts_caller(&report, &f)) {
+	if (report && pam_stack_trusts_caller(report, &f)) {
 		out->trusts_caller = true;
 		snprintf(out->note, sizeof(out->note),
 			 "PAM service %s: %.200s line %u: %s %s; its users are not recorded",
 			 service, f->file, f->line, f->module, f->why);
 	}
+}
+
+void pam_trust_scan(const char *service, struct pam_trust *out)
+{
+	struct pam_stack_report report;
+	int rc = pam_stack_scan(NULL, service, &report);
+	trust_of(service, rc == 0 ? &report : NULL, out);
 }
 
 /* Watch directory `dir`; when it does not exist, its parent, for its
@@ -78,10 +86,11 @@ static int module_dir(char *out, size_t cap)
 	return 0;
 }
 
-/* Watch where libpam reads the stack of `service` from; -1 when a file or
- * module of it is named by a path elsewhere, or anything fails. The watches
- * are set before the stack is read, so no change after the read is missed. */
-static int watch_stack(const char *service)
+/* Watch where libpam reads the stack of `service` from, and scan it for
+ * its trust; -1 when a file or module of it is named by a path elsewhere,
+ * or anything fails. The watches are set before the stack is read, so no
+ * change after the read is missed. */
+static int watch_stack(const char *service, struct pam_trust *trust)
 {
 	char modules[PATH_MAX];
 	if (module_dir(modules, sizeof(modules)) < 0)
@@ -96,10 +105,15 @@ static int watch_stack(const char *service)
 		return -1;
 	}
 	/* libpam reads "other" beside the service. */
-	struct pam_stack_report service_report, other_report;
-	if ((pam_stack_scan(NULL, service, &service_report) < 0 && errno != ENOENT) ||
-	    (pam_stack_scan(NULL, "other", &other_report) < 0 && errno != ENOENT) ||
-	    service_report.outside || other_report.outside) {
+	struct pam_stack_report report;
+	int rc = pam_stack_scan(NULL, service, &report);
+	if ((rc < 0 && errno != ENOENT) || report.outside) {
+		close(fd);
+		return -1;
+	}
+	trust_of(service, rc == 0 ? &report : NULL, trust);
+	if (!report.missing &&
+	    ((pam_stack_scan(NULL, "other", &report) < 0 && errno != ENOENT) || report.outside)) {
 		close(fd);
 		return -1;
 	}
@@ -112,11 +126,10 @@ void pam_prepared_open(struct pam_prepared *p, const char *service, const struct
 	p->watch = -1;
 	if (!service[0] || strlen(service) >= sizeof(p->service))
 		return;
-	p->watch = watch_stack(service);
+	p->watch = watch_stack(service, &p->trust);
 	if (p->watch < 0)
 		return;
 	snprintf(p->service, sizeof(p->service), "%s", service);
-	pam_trust_scan(service, &p->trust);
 	if (pam_start(service, NULL, conv, &p->pamh) != PAM_SUCCESS) {
 		p->pamh = NULL;
 		pam_prepared_drop(p);
@@ -138,9 +151,10 @@ pam_handle_t *pam_prepared_take(struct pam_prepared *p, const char *service,
 	if (p->pamh && strcmp(p->service, service) == 0 && unchanged(p->watch)) {
 		pamh = p->pamh;
 		*trust = p->trust;
-		p->pamh = NULL;
+	} else if (p->pamh) {
+		pam_end(p->pamh, PAM_SUCCESS | PAM_DATA_SILENT);
 	}
-	pam_prepared_drop(p);
+	p->pamh = NULL;
 	return pamh;
 }
 
@@ -148,8 +162,8 @@ void pam_prepared_drop(struct pam_prepared *p)
 {
 	if (p->pamh)
 		pam_end(p->pamh, PAM_SUCCESS | PAM_DATA_SILENT);
-	if (p->watch >= 0)
-		close(p->watch);
-	memset(p, 0, sizeof(*p));
-	p->watch = -1;
+	p->pamh = NULL;
+	/* The watch stays open until the process ends: closing an inotify
+	 * instance waits for an RCU grace period (milliseconds), which must
+	 * not be on a request's path. */
 }

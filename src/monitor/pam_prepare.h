@@ -41,11 +41,13 @@ void pam_prepared_open(struct pam_prepared *p, const char *service, const struct
  * directories changed since before it was read (an administrator's edit
  * takes effect for every transaction that begins after it); its trust scan
  * in *trust. Otherwise the prepared handle is ended and NULL returned.
- * Either way `p` is empty afterwards. */
+ * Either way `p` holds no handle afterwards; its watch stays open until the
+ * process ends (closing it is slow: see pam_prepared_drop). */
 pam_handle_t *pam_prepared_take(struct pam_prepared *p, const char *service,
 				struct pam_trust *trust);
 
-/* End what was prepared, if anything. */
+/* End what was prepared, if anything (the watch is left to the end of the
+ * process). */
 void pam_prepared_drop(struct pam_prepared *p);
 
 #endif

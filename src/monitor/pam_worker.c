@@ -61,6 +61,10 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_stat
 	free(w->passed);
 	free(w->expired);
 	audit_finish(w->audit);
+	/* The monitor frees the slot at the report's end of file: before the
+	 * process ends, whose close of the stack's watch waits (pam_prepare.c). */
+	close(w->report);
+	close(w->chan);
 	_exit(0);
 }
 
