@@ -954,3 +954,45 @@ Test(pam, environment_for_commands_run_as_root_refused)
 	assert_has(out, "start PAM_SUCCESS\nputenv PAM_PERM_DENIED\nputenv PAM_PERM_DENIED\n"
 			"putenv PAM_SUCCESS\n");
 }
+
+/* The records of a transaction are the same whether its worker prepared the
+ * stack ahead of need (the first two: the first service granted, then the
+ * last one asked) or started it at BEGIN (the third: another service), and
+ * come in the same order: preparing writes none. */
+Test(pam, audit_records_per_transaction_unchanged_by_preparation)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "end", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "end", "start", SERVICE_CHAT, USER_A, "answer", PASS_A, "auth",
+			      "acct", "end");
+	cr_assert_eq(count_of(out, "auth PAM_SUCCESS"), 3, "%s", out);
+	AUTOFREE char *audit = read_audit();
+	const char *services[3] = {SERVICE, SERVICE, SERVICE_CHAT};
+	const char *p = audit;
+	for (int t = 0; t < 3; t++) {
+		char expect[5][256];
+		snprintf(expect[0], sizeof(expect[0]), "\"op\":\"pam_start\",\"object\":\"pam\"");
+		snprintf(expect[1], sizeof(expect[1]), "\"op\":\"pam_start\",\"object\":\"%s\"",
+			 services[t]);
+		snprintf(expect[2], sizeof(expect[2]), "pam_start service=%s user=" USER_A " pid=",
+			 services[t]);
+		snprintf(expect[3], sizeof(expect[3]),
+			 "pam_authenticate service=%s user=" USER_A " pid=", services[t]);
+		snprintf(expect[4], sizeof(expect[4]),
+			 "pam_acct_mgmt service=%s user=" USER_A " pid=", services[t]);
+		for (int k = 0; k < 5; k++) {
+			const char *at = strstr(p, expect[k]);
+			cr_assert(at, "transaction %d: no %s after what came before in:\n%s", t,
+				  expect[k], audit);
+			/* nothing of this transaction's kind between */
+			p = at + strlen(expect[k]);
+		}
+	}
+	cr_assert_eq(count_of(audit, "\"op\":\"pam_start\",\"object\":\"pam\""), 3);
+	cr_assert_eq(count_of(audit, "pam_start service="), 3);
+	cr_assert_eq(count_of(audit, "pam_authenticate service="), 3);
+	cr_assert_eq(count_of(audit, "pam_acct_mgmt service="), 3);
+	cr_assert_eq(count_of(audit, "\"op\":\"pam_start\""), 6);
+	assert_lacks(audit, "prepar");
+}
