@@ -47,6 +47,7 @@ struct pam_worker_slot {
 	pid_t program; /* the process whose transaction it serves */
 	int report;    /* the monitor's end of the report socket */
 	uint32_t id;
+	bool ready_after; /* make the next worker ready once this one ends */
 };
 
 /* A worker forked ahead of need, for the next transaction: it waits on its
@@ -74,6 +75,8 @@ struct pam_monitor {
 };
 
 /* --- the monitor ------------------------------------------------------------- */
+
+static void spare_later(struct monitor *m);
 
 static struct pam_monitor *state(struct monitor *m)
 {
@@ -155,7 +158,10 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
+			bool after = s->ready_after;
 			slot_end(m, s);
+			if (after)
+				spare_later(m);
 			return;
 		}
 		struct wire_header h;
@@ -315,23 +321,28 @@ static int worker_assign(struct monitor *m, struct pam_worker_slot *slot, struct
 	slot->program = program;
 	slot->report = w->report;
 	slot->id = w->id;
+	slot->ready_after = false;
 	return 0;
 }
 
 /* A free slot, and whether `program` may start another transaction (0) or
- * has too many in flight (-EAGAIN, audited). Workers that ended free their
- * slot here at the latest. */
-static int find_slot(struct monitor *m, pid_t program, struct pam_worker_slot **out)
+ * has too many in flight (-EAGAIN, audited); in *busy, how many are in
+ * flight in all. Workers that ended free their slot here at the latest. */
+static int find_slot(struct monitor *m, pid_t program, struct pam_worker_slot **out, int *busy)
 {
 	struct pam_monitor *p = m->pam;
 	struct pam_worker_slot *slot = NULL;
 	int same = 0;
+	*busy = 0;
 	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
 		struct pam_worker_slot *s = &p->workers[i];
 		slot_drain(m, s);
-		if (!s->pid)
+		if (!s->pid) {
 			slot = slot ? slot : s;
-		else if (s->program == program)
+			continue;
+		}
+		++*busy;
+		if (s->program == program)
 			same++;
 	}
 	if (!slot || same >= PAM_MONITOR_MAX_PER_PROCESS) {
@@ -472,7 +483,8 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	if (!p)
 		return -ENOMEM;
 	struct pam_worker_slot *slot;
-	int rc = find_slot(m, c->pid, &slot);
+	int busy;
+	int rc = find_slot(m, c->pid, &slot, &busy);
 	if (rc < 0)
 		return rc;
 	audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
@@ -497,8 +509,14 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	if ((size_t)n < sizeof(p->asked))
 		memcpy(p->asked, service, (size_t)n + 1);
 	/* Only the worker and the program hold the channel. The next worker
-	 * is made ready once this answer is sent, off this request's path. */
-	spare_later(m);
+	 * is made ready off this request's path: once this transaction's
+	 * worker ended when it is the only one (so that the fork and the
+	 * preparation do not compete with it for the CPU), else once this
+	 * answer is sent. */
+	if (busy > 0)
+		spare_later(m);
+	else
+		slot->ready_after = true;
 	*fd_out = w.chan;
 	return (int)w.id;
 }
