@@ -120,45 +120,57 @@ static void teardown(void)
 
 TestSuite(pam_prepare, .init = setup, .fini = teardown, .timeout = 30);
 
-/* The worker made ready (a child of this process named privman-pamrdy),
- * once it waits for its transaction: its preparation is done. */
-static pid_t prepared_worker(void)
+/* A worker made ready (a child of this process named privman-pamrdy);
+ * with `waiting`, only once it waits for its transaction: its preparation
+ * is done. 0 when there is none. */
+static pid_t ready_worker(bool waiting)
 {
 	char want[64];
-	snprintf(want, sizeof(want), "%d", (int)SYS_recvfrom);
-	for (int i = 0; i < 500; i++) {
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-		pid_t found = 0;
-		while (d && (e = readdir(d)) && !found) {
-			char path[300], text[512];
-			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-			FILE *f = fopen(path, "re");
-			if (!f)
-				continue;
-			size_t got = fread(text, 1, sizeof(text) - 1, f);
-			fclose(f);
-			text[got] = '\0';
-			char *paren = strrchr(text, ')');
-			int ppid = 0;
-			if (!paren || !strstr(text, "(privman-pamrdy)") ||
-			    sscanf(paren + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
-				continue;
-			/* blocked in recvfrom(2): waiting for its program */
-			snprintf(path, sizeof(path), "/proc/%s/syscall", e->d_name);
-			f = fopen(path, "re");
-			if (!f)
-				continue;
-			got = fread(text, 1, sizeof(text) - 1, f);
-			fclose(f);
-			text[got] = '\0';
-			if (strncmp(text, want, strlen(want)) == 0 && text[strlen(want)] == ' ')
-				found = atoi(e->d_name);
+	snprintf(want, sizeof(want), "%d ", (int)SYS_recvfrom);
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+	while (d && (e = readdir(d)) && !found) {
+		char path[300], text[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t got = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[got] = '\0';
+		char *paren = strrchr(text, ')');
+		int ppid = 0;
+		if (!paren || !strstr(text, "(privman-pamrdy)") ||
+		    sscanf(paren + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
+			continue;
+		if (!waiting) {
+			found = atoi(e->d_name);
+			break;
 		}
-		if (d)
-			closedir(d);
-		if (found)
-			return found;
+		/* blocked in recvfrom(2): waiting for its program */
+		snprintf(path, sizeof(path), "/proc/%s/syscall", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		got = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[got] = '\0';
+		if (strncmp(text, want, strlen(want)) == 0)
+			found = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The worker made ready, once its preparation is done. */
+static pid_t prepared_worker(void)
+{
+	for (int i = 0; i < 500; i++) {
+		pid_t pid = ready_worker(true);
+		if (pid)
+			return pid;
 		usleep(10000);
 	}
 	cr_assert_fail("no worker made ready within 5 s");
@@ -178,10 +190,21 @@ static bool maps_have(pid_t pid, const char *text)
 	return found;
 }
 
-/* What the monitor's loop does once a transaction took the worker. */
+/* What the monitor's loop does once the worker of the only transaction
+ * ended (the program closed its channel): it reads the end of the report
+ * socket, then makes the next worker ready. */
 static void next_worker(void)
 {
-	pam_monitor_event(&m, PAM_MONITOR_READY_TAG);
+	for (int i = 0; i < 500; i++) {
+		const uid_t *list;
+		size_t count;
+		pam_authenticated_uids(&m, &list, &count);
+		pam_monitor_event(&m, PAM_MONITOR_READY_TAG);
+		if (ready_worker(false))
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("no worker made ready within 5 s of the last one's end");
 }
 
 /* The program asks for another service than the one prepared: that one's

@@ -18,6 +18,7 @@
 #include "monitor/pam_prepare.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -120,6 +121,20 @@ static int watch_stack(const char *service, struct pam_trust *trust)
 	return fd;
 }
 
+static int keep_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	if (info->dlpi_name && strstr(info->dlpi_name, "/security/"))
+		dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+	return 0;
+}
+
+void pam_keep_modules(void)
+{
+	dl_iterate_phdr(keep_module, NULL);
+}
+
 void pam_prepared_open(struct pam_prepared *p, const char *service, const struct pam_conv *conv)
 {
 	memset(p, 0, sizeof(*p));
@@ -133,7 +148,9 @@ void pam_prepared_open(struct pam_prepared *p, const char *service, const struct
 	if (pam_start(service, NULL, conv, &p->pamh) != PAM_SUCCESS) {
 		p->pamh = NULL;
 		pam_prepared_drop(p);
+		return;
 	}
+	pam_keep_modules();
 }
 
 /* No event queued on the watch since it was set. */

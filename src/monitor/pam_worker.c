@@ -363,7 +363,10 @@ static int worker_pam_start(struct worker *w, const char *user)
 	w->pamh = pam_prepared_take(&w->prepared, w->service, &w->trust);
 	if (!w->pamh) {
 		pam_trust_scan(w->service, &w->trust);
-		return pam_start(w->service, user, &conv, &w->pamh);
+		int status = pam_start(w->service, user, &conv, &w->pamh);
+		if (status == PAM_SUCCESS)
+			pam_keep_modules();
+		return status;
 	}
 	/* As pam_start(service, user) would have set it. */
 	int status = user ? pam_set_item(w->pamh, PAM_USER, user) : PAM_SUCCESS;
