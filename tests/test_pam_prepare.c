@@ -343,3 +343,30 @@ Test(pam_prepare, malformed_pam_start_refused)
 		cr_assert_eq(fd_out, -1);
 	}
 }
+
+/* The worker made ready holds the policy it was forked with: after the
+ * policy is read again, it is replaced, so that a service the new policy
+ * no longer grants is refused at once (and never served from the stack
+ * prepared for it). */
+Test(pam_prepare, a_reload_replaces_the_worker_made_ready)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	m.policy = load("auth { " SERVICE_B " " SERVICE " }\n");
+	pam_monitor_prepare(&m);
+	pid_t old = prepared_worker();
+	policy_free(m.policy);
+	m.policy = load("auth { " SERVICE " }\n");
+	pam_monitor_reloaded(&m);
+	pid_t gone = 0;
+	for (int i = 0; i < 300 && gone != old; i++) {
+		gone = waitpid(old, NULL, WNOHANG);
+		if (gone != old)
+			usleep(10000);
+	}
+	uint32_t id = 0;
+	int sock = start_for(&id, SERVICE_B, USER_A);
+	cr_assert_eq(begun(sock, id), PAM_PERM_DENIED, "a service no longer granted was served");
+	close(sock);
+	cr_assert_not(marked("marker-b"));
+	cr_assert_eq(gone, old, "the worker of the old policy left");
+}

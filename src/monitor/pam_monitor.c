@@ -409,6 +409,15 @@ void pam_monitor_prepare(struct monitor *m)
 		spare_drop(&m->pam->spare);
 }
 
+void pam_monitor_reloaded(struct monitor *m)
+{
+	if (!m->pam || !m->pam->spare.pid)
+		return;
+	/* It reads the end of file and leaves, its stack never used. */
+	spare_drop(&m->pam->spare);
+	pam_monitor_prepare(m);
+}
+
 /* Make a worker ready when the monitor's loop next comes round: an eventfd
  * in its epoll set, readable until then. (Without one, the next
  * transaction forks its worker itself.) */

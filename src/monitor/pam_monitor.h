@@ -55,6 +55,11 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
  * then makes the next one ready after its answer.) */
 void pam_monitor_prepare(struct monitor *m);
 
+/* The policy was read again (SIGHUP): the worker made ready decides with
+ * the policy it was forked with, and prepared a service that one granted;
+ * it is replaced by one forked with the policy now in force. */
+void pam_monitor_reloaded(struct monitor *m);
+
 /* A report socket is readable (tag as registered with epoll). */
 void pam_monitor_event(struct monitor *m, uint64_t tag);
 
