@@ -148,9 +148,7 @@ void pam_prepared_open(struct pam_prepared *p, const char *service, const struct
 	if (pam_start(service, NULL, conv, &p->pamh) != PAM_SUCCESS) {
 		p->pamh = NULL;
 		pam_prepared_drop(p);
-		return;
 	}
-	pam_keep_modules();
 }
 
 /* No event queued on the watch since it was set. */

@@ -46,11 +46,13 @@ void pam_prepared_open(struct pam_prepared *p, const char *service, const struct
 pam_handle_t *pam_prepared_take(struct pam_prepared *p, const char *service,
 				struct pam_trust *trust);
 
-/* After pam_start: the modules it loaded stay mapped until the process
- * ends. The worker ends after its one transaction, and the kernel unmaps
- * everything at once then: pam_end's dlclose of each module (an munmap
- * and TLB flush per mapping) would only make the reply to pam_end wait.
- * Their ELF destructors do not run (nor would they at _exit). */
+/* Once the transaction's handle is chosen: the modules loaded stay mapped
+ * until the process ends. The worker ends after its one transaction, and
+ * the kernel unmaps everything at once then: pam_end's dlclose of each
+ * module (an munmap and TLB flush per mapping) would only make the reply to
+ * pam_end wait. Their ELF destructors do not run (nor would they at
+ * _exit). Not before: a prepared handle that is discarded must unload its
+ * modules, so that a fresh pam_start loads a module file replaced since. */
 void pam_keep_modules(void);
 
 /* End what was prepared, if anything (the watch is left to the end of the

@@ -360,20 +360,23 @@ static int worker_choose_service(struct worker *w, const char *asked)
 static int worker_pam_start(struct worker *w, const char *user)
 {
 	const struct pam_conv conv = {worker_conv, w};
+	int status;
 	w->pamh = pam_prepared_take(&w->prepared, w->service, &w->trust);
 	if (!w->pamh) {
 		pam_trust_scan(w->service, &w->trust);
-		int status = pam_start(w->service, user, &conv, &w->pamh);
-		if (status == PAM_SUCCESS)
-			pam_keep_modules();
-		return status;
+		status = pam_start(w->service, user, &conv, &w->pamh);
+	} else if (user) {
+		/* As pam_start(service, user) would have set it. */
+		status = pam_set_item(w->pamh, PAM_USER, user);
+		if (status != PAM_SUCCESS) {
+			pam_end(w->pamh, status | PAM_DATA_SILENT);
+			w->pamh = NULL;
+		}
+	} else {
+		status = PAM_SUCCESS;
 	}
-	/* As pam_start(service, user) would have set it. */
-	int status = user ? pam_set_item(w->pamh, PAM_USER, user) : PAM_SUCCESS;
-	if (status != PAM_SUCCESS) {
-		pam_end(w->pamh, status | PAM_DATA_SILENT);
-		w->pamh = NULL;
-	}
+	if (status == PAM_SUCCESS)
+		pam_keep_modules();
 	return status;
 }
 
