@@ -5,10 +5,20 @@
 #ifndef PRIVMAN_PAM_TESTWIRE_H
 #define PRIVMAN_PAM_TESTWIRE_H
 
-/* Start a transaction; returns the program's end of its channel. */
-static inline int start(uint32_t *id)
+/* Start a transaction for `service` and `user` (NULL: none), as
+ * priv_pam_start asks; returns the program's end of its channel, on which
+ * the monitor queued the BEGIN of these (see begun()). */
+static inline int start_for(uint32_t *id, const char *service, const char *user)
 {
-	struct wire_request req = {.op = WIRE_OP_PAM_START};
+	static unsigned char msg[WIRE_MAX_MESSAGE];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_PAM_START, 1);
+	pam_wire_put_text(&w, service);
+	pam_wire_put_text(&w, user);
+	size_t size = wire_writer_finish(&w);
+	struct wire_request req;
+	const char *why = NULL;
+	cr_assert_eq(wire_decode_request(msg, size, 0, &req, &why), 0);
 	int fd_out = -1;
 	int rc = pam_monitor_start(&m, &c, &req, NULL, &fd_out);
 	if (rc < 0) {
@@ -18,6 +28,11 @@ static inline int start(uint32_t *id)
 	cr_assert(fd_out >= 0, "the monitor returns the program's end of the channel");
 	*id = (uint32_t)rc;
 	return fd_out;
+}
+
+static inline int start(uint32_t *id)
+{
+	return start_for(id, SERVICE, NULL);
 }
 
 static unsigned char buf[WIRE_MAX_MESSAGE + 1];
@@ -60,13 +75,9 @@ static inline int reply_status(ssize_t n, uint32_t op, uint32_t id)
 	return wire_get_int(&r);
 }
 
-static inline int begin(int sock, uint32_t id, const char *service, const char *user)
+/* The worker's answer to the BEGIN the monitor queued. */
+static inline int begun(int sock, uint32_t id)
 {
-	struct wire_writer w;
-	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_BEGIN, id);
-	pam_wire_put_text(&w, service);
-	pam_wire_put_text(&w, user);
-	send_msg(sock, &w);
 	return reply_status(receive(sock), PAM_WIRE_BEGIN, id);
 }
 

@@ -584,16 +584,21 @@ Test(pam, channel_closed_mid_conversation_ends_the_worker)
 }
 
 /* A worker is made ready ahead of need (its fork is not on the path of a
- * priv_pam_start): one from the start, one again after each transaction
- * took it, and none for a program that may not use PAM. */
+ * priv_pam_start): one from the start; after a transaction took it, the
+ * next once that transaction's worker ended when it was the only one in
+ * flight (so as not to compete with it for the CPU), at once when another
+ * is; and none for a program that may not use PAM. */
 Test(pam, a_worker_is_ready_ahead_only_when_pam_is_granted)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
-	const char *out = RUN("on", "ready", "start", SERVICE, USER_A, "workers", "ready",
-			      "answer", PASS_A, "auth", "end", "waitworkers", "ready");
-	assert_has(out, "ready 1\nstart PAM_SUCCESS\nworkers 1\nready 1\n");
+	const char *out = RUN("on", "ready", "start", SERVICE, USER_A, "workers", "answer",
+			      PASS_A, "auth", "end", "waitworkers", "ready");
+	assert_has(out, "ready 1\nstart PAM_SUCCESS\nworkers 1\n");
 	assert_has(out, "auth PAM_SUCCESS");
 	assert_has(out, "workers 0\nready 1\n");
+	out = RUN("on", "ready", "start", SERVICE, USER_A, "start", SERVICE, USER_A, "workers",
+		  "ready");
+	assert_has(out, "ready 1\nstart PAM_SUCCESS\nstart PAM_SUCCESS\nworkers 2\nready 1\n");
 	out = RUN("off", "ready");
 	assert_has(out, "ready 0\n");
 }
@@ -660,7 +665,7 @@ Test(pam, program_killed_mid_conversation_leaves_no_worker)
 	snprintf(fd_dir, sizeof(fd_dir), "/proc/%d/fd", (int)workers[0]);
 	DIR *d = opendir(fd_dir);
 	cr_assert(d);
-	int fds = 0;
+	int fds = 0, watches = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
@@ -671,10 +676,15 @@ Test(pam, program_killed_mid_conversation_leaves_no_worker)
 		target[len > 0 ? len : 0] = '\0';
 		cr_assert(!strstr(target, "eventpoll") && !strstr(target, "signalfd"),
 			  "worker fd %s -> %s", e->d_name, target);
+		watches += strcmp(target, "anon_inode:inotify") == 0;
 		fds++;
 	}
 	closedir(d);
-	cr_assert_eq(fds, 6, "stdio, channel, report socket, audit file: %d fds", fds);
+	cr_assert_eq(watches, 1, "the worker watches the PAM configuration");
+	cr_assert_eq(fds, 7,
+		     "stdio, channel, report socket, audit file, the watch of the PAM "
+		     "configuration (inotify): %d fds",
+		     fds);
 	cr_assert(kill(program, SIGKILL) == 0);
 	finish_prog(&r);
 	/* The monitor is gone (reaped); its worker must follow at once. */
@@ -953,4 +963,46 @@ Test(pam, environment_for_commands_run_as_root_refused)
 		  "A B=1", "putenv", "PMTEST_FINE=1", "end");
 	assert_has(out, "start PAM_SUCCESS\nputenv PAM_PERM_DENIED\nputenv PAM_PERM_DENIED\n"
 			"putenv PAM_SUCCESS\n");
+}
+
+/* The records of a transaction are the same whether its worker prepared the
+ * stack ahead of need (the first two: the first service granted, then the
+ * last one asked) or started it at BEGIN (the third: another service), and
+ * come in the same order: preparing writes none. */
+Test(pam, audit_records_per_transaction_unchanged_by_preparation)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	const char *out = RUN("on", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "end", "start", SERVICE, USER_A, "answer", PASS_A, "auth", "acct",
+			      "end", "start", SERVICE_CHAT, USER_A, "answer", PASS_A, "auth",
+			      "acct", "end");
+	cr_assert_eq(count_of(out, "auth PAM_SUCCESS"), 3, "%s", out);
+	AUTOFREE char *audit = read_audit();
+	const char *services[3] = {SERVICE, SERVICE, SERVICE_CHAT};
+	const char *p = audit;
+	/* The worker's records, in order (the monitor's "object":"pam" record
+	 * of each transaction is its own, flushed with its batch: counted). */
+	for (int t = 0; t < 3; t++) {
+		char expect[4][256];
+		snprintf(expect[0], sizeof(expect[0]), "\"op\":\"pam_start\",\"object\":\"%s\"",
+			 services[t]);
+		snprintf(expect[1], sizeof(expect[1]), "pam_start service=%s user=" USER_A " pid=",
+			 services[t]);
+		snprintf(expect[2], sizeof(expect[2]),
+			 "pam_authenticate service=%s user=" USER_A " pid=", services[t]);
+		snprintf(expect[3], sizeof(expect[3]),
+			 "pam_acct_mgmt service=%s user=" USER_A " pid=", services[t]);
+		for (int k = 0; k < 4; k++) {
+			const char *at = strstr(p, expect[k]);
+			cr_assert(at, "transaction %d: no %s after what came before in:\n%s", t,
+				  expect[k], audit);
+			p = at + strlen(expect[k]);
+		}
+	}
+	cr_assert_eq(count_of(audit, "\"op\":\"pam_start\",\"object\":\"pam\""), 3);
+	cr_assert_eq(count_of(audit, "pam_start service="), 3);
+	cr_assert_eq(count_of(audit, "pam_authenticate service="), 3);
+	cr_assert_eq(count_of(audit, "pam_acct_mgmt service="), 3);
+	cr_assert_eq(count_of(audit, "\"op\":\"pam_start\""), 6);
+	assert_lacks(audit, "prepar");
 }

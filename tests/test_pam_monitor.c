@@ -92,9 +92,9 @@ Test(pam_monitor, authenticated_uid_listed_before_the_program_hears)
 	m.policy = load("auth { " SERVICE " }\nauth_allow_rerun true\n");
 	uid_t a = getpwnam(USER_A)->pw_uid, b = getpwnam(USER_B)->pw_uid;
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, USER_A);
 	cr_assert(sock >= 0, "start: %s", strerror(-sock));
-	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	cr_assert_eq(call(sock, id, PAM_WIRE_AUTHENTICATE, "wrong"), PAM_AUTH_ERR);
 	cr_assert_eq(call(sock, id, PAM_WIRE_ACCT_MGMT, ""), PAM_SUCCESS);
 	cr_assert_not(listed(a), "pam_acct_mgmt alone adds no one");
@@ -128,7 +128,7 @@ Test(pam_monitor, the_channel_is_a_socketpair_the_monitor_made)
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, USER_A);
 	cr_assert(sock >= 0);
 	int type = 0, domain = 0;
 	socklen_t len = sizeof(type);
@@ -136,7 +136,7 @@ Test(pam_monitor, the_channel_is_a_socketpair_the_monitor_made)
 	len = sizeof(domain);
 	cr_assert(getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0);
 	cr_assert(type == SOCK_SEQPACKET && domain == AF_UNIX);
-	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	close(sock);
 }
 
@@ -210,9 +210,9 @@ Test(pam_monitor, a_ready_worker_that_ended_is_replaced)
 	cr_assert(kill(ready[0], SIGKILL) == 0);
 	cr_assert_eq(waitpid(ready[0], NULL, 0), ready[0]);
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, USER_A);
 	cr_assert(sock >= 0, "start: %s", strerror(-sock));
-	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	close(sock);
 }
 
@@ -233,7 +233,7 @@ Test(pam_monitor, forget_closes_report_sockets_only)
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, USER_A);
 	cr_assert(sock >= 0);
 	int before = 0, after = 0;
 	for (int fd = 0; fd < 1024; fd++)
@@ -241,13 +241,13 @@ Test(pam_monitor, forget_closes_report_sockets_only)
 	pam_monitor_forget(&m);
 	for (int fd = 0; fd < 1024; fd++)
 		after += fcntl(fd, F_GETFD) >= 0;
-	/* the report socket, the worker's pidfd, and the eventfd that asks
-	 * the monitor's loop to make the next worker ready */
-	cr_assert_eq(after, before - 3, "the report socket, the pidfd and the eventfd closed");
+	/* the report socket and the worker's pidfd (the next worker is made
+	 * ready once this one ends: no eventfd asks for it yet) */
+	cr_assert_eq(after, before - 2, "the report socket and the pidfd closed");
 	cr_assert(fcntl(m.epoll_fd, F_GETFD) >= 0);
 	cr_assert(fcntl(sock, F_GETFD) >= 0);
 	/* the transaction itself still works: the worker does not need it */
-	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	close(sock);
 }
 
@@ -287,9 +287,9 @@ Test(pam_monitor, service_named_at_begin_must_be_granted)
 				 "login", SERVICE "/x", "test_pam_monitor"};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		uint32_t id = 0;
-		int sock = start(&id);
+		int sock = start_for(&id, refused[i], USER_A);
 		cr_assert(sock >= 0);
-		cr_assert_eq(begin(sock, id, refused[i], USER_A), PAM_PERM_DENIED, "%s", refused[i]);
+		cr_assert_eq(begun(sock, id), PAM_PERM_DENIED, "%s", refused[i]);
 		/* the worker ends: the channel closes */
 		cr_assert_eq(receive(sock), 0);
 		close(sock);
@@ -298,11 +298,11 @@ Test(pam_monitor, service_named_at_begin_must_be_granted)
 	policy_free(m.policy);
 	m.policy = load("auth true\n");
 	uint32_t id = 0;
-	int sock = start(&id);
-	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_PERM_DENIED);
+	int sock = start_for(&id, SERVICE, USER_A);
+	cr_assert_eq(begun(sock, id), PAM_PERM_DENIED);
 	close(sock);
-	sock = start(&id);
-	cr_assert_eq(begin(sock, id, "test_pam_monitor", USER_A), PAM_SUCCESS);
+	sock = start_for(&id, "test_pam_monitor", USER_A);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	close(sock);
 }
 
@@ -311,9 +311,9 @@ Test(pam_monitor, service_item_never_changes)
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, USER_A);
 	cr_assert(sock >= 0);
-	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "/tmp/pmtestpam-x"), PAM_BAD_ITEM);
 	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "../x"), PAM_BAD_ITEM);
 	cr_assert_eq(set_item(sock, id, PAM_SERVICE, "other"), PAM_BAD_ITEM);
@@ -329,9 +329,9 @@ Test(pam_monitor, calls_in_order_for_the_same_user)
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, USER_A);
 	cr_assert(sock >= 0);
-	cr_assert_eq(begin(sock, id, SERVICE, USER_A), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	const int later[] = {PAM_WIRE_SETCRED, PAM_WIRE_OPEN_SESSION, PAM_WIRE_CLOSE_SESSION,
 			     PAM_WIRE_CHAUTHTOK};
 	for (size_t i = 0; i < 4; i++)

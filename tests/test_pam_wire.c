@@ -207,9 +207,13 @@ Test(pam_wire, pam_start_is_a_monitor_request_whose_reply_brings_the_socket)
 	struct wire_request req;
 	const char *why = NULL;
 	wire_writer_init(&w, buf, sizeof(buf), WIRE_OP_PAM_START, 1);
+	pam_wire_put_text(&w, "login");
+	pam_wire_put_text(&w, NULL);
 	size_t size = wire_writer_finish(&w);
 	cr_assert_eq(wire_decode_request(buf, size, 0, &req, &why), 0);
 	cr_assert_eq(req.op, WIRE_OP_PAM_START);
+	/* the service and user: the monitor reads them (pam_monitor.c) */
+	cr_assert(req.payload && req.payload_size > 0);
 	cr_assert_str_eq(wire_op_name(WIRE_OP_PAM_START), "pam_start");
 	cr_assert_eq(wire_decode_request(buf, size, 1, &req, &why), -1,
 		     "a socket from the program is refused: the monitor makes it");

@@ -196,9 +196,9 @@ Test(pam_wrapper, authenticate_account_session_without_root)
 {
 	uid_t uid = getpwnam(USER)->pw_uid;
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, USER);
 	cr_assert(sock >= 0, "start: %s", strerror(-sock));
-	cr_assert_eq(begin(sock, id, SERVICE, USER), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 
 	char seen[1024];
 	cr_assert_eq(call_seen(sock, id, PAM_WIRE_AUTHENTICATE, "not it", seen, sizeof(seen)),
@@ -229,9 +229,9 @@ Test(pam_wrapper, authenticate_account_session_without_root)
 Test(pam_wrapper, unknown_user_refused)
 {
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE, "pmtestnosuchuser");
 	cr_assert(sock >= 0);
-	cr_assert_eq(begin(sock, id, SERVICE, "pmtestnosuchuser"), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	char seen[1024];
 	cr_assert_neq(call_seen(sock, id, PAM_WIRE_AUTHENTICATE, PASSWORD, seen, sizeof(seen)),
 		      PAM_SUCCESS);
@@ -246,13 +246,13 @@ Test(pam_wrapper, unknown_user_refused)
 Test(pam_wrapper, service_and_order_enforced_without_root)
 {
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, "/tmp/pmtest.wrap.x/" SERVICE, USER);
 	cr_assert(sock >= 0);
-	cr_assert_eq(begin(sock, id, "/tmp/pmtest.wrap.x/" SERVICE, USER), PAM_PERM_DENIED);
+	cr_assert_eq(begun(sock, id), PAM_PERM_DENIED);
 	close(sock);
-	sock = start(&id);
+	sock = start_for(&id, SERVICE, USER);
 	cr_assert(sock >= 0);
-	cr_assert_eq(begin(sock, id, SERVICE, USER), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	struct wire_writer w;
 	wire_writer_init(&w, buf, sizeof(buf), PAM_WIRE_SET_ITEM, id);
 	wire_put_int(&w, PAM_SERVICE);
@@ -277,9 +277,9 @@ Test(pam_wrapper, user_changed_by_a_module_has_not_passed)
 	 * PAM_USER root. Neither root nor nobody passed both steps. */
 	setenv("PAM_USER", "root", 1);
 	uint32_t id = 0;
-	int sock = start(&id);
+	int sock = start_for(&id, SERVICE_MOD, USER);
 	cr_assert(sock >= 0);
-	cr_assert_eq(begin(sock, id, SERVICE_MOD, USER), PAM_SUCCESS);
+	cr_assert_eq(begun(sock, id), PAM_SUCCESS);
 	char seen[1024];
 	cr_assert_eq(call_seen(sock, id, PAM_WIRE_AUTHENTICATE, PASSWORD, seen, sizeof(seen)),
 		     PAM_SUCCESS);

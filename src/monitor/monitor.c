@@ -356,6 +356,7 @@ static void reload(struct monitor *m)
 	p->learn = m->policy->learn; /* a reload does not end learning */
 	policy_free(m->policy);
 	m->policy = p;
+	pam_monitor_reloaded(m);
 	audit_event(&m->audit, LOG_INFO, "reloaded %s", m->policy_path);
 }
 

@@ -47,6 +47,7 @@ struct pam_worker_slot {
 	pid_t program; /* the process whose transaction it serves */
 	int report;    /* the monitor's end of the report socket */
 	uint32_t id;
+	bool ready_after; /* make the next worker ready once this one ends */
 };
 
 /* A worker forked ahead of need, for the next transaction: it waits on its
@@ -63,6 +64,10 @@ struct pam_spare {
 struct pam_monitor {
 	struct pam_worker_slot workers[PAM_MONITOR_MAX_WORKERS];
 	struct pam_spare spare;
+	/* The service the last transaction asked for, as the program named
+	 * it: the next worker prepares its stack if the policy grants it
+	 * (prepared_service()). */
+	char asked[POLICY_SERVICE_MAX + 1];
 	int ready; /* an eventfd: see spare_later(), or -1 */
 	uint32_t last_id;
 	uid_t users[PAM_MONITOR_MAX_USERS];
@@ -70,6 +75,8 @@ struct pam_monitor {
 };
 
 /* --- the monitor ------------------------------------------------------------- */
+
+static void spare_later(struct monitor *m);
 
 static struct pam_monitor *state(struct monitor *m)
 {
@@ -151,7 +158,10 @@ static void slot_drain(struct monitor *m, struct pam_worker_slot *s)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
+			bool after = s->ready_after;
 			slot_end(m, s);
+			if (after)
+				spare_later(m);
 			return;
 		}
 		struct wire_header h;
@@ -235,10 +245,11 @@ void pam_monitor_forget(struct monitor *m)
 	m->pam->user_count = 0;
 }
 
-/* Fork a worker for the next transaction into `w`. The transaction's
- * channel is a socketpair the monitor makes: the root worker never speaks
- * on a socket the program chose. Returns 0 or -errno. */
-static int worker_fork(struct monitor *m, struct pam_spare *w)
+/* Fork a worker for the next transaction into `w`; it prepares the stack
+ * of `service` ("": none) while it waits. The transaction's channel is a
+ * socketpair the monitor makes: the root worker never speaks on a socket
+ * the program chose. Returns 0 or -errno. */
+static int worker_fork(struct monitor *m, struct pam_spare *w, const char *service)
 {
 	struct pam_monitor *p = m->pam;
 	int chan[2], sv[2];
@@ -264,7 +275,7 @@ static int worker_fork(struct monitor *m, struct pam_spare *w)
 		return -e;
 	}
 	if (pid == 0)
-		pam_worker_main(m, chan[0], sv[1], id, monitor);
+		pam_worker_main(m, chan[0], sv[1], id, monitor, service);
 	close(chan[0]);
 	close(sv[1]);
 	/* Not reaped before the loop comes round: the pid is still its own. */
@@ -310,23 +321,28 @@ static int worker_assign(struct monitor *m, struct pam_worker_slot *slot, struct
 	slot->program = program;
 	slot->report = w->report;
 	slot->id = w->id;
+	slot->ready_after = false;
 	return 0;
 }
 
 /* A free slot, and whether `program` may start another transaction (0) or
- * has too many in flight (-EAGAIN, audited). Workers that ended free their
- * slot here at the latest. */
-static int find_slot(struct monitor *m, pid_t program, struct pam_worker_slot **out)
+ * has too many in flight (-EAGAIN, audited); in *busy, how many are in
+ * flight in all. Workers that ended free their slot here at the latest. */
+static int find_slot(struct monitor *m, pid_t program, struct pam_worker_slot **out, int *busy)
 {
 	struct pam_monitor *p = m->pam;
 	struct pam_worker_slot *slot = NULL;
 	int same = 0;
+	*busy = 0;
 	for (size_t i = 0; i < PAM_MONITOR_MAX_WORKERS; i++) {
 		struct pam_worker_slot *s = &p->workers[i];
 		slot_drain(m, s);
-		if (!s->pid)
+		if (!s->pid) {
 			slot = slot ? slot : s;
-		else if (s->program == program)
+			continue;
+		}
+		++*busy;
+		if (s->program == program)
 			same++;
 	}
 	if (!slot || same >= PAM_MONITOR_MAX_PER_PROCESS) {
@@ -348,14 +364,58 @@ static void decide_auth(struct monitor *m, struct policy_decision *d)
 	policy_decide(m->policy, &pr, d);
 }
 
+/* Does the policy grant service `name` itself (not learning: a stack is
+ * prepared only for a service the policy names)? Its canonical name into
+ * `canon`. Silent: this chooses what to prepare and decides nothing; the
+ * worker decides the service a program asks for, and audits it. */
+static bool service_granted(struct monitor *m, const char *name, char *canon, size_t cap)
+{
+	struct policy_request pr;
+	struct policy_decision d;
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	pr.service = name;
+	pr.app = m->audit.ident;
+	policy_decide(m->policy, &pr, &d);
+	return d.allow && !d.learned && policy_service_canon(name, canon, cap) == 0;
+}
+
+/* The service whose stack the next worker prepares: the one the last
+ * transaction asked for, else the first the policy grants, else the
+ * application's own (`auth true`); "" when the policy grants none. */
+static void prepared_service(struct monitor *m, char *out, size_t cap)
+{
+	const struct policy *pol = m->policy;
+	if (m->pam->asked[0] && service_granted(m, m->pam->asked, out, cap))
+		return;
+	for (size_t i = 0; i < pol->auth_service_count; i++)
+		if (pol->auth_services[i].text &&
+		    service_granted(m, pol->auth_services[i].text, out, cap))
+			return;
+	if (m->audit.ident[0] && service_granted(m, m->audit.ident, out, cap))
+		return;
+	out[0] = '\0';
+}
+
 void pam_monitor_prepare(struct monitor *m)
 {
 	struct policy_decision d;
+	char service[POLICY_SERVICE_MAX + 1];
 	decide_auth(m, &d);
 	if (!d.allow || !state(m) || m->pam->spare.pid)
 		return;
-	if (worker_fork(m, &m->pam->spare) < 0)
+	prepared_service(m, service, sizeof(service));
+	if (worker_fork(m, &m->pam->spare, service) < 0)
 		spare_drop(&m->pam->spare);
+}
+
+void pam_monitor_reloaded(struct monitor *m)
+{
+	if (!m->pam || !m->pam->spare.pid)
+		return;
+	/* It reads the end of file and leaves, its stack never used. */
+	spare_drop(&m->pam->spare);
+	pam_monitor_prepare(m);
 }
 
 /* Make a worker ready when the monitor's loop next comes round: an eventfd
@@ -390,9 +450,38 @@ static void spare_now(struct monitor *m)
 	pam_monitor_prepare(m);
 }
 
+/* Queue the transaction's BEGIN, with the service and user the program
+ * named in its PAM_START, on the program's end of the channel before the
+ * program holds it: the worker reads it first, and the program never holds
+ * a channel whose BEGIN it did not choose. The worker decodes and decides
+ * it as any request. Returns 0 or -errno. */
+static int queue_begin(int chan, uint32_t id, const char *service, const char *user)
+{
+	unsigned char msg[2 * PAM_WIRE_MAX_TEXT + 64];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), PAM_WIRE_BEGIN, id);
+	pam_wire_put_text(&w, service);
+	pam_wire_put_text(&w, user);
+	size_t size = wire_writer_finish(&w);
+	if (!size)
+		return -EINVAL;
+	if (wire_send(chan, msg, size, NULL, 0, MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
 int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		      int *fds, int *fd_out)
 {
+	/* The fields: the service (a text, not empty) and the user (a text
+	 * or NULL), as BEGIN carries them. */
+	char service[PAM_WIRE_MAX_TEXT + 1], user[PAM_WIRE_MAX_TEXT + 1];
+	struct wire_reader r = {.p = req->payload, .left = req->payload_size, .broken = false};
+	int n = pam_wire_get_text(&r, service, sizeof(service));
+	int u = pam_wire_get_text(&r, user, sizeof(user));
+	if (n < 1 || u == -2 || !wire_reader_done(&r))
+		return MONITOR_VIOLATION;
+
 	struct policy_decision d;
 	decide_auth(m, &d);
 	if (!d.allow) {
@@ -403,7 +492,8 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	if (!p)
 		return -ENOMEM;
 	struct pam_worker_slot *slot;
-	int rc = find_slot(m, c->pid, &slot);
+	int busy;
+	int rc = find_slot(m, c->pid, &slot, &busy);
 	if (rc < 0)
 		return rc;
 	audit_decision(&m->audit, "pam_start", "pam", 0, c->pid, &d, 0);
@@ -414,13 +504,28 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
 	memset(&p->spare, 0, sizeof(p->spare));
 	p->spare.chan = p->spare.report = -1;
 	rc = w.pid ? worker_assign(m, slot, &w, c->pid) : -ESRCH;
-	if (rc < 0 && (rc = worker_fork(m, &w)) == 0)
+	if (rc < 0 && (rc = worker_fork(m, &w, "")) == 0)
 		rc = worker_assign(m, slot, &w, c->pid);
 	if (rc < 0)
 		return rc;
+	rc = queue_begin(w.chan, w.id, service, u >= 0 ? user : NULL);
+	if (rc < 0) {
+		worker_kill(slot->pidfd);
+		close(w.chan);
+		return rc;
+	}
+	/* What the next worker prepares, if the policy grants it. */
+	if ((size_t)n < sizeof(p->asked))
+		memcpy(p->asked, service, (size_t)n + 1);
 	/* Only the worker and the program hold the channel. The next worker
-	 * is made ready once this answer is sent, off this request's path. */
-	spare_later(m);
+	 * is made ready off this request's path: once this transaction's
+	 * worker ended when it is the only one (so that the fork and the
+	 * preparation do not compete with it for the CPU), else once this
+	 * answer is sent. */
+	if (busy > 0)
+		spare_later(m);
+	else
+		slot->ready_after = true;
 	*fd_out = w.chan;
 	return (int)w.id;
 }

@@ -2,9 +2,12 @@
  * transaction (WIRE_OP_PAM_START); once the policy's `auth` grants it, the
  * monitor returns to the program one end of a socketpair whose other end a
  * PAM worker owns, with the pam_handle_t for the whole transaction. The
- * worker was made ready ahead of need (forked and waiting for the pid of
- * the process it is to serve), so that no fork is on the request's path;
- * the monitor makes the next one ready once the answer is sent. Every
+ * worker was made ready ahead of need (forked, its PAM stack prepared,
+ * waiting for the pid of the process it is to serve: pam_prepare.c), so
+ * that no fork and no reading of the PAM configuration is on the request's
+ * path; the monitor queued the transaction's BEGIN on the channel, and
+ * makes the next worker ready once this transaction's worker ended (at
+ * once when others are in flight). Every
  * pam_* call and the conversation run in the worker, as root, and a
  * conversation that waits on the program stalls only that worker, never
  * the monitor.
@@ -54,6 +57,11 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
  * transaction, when the policy grants any PAM service. (Each transaction
  * then makes the next one ready after its answer.) */
 void pam_monitor_prepare(struct monitor *m);
+
+/* The policy was read again (SIGHUP): the worker made ready decides with
+ * the policy it was forked with, and prepared a service that one granted;
+ * it is replaced by one forked with the policy now in force. */
+void pam_monitor_reloaded(struct monitor *m);
 
 /* A report socket is readable (tag as registered with epoll). */
 void pam_monitor_event(struct monitor *m, uint64_t tag);

@@ -15,8 +15,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "monitor/pam_prepare.h"
 #include "policy/envfilter.h"
-#include "policy/pam_stack.h"
 #include "wire/pam_wire.h"
 
 /* --- the worker ------------------------------------------------------------- */
@@ -35,10 +35,8 @@ struct worker {
 	const char *app; /* the application's name: `auth true` grants it */
 	char service[POLICY_SERVICE_MAX + 1]; /* as PAM uses it */
 	char service_log[4 * (POLICY_SERVICE_MAX + 1)]; /* escaped, for logs */
-	/* The service's stack holds a module that trusts the caller (the
-	 * root worker): its users are never recorded for auth_allow_rerun. */
-	bool trusts_caller;
-	char trust_note[768];
+	struct pam_trust trust; /* of the service's stack */
+	struct pam_prepared prepared; /* before BEGIN: see pam_prepare.c */
 	char *authenticated; /* PAM_USER after pam_authenticate succeeded */
 	char *passed;        /* PAM_USER after pam_acct_mgmt succeeded for it */
 	char *expired;       /* PAM_USER whose pam_acct_mgmt said
@@ -56,12 +54,17 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_stat
 	if (w->pamh)
 		pam_end(w->pamh, pam_status | PAM_DATA_SILENT);
 	w->pamh = NULL;
+	pam_prepared_drop(&w->prepared);
 	explicit_bzero(w->in, sizeof(w->in));
 	explicit_bzero(w->out, sizeof(w->out));
 	free(w->authenticated);
 	free(w->passed);
 	free(w->expired);
 	audit_finish(w->audit);
+	/* The monitor frees the slot at the report's end of file: before the
+	 * process ends, whose close of the stack's watch waits (pam_prepare.c). */
+	close(w->report);
+	close(w->chan);
 	_exit(0);
 }
 
@@ -194,10 +197,10 @@ static void worker_report(struct worker *w)
 	const char *user = item_text(w, PAM_USER);
 	if (!user || !w->authenticated || strcmp(user, w->authenticated) != 0)
 		return;
-	if (w->trusts_caller) {
+	if (w->trust.trusts_caller) {
 		char name[256];
 		audit_refusal(w->audit, "auth_allow_rerun", escaped(user, name, sizeof(name)),
-			      w->program, EPERM, w->trust_note);
+			      w->program, EPERM, w->trust.note);
 		return;
 	}
 	struct passwd pw, *found = NULL;
@@ -347,17 +350,34 @@ static int worker_choose_service(struct worker *w, const char *asked)
 	if (policy_service_canon(asked, w->service, sizeof(w->service)) < 0)
 		return PAM_PERM_DENIED; /* decide() refused it already */
 	escaped(w->service, w->service_log, sizeof(w->service_log));
-
-	struct pam_stack_report report;
-	const struct pam_stack_finding *f = NULL;
-	if (pam_stack_scan(NULL, w->service, &report) == 0 &&
-	    pam_stack_trusts_caller(&report, &f)) {
-		w->trusts_caller = true;
-		snprintf(w->trust_note, sizeof(w->trust_note),
-			 "PAM service %s: %.200s line %u: %s %s; its users are not recorded",
-			 w->service, f->file, f->line, f->module, f->why);
-	}
 	return PAM_SUCCESS;
+}
+
+/* pam_start for the service decided, with the user the program named: the
+ * stack prepared ahead of need when it is that service's and the
+ * configuration did not change since (pam_prepare.c), else a fresh one.
+ * Returns a PAM status. */
+static int worker_pam_start(struct worker *w, const char *user)
+{
+	const struct pam_conv conv = {worker_conv, w};
+	int status;
+	w->pamh = pam_prepared_take(&w->prepared, w->service, &w->trust);
+	if (!w->pamh) {
+		pam_trust_scan(w->service, &w->trust);
+		status = pam_start(w->service, user, &conv, &w->pamh);
+	} else if (user) {
+		/* As pam_start(service, user) would have set it. */
+		status = pam_set_item(w->pamh, PAM_USER, user);
+		if (status != PAM_SUCCESS) {
+			pam_end(w->pamh, status | PAM_DATA_SILENT);
+			w->pamh = NULL;
+		}
+	} else {
+		status = PAM_SUCCESS;
+	}
+	if (status == PAM_SUCCESS)
+		pam_keep_modules();
+	return status;
 }
 
 /* A string item the program sets. PAM_SERVICE was chosen at pam_start and
@@ -457,8 +477,7 @@ static bool req_begin(struct worker *w, struct wire_reader *r, struct reply *out
 		*last = true;
 		return true;
 	}
-	const struct pam_conv conv = {worker_conv, w};
-	out->status = pam_start(w->service, u >= 0 ? user : NULL, &conv, &w->pamh);
+	out->status = worker_pam_start(w, u >= 0 ? user : NULL);
 	audit_event(w->audit, out->status == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
 		    "pam_start service=%s user=%s pid=%d transaction %u: %s", w->service_log,
 		    escaped(u >= 0 ? user : NULL, user_log, sizeof(user_log)), (int)w->program,
@@ -675,7 +694,30 @@ static pid_t worker_wait_program(int report)
 	return pid;
 }
 
-void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor)
+/* Prepare the stack of `service` while no transaction is given: only one
+ * the policy this worker decides with grants (the monitor chose it so; this
+ * is checked again here, silently: no program asked for anything yet). */
+static void worker_prepare(struct worker *w, const char *service)
+{
+	struct policy_request pr;
+	struct policy_decision d;
+	char canon[POLICY_SERVICE_MAX + 1];
+	if (!service || !service[0])
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	pr.service = service;
+	pr.app = w->app;
+	policy_decide(w->policy, &pr, &d);
+	if (!d.allow || d.learned || policy_service_canon(service, canon, sizeof(canon)) < 0 ||
+	    strcmp(canon, service) != 0)
+		return;
+	const struct pam_conv conv = {worker_conv, w};
+	pam_prepared_open(&w->prepared, canon, &conv);
+}
+
+void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor,
+		     const char *service)
 {
 	struct worker *w = &the_worker;
 	/* The worker dies with the monitor; it never outlives it as root. */
@@ -703,12 +745,14 @@ void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t
 	w->chan = chan;
 	w->report = report;
 	w->id = id;
-	w->program = worker_wait_program(report);
-	prctl(PR_SET_NAME, "privman-pam");
 	w->audit = &m->audit;
 	w->policy = m->policy;
 	/* The monitor's audit ident is priv_init's appname. */
 	w->app = m->audit.ident;
+	w->prepared.watch = -1;
+	worker_prepare(w, service);
+	w->program = worker_wait_program(report);
+	prctl(PR_SET_NAME, "privman-pam");
 
 	for (;;) {
 		int fds[WIRE_MAX_FDS], nfds = 0;

@@ -24,15 +24,18 @@ struct scan {
 
 /* The file PAM reads for `name`: itself when absolute, else the first
  * directory that has it. */
-static int find_file(const struct scan *s, const char *name, char *path, size_t cap)
+static int find_file(struct scan *s, const char *name, char *path, size_t cap)
 {
 	if (name[0] == '/') {
+		s->out->outside = true;
 		if ((size_t)snprintf(path, cap, "%s", name) >= cap)
 			return -1;
 		return access(path, F_OK);
 	}
-	if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		s->out->outside = true;
 		return -1;
+	}
 	for (size_t i = 0; s->dirs[i]; i++) {
 		if ((size_t)snprintf(path, cap, "%s/%s", s->dirs[i], name) >= cap)
 			continue;
@@ -145,6 +148,8 @@ static void scan_line(struct scan *s, const char *file, unsigned line, char *tex
 	}
 	/* The module: a path or a name, with or without ".so". */
 	const char *base = strrchr(words[2], '/');
+	if (base)
+		s->out->outside = true;
 	base = base ? base + 1 : words[2];
 	char module[64];
 	snprintf(module, sizeof(module), "%s", base);

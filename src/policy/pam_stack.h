@@ -29,6 +29,8 @@ struct pam_stack_finding {
 struct pam_stack_report {
 	bool missing;        /* the service has no file: "other" was read */
 	char file[PATH_MAX]; /* the file read for the service ("" when none) */
+	bool outside;        /* a file or a module named by a path: PAM reads
+				it from outside the directories above */
 	size_t count;
 	struct pam_stack_finding found[PAM_STACK_MAX_FINDINGS];
 };

@@ -268,24 +268,14 @@ static int converse(struct privman_pam *h, size_t size)
 	return rc;
 }
 
-/* Send the request in h->out (`size` bytes; wiped once sent) and wait for
- * its reply, answering conversations on the way when `converses`. Returns
- * the reply's PAM status and, when `text` is not NULL, its text field
- * (NULL or a malloc'd copy in *text); PAM_SYSTEM_ERR with errno when the
- * transaction is lost. */
-static int exchange(struct privman_pam *h, uint32_t op, size_t size, bool converses, char **text)
+/* Wait for the reply to request `op`, answering conversations on the way
+ * when `converses`. Returns the reply's PAM status and, when `text` is not
+ * NULL, its text field (NULL or a malloc'd copy in *text); PAM_SYSTEM_ERR
+ * with errno when the transaction is lost. */
+static int await_reply(struct privman_pam *h, uint32_t op, bool converses, char **text)
 {
 	if (text)
 		*text = NULL;
-	if (h->sock < 0) {
-		explicit_bzero(h->out, size);
-		errno = h->lost ? h->lost : EPIPE;
-		return PAM_SYSTEM_ERR;
-	}
-	int rc = wire_send(h->sock, h->out, size, NULL, 0, 0);
-	explicit_bzero(h->out, size);
-	if (rc < 0)
-		goto lost;
 	for (;;) {
 		int fds[WIRE_MAX_FDS], nfds = 0;
 		ssize_t n = wire_recv(h->sock, h->buf, sizeof(h->buf), fds, &nfds, 0);
@@ -337,6 +327,26 @@ lost:
 	return PAM_SYSTEM_ERR;
 }
 
+/* Send the request in h->out (`size` bytes; wiped once sent) and wait for
+ * its reply (await_reply). */
+static int exchange(struct privman_pam *h, uint32_t op, size_t size, bool converses, char **text)
+{
+	if (text)
+		*text = NULL;
+	if (h->sock < 0) {
+		explicit_bzero(h->out, size);
+		errno = h->lost ? h->lost : EPIPE;
+		return PAM_SYSTEM_ERR;
+	}
+	int rc = wire_send(h->sock, h->out, size, NULL, 0, 0);
+	explicit_bzero(h->out, size);
+	if (rc < 0) {
+		lose(h, errno);
+		return PAM_SYSTEM_ERR;
+	}
+	return await_reply(h, op, converses, text);
+}
+
 /* --- the calls ------------------------------------------------------------------ */
 
 int priv_pam_start(const char *service, const char *user, const struct pam_conv *conv,
@@ -353,37 +363,36 @@ int priv_pam_start(const char *service, const char *user, const struct pam_conv 
 		return PAM_SYSTEM_ERR;
 	}
 
-	unsigned char msg[64];
+	struct privman_pam *h = handle_new();
+	if (!h) {
+		errno = ENOMEM;
+		return PAM_BUF_ERR;
+	}
+	/* The monitor makes the transaction's socketpair, queues on it the
+	 * BEGIN of the service and user named here, and sends our end: one
+	 * round trip, then the worker's answer to BEGIN. */
 	struct wire_writer w;
 	int sock = -1;
-	/* The monitor makes the transaction's socketpair and sends our end. */
-	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_PAM_START, 0);
+	wire_writer_init(&w, h->out, sizeof(h->out), WIRE_OP_PAM_START, 0);
+	pam_wire_put_text(&w, service);
+	pam_wire_put_text(&w, user);
 	size_t size = wire_writer_finish(&w);
-	int id = client_call(msg, size, NULL, 0, &sock);
-	int e = errno;
+	int id = size ? client_call(h->out, size, NULL, 0, &sock) : -1;
+	int e = size ? errno : EINVAL;
+	explicit_bzero(h->out, size);
 	if (id < 0 || sock < 0) {
 		if (sock >= 0)
 			close(sock);
+		handle_free(h);
 		errno = id < 0 ? e : EPROTO;
 		/* The policy's `auth` refused: as a service that may not be used. */
 		return id < 0 && e == EPERM ? PAM_PERM_DENIED : PAM_SYSTEM_ERR;
-	}
-
-	struct privman_pam *h = handle_new();
-	if (!h) {
-		close(sock);
-		errno = ENOMEM;
-		return PAM_BUF_ERR;
 	}
 	h->sock = sock;
 	h->id = (uint32_t)id;
 	h->conv = *conv;
 
-	wire_writer_init(&w, h->out, sizeof(h->out), PAM_WIRE_BEGIN, h->id);
-	pam_wire_put_text(&w, service);
-	pam_wire_put_text(&w, user);
-	size = wire_writer_finish(&w);
-	int status = size ? exchange(h, PAM_WIRE_BEGIN, size, false, NULL) : PAM_SYSTEM_ERR;
+	int status = await_reply(h, PAM_WIRE_BEGIN, false, NULL);
 	if (status != PAM_SUCCESS) {
 		/* The worker refused the service: the policy does not grant it. */
 		e = status == PAM_PERM_DENIED ? EPERM : errno;

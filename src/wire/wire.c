@@ -265,8 +265,8 @@ int wire_decode_request(const void *msg, size_t size, int nfds, struct wire_requ
 		req->status = wire_get_int(&r);
 		break;
 	case WIRE_OP_CHANNEL:
-	case WIRE_OP_PAM_START:
 		break; /* no fields: the monitor makes the socket and returns it */
+	case WIRE_OP_PAM_START: /* pam_monitor.c reads its fields */
 	case WIRE_OP_FORK:
 	case WIRE_OP_HELLO:
 	case WIRE_OP_WAIT:

@@ -45,9 +45,10 @@ enum wire_op {
 				      caller's end of a link socket, on which
 				      the caller's stdin/stdout/stderr wait
 				      -> status (see proc.c: priv_execve) */
-	WIRE_OP_PAM_START = 48, /*                      -> status, fd: the id of a
+	WIRE_OP_PAM_START = 48, /* service, user        -> status, fd: the id of a
 				   PAM transaction, served on the socket that
-				   comes with the reply (made by the monitor)
+				   comes with the reply (made by the monitor,
+				   the BEGIN of these fields queued on it)
 				   (49-63: pam_wire.h, on that socket only) */
 	WIRE_OP_CUSTOM = 64,  /* kind, handle, count, strings (custom.h) -> info:
 				 length and a pipe holding the string; cap:
