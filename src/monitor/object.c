@@ -58,8 +58,12 @@ int monitor_open_flags_ok(int flags)
 
 static void set_object(struct object_result *out, const char *object)
 {
-	if (object != out->object)
-		snprintf(out->object, sizeof(out->object), "%s", object);
+	if (object == out->object)
+		return;
+	/* As snprintf's "%s" would, at a fraction of its cost. */
+	size_t n = strnlen(object, sizeof(out->object) - 1);
+	memmove(out->object, object, n);
+	out->object[n] = '\0';
 }
 
 /* A refusal before, or instead of, a decision of the policy. */
