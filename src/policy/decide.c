@@ -578,8 +578,11 @@ static void decide(const struct policy *p, const struct policy_request *req,
 void policy_decide(const struct policy *p, const struct policy_request *req,
 		   struct policy_decision *out)
 {
-	/* learned_rule is large and rarely written: not cleared per request. */
-	memset(out, 0, offsetof(struct policy_decision, learned_rule));
+	/* reason and learned_rule are large, and read only up to their NUL:
+	 * not cleared per request. */
+	memset(out, 0, offsetof(struct policy_decision, reason));
+	out->reason[0] = '\0';
+	out->learned = false;
 	out->learned_rule[0] = '\0';
 	decide(p, req, out);
 	if (p->learn && !out->allow)
