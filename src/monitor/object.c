@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -509,6 +510,24 @@ static void format_address(const struct sockaddr_storage *ss, char *out, size_t 
 	}
 }
 
+/* This process's /proc/self/fd, opened once: lseek and getdents list it
+ * again at a fraction of the cost of opendir. It lists the fds of the
+ * process that opened it, so a monitor forked from this one (for
+ * priv_respawn_as) opens its own. -1 when it cannot be opened. */
+static int self_fd_dir(void)
+{
+	static int dir = -1;
+	static pid_t owner;
+	pid_t pid = getpid();
+	if (dir >= 0 && owner == pid)
+		return dir;
+	if (dir >= 0)
+		close(dir); /* the parent's */
+	dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	owner = pid;
+	return dir;
+}
+
 /* True when `fd` is an open file the monitor held before the request
  * brought it: one of its channels, its audit or syslog socket, a PAM
  * worker's report socket, its epoll or signal fd. The program never gets
@@ -519,22 +538,29 @@ static bool monitor_holds(int fd)
 	struct stat st, other;
 	if (fstat(fd, &st) < 0)
 		return true; /* refuse what cannot be checked */
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
+	int dir = self_fd_dir();
+	if (dir < 0 || lseek(dir, 0, SEEK_SET) < 0)
 		return true;
 	bool held = false;
-	struct dirent *e;
-	while (!held && (e = readdir(d)) != NULL) {
-		char *end;
-		long n = strtol(e->d_name, &end, 10);
-		if (*end || end == e->d_name || n == fd || n == dirfd(d))
-			continue;
-		if (fstat((int)n, &other) == 0 && other.st_dev == st.st_dev &&
-		    other.st_ino == st.st_ino)
-			held = true;
+	union {
+		char buf[4096];
+		struct dirent64 align;
+	} u;
+	long got;
+	while (!held && (got = syscall(SYS_getdents64, dir, u.buf, sizeof(u.buf))) > 0) {
+		for (long off = 0; !held && off < got;) {
+			const struct dirent64 *e = (const struct dirent64 *)(u.buf + off);
+			off += e->d_reclen;
+			char *end;
+			long n = strtol(e->d_name, &end, 10);
+			if (*end || end == e->d_name || n == fd || n == dir)
+				continue;
+			if (fstat((int)n, &other) == 0 && other.st_dev == st.st_dev &&
+			    other.st_ino == st.st_ino)
+				held = true;
+		}
 	}
-	closedir(d);
-	return held;
+	return held || got < 0; /* a listing that failed: refuse */
 }
 
 /* The policy's question for binding `addr` (of `len` bytes) in `domain`.

@@ -146,6 +146,18 @@ static void text_put(struct text *t, const char *s)
 	*t->p = '\0';
 }
 
+static void text_put_unsigned(struct text *t, unsigned v)
+{
+	char digits[12];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n && t->p < t->end)
+		*t->p++ = digits[--n];
+	*t->p = '\0';
+}
+
 static void describe_flags(int flags, char *buf, size_t len)
 {
 	int mode = flags & O_ACCMODE;
@@ -302,8 +314,11 @@ static void decide_bind(const struct policy *p, const struct policy_request *req
 	}
 	bool v6 = req->family == AF_INET6;
 	char where[INET6_ADDRSTRLEN + 16];
-	snprintf(where, sizeof(where), "%s%s%s:%u", v6 ? "[" : "", address, v6 ? "]" : "",
-		 (unsigned)req->port);
+	struct text w = text_start(where, sizeof(where));
+	text_put(&w, v6 ? "[" : "");
+	text_put(&w, address);
+	text_put(&w, v6 ? "]:" : ":");
+	text_put_unsigned(&w, (unsigned)req->port);
 	/* A rule never names port 0, and `*` does not grant it either: a
 	 * program binds an ephemeral port itself. */
 	if (req->port == 0) {
@@ -317,7 +332,10 @@ static void decide_bind(const struct policy *p, const struct policy_request *req
 	for (size_t i = 0; i < p->bind.count; i++) {
 		const struct bind_rule *r = &p->bind.rules[i];
 		if (bind_rule_matches(r, req)) {
-			snprintf(out->reason, sizeof(out->reason), "bind to %s is granted", where);
+			struct text t = text_start(out->reason, sizeof(out->reason));
+			text_put(&t, "bind to ");
+			text_put(&t, where);
+			text_put(&t, " is granted");
 			decided(out, true, 0, "bind", r->text, &r->origin);
 			return;
 		}
