@@ -362,3 +362,34 @@ Test(audit, identical_events_beyond_the_burst_are_counted_then_summarized)
 	cr_assert(strstr(j, "\"op\":\"suppressed\",\"pid\":7,\"count\":500,"), "%s", j);
 	cr_assert_eq(json_lines_well_formed(j), AUDIT_RATE_BURST + 3);
 }
+
+/* The monitor's loop sleeps until audit_flush_due_ms: with suppressed
+ * events that is the end of their second, whatever other kinds of event
+ * come later; once the summaries are written, nothing is due. */
+Test(audit, a_summary_is_due_when_its_second_is_over)
+{
+	struct policy_decision no = decision(false);
+	cr_assert_eq(audit_flush_due_ms(&a), -1);
+	for (int i = 0; i < AUDIT_RATE_BURST + 3; i++) {
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		while (next_line()[0]) /* as a syslog daemon would */
+			;
+	}
+	int due = audit_flush_due_ms(&a);
+	cr_assert(due > 0 && due <= AUDIT_RATE_WINDOW_MS, "due in %d ms", due);
+	usleep(20000);
+	for (int i = 0; i < AUDIT_RATE_BURST + 3; i++) {
+		audit_decision(&a, "open", "/etc/gshadow", 0, 7, &no, 0);
+		while (next_line()[0])
+			;
+	}
+	int later = audit_flush_due_ms(&a);
+	cr_assert(later <= due && later > 0, "due in %d ms, then in %d ms", due, later);
+	audit_flush(&a); /* nothing is over yet: the summaries stay due */
+	cr_assert(audit_flush_due_ms(&a) > 0 && audit_flush_due_ms(&a) <= later);
+	audit_finish(&a);
+	cr_assert_eq(audit_flush_due_ms(&a), -1);
+	const char *j = json();
+	cr_assert(strstr(j, "\"count\":3,\"sample\":\"open /etc/shadow"), "%s", j);
+	cr_assert(strstr(j, "\"count\":3,\"sample\":\"open /etc/gshadow"), "%s", j);
+}

@@ -84,6 +84,8 @@ void audit_init(struct audit *a, const char *ident)
 	a->generation = fork_generation;
 	a->summarizing = false;
 	memset(a->rate, 0, sizeof(a->rate));
+	a->rate_last = 0;
+	a->summary_due_ms = -1;
 }
 
 int audit_open_file(const char *path)
@@ -344,13 +346,11 @@ int audit_flush_due_ms(const struct audit *a)
 	long long due = -1;
 	if (a->queued || a->json_len)
 		due = a->first_queued_ms + AUDIT_FLUSH_MS;
-	if (a->generation == fork_generation)
-		for (size_t i = 0; i < AUDIT_RATE_KEYS; i++) {
-			const struct audit_rate *r = &a->rate[i];
-			long long end = r->start_ms + AUDIT_RATE_WINDOW_MS;
-			if (r->key && r->suppressed && (due < 0 || end < due))
-				due = end;
-		}
+	/* Kept by rate_admit and summarize_due, rather than found in the table:
+	 * this is asked twice per round of the monitor's loop. */
+	long long summary = a->generation == fork_generation ? a->summary_due_ms : -1;
+	if (summary >= 0 && (due < 0 || summary < due))
+		due = summary;
 	if (due < 0)
 		return -1;
 	long long left = due - now_ms();
@@ -614,6 +614,8 @@ static void rate_reset_after_fork(struct audit *a)
 	if (a->generation == fork_generation)
 		return;
 	memset(a->rate, 0, sizeof(a->rate));
+	a->rate_last = 0;
+	a->summary_due_ms = -1;
 	a->generation = fork_generation;
 }
 
@@ -623,11 +625,16 @@ static void summarize_due(struct audit *a, bool all)
 		return;
 	rate_reset_after_fork(a);
 	long long now = now_ms();
+	long long due = -1;
 	for (size_t i = 0; i < AUDIT_RATE_KEYS; i++) {
 		struct audit_rate *r = &a->rate[i];
 		if (r->suppressed && (all || now - r->start_ms >= AUDIT_RATE_WINDOW_MS))
 			summarize(a, r);
+		long long end = r->start_ms + AUDIT_RATE_WINDOW_MS;
+		if (r->key && r->suppressed && (due < 0 || end < due))
+			due = end;
 	}
+	a->summary_due_ms = due;
 }
 
 /* Count one event of kind `key` from `pid`. Returns its entry when the
@@ -640,6 +647,10 @@ static struct audit_rate *rate_admit(struct audit *a, uint64_t key, pid_t pid, b
 		key = 1;
 	long long now = now_ms();
 	struct audit_rate *r = NULL, *victim = NULL;
+	/* The same kind of event comes again and again: its entry first. */
+	struct audit_rate *last = &a->rate[a->rate_last % AUDIT_RATE_KEYS];
+	if (last->key == key && last->pid == pid)
+		r = last;
 	for (size_t i = 0; i < AUDIT_RATE_KEYS && !r; i++) {
 		struct audit_rate *e = &a->rate[i];
 		if (e->key == key && e->pid == pid)
@@ -664,9 +675,14 @@ static struct audit_rate *rate_admit(struct audit *a, uint64_t key, pid_t pid, b
 		r->sample[0] = '\0';
 		*fresh = true;
 	}
+	a->rate_last = (unsigned)(r - a->rate);
 	if (++r->count <= AUDIT_RATE_BURST)
 		return r;
-	r->suppressed++;
+	if (r->suppressed++ == 0) {
+		long long end = r->start_ms + AUDIT_RATE_WINDOW_MS;
+		if (a->summary_due_ms < 0 || end < a->summary_due_ms)
+			a->summary_due_ms = end;
+	}
 	return NULL;
 }
 

@@ -71,6 +71,9 @@ struct audit {
 	unsigned generation; /* which process filled `rate` (a fork starts afresh) */
 	bool summarizing;
 	struct audit_rate rate[AUDIT_RATE_KEYS];
+	unsigned rate_last;       /* the entry of the last event: looked at first */
+	long long summary_due_ms; /* never later than the end of the earliest window
+				     with suppressed events; -1: none */
 };
 
 /* Set up: ident for syslog, no file, nothing queued. */
