@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -644,10 +645,14 @@ void object_handle(struct monitor *m, const struct object_request *req,
 		   struct object_result *out)
 {
 	/* Fail closed: a path that forgot to fill the result refuses. (The
-	 * two path buffers are not cleared: 8 KiB per request.) */
+	 * two path buffers, and the decision's text, are not cleared: 13 KiB
+	 * per request, read only up to their NUL.) */
 	out->object[0] = '\0';
 	out->decided = false;
-	memset(&out->decision, 0, sizeof(out->decision));
+	memset(&out->decision, 0, offsetof(struct policy_decision, reason));
+	out->decision.reason[0] = '\0';
+	out->decision.learned = false;
+	out->decision.learned_rule[0] = '\0';
 	out->why = "the request was not handled";
 	out->error = EACCES;
 	out->fd = -1;
