@@ -393,3 +393,27 @@ Test(audit, a_summary_is_due_when_its_second_is_over)
 	cr_assert(strstr(j, "\"count\":3,\"sample\":\"open /etc/shadow"), "%s", j);
 	cr_assert(strstr(j, "\"count\":3,\"sample\":\"open /etc/gshadow"), "%s", j);
 }
+
+/* Kinds of event in turn: each is counted as its own kind, whether its key
+ * comes from the last event's or is computed again; two events whose
+ * fields differ only in one byte, or only in where one field ends and the
+ * next begins, are two kinds. */
+Test(audit, events_in_turn_are_each_counted_as_their_own_kind)
+{
+	struct policy_decision no = decision(false);
+	for (int i = 0; i < AUDIT_RATE_BURST + 7; i++) {
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		audit_decision(&a, "open", "/etc/shadoX", 0, 7, &no, 0);
+		audit_refusal(&a, "open", "/a", 7, EACCES, "b/c");
+		audit_refusal(&a, "open", "/a/b", 7, EACCES, "c");
+		while (next_line()[0])
+			;
+	}
+	audit_finish(&a);
+	const char *j = json();
+	cr_assert(strstr(j, "\"count\":64,\"sample\":\"open /etc/shadow "), "%s", j);
+	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /etc/shadoX "), "%s", j);
+	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /a flags"), "%s", j);
+	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /a/b flags"), "%s", j);
+}

@@ -86,6 +86,7 @@ void audit_init(struct audit *a, const char *ident)
 	memset(a->rate, 0, sizeof(a->rate));
 	a->rate_last = 0;
 	a->summary_due_ms = -1;
+	a->last_size = 0;
 }
 
 int audit_open_file(const char *path)
@@ -536,47 +537,54 @@ static const char *queue_decision(struct audit *a, const char *op, const char *o
 
 /* --- repeated events ----------------------------------------------------------- */
 
-/* The key of a kind of event: a 64-bit mix of its fields, taken eight
- * bytes at a time (byte by byte, the key cost a fifth of a grant). Like any
- * fast hash it does not resist chosen collisions; a collision only counts
- * one event of a process with another of the same process, under the
- * first one's sample, as the byte-wise hash before it could. */
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 32;
-	x *= 0xd6e8feb86659fd93ULL;
-	x ^= x >> 32;
-	x *= 0xd6e8feb86659fd93ULL;
-	return x ^ (x >> 32);
-}
-
-/* One word into the running key: a rotation and a multiply; mix() ends
- * each field. */
-static uint64_t step(uint64_t h, uint64_t w)
-{
-	h ^= w;
-	h = h << 31 | h >> 33;
-	return h * 0x9e3779b97f4a7c15ULL;
-}
+#define FNV_PRIME 0x100000001b3ULL
 
 static uint64_t hash_text(uint64_t h, const char *s)
 {
-	const char *p = s ? s : "";
-	size_t n = strlen(p), i;
-	uint64_t w;
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = step(h, w);
-	}
-	w = 0;
-	memcpy(&w, p + i, n - i);
-	/* The length ends each string: no two fields run into each other. */
-	return mix(mix(h ^ w) ^ n);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+		h = (h ^ *p) * FNV_PRIME;
+	return (h ^ 0x100) * FNV_PRIME; /* a separator no byte can be */
 }
 
 static uint64_t hash_int(uint64_t h, long long v)
 {
-	return mix(h ^ (uint64_t)v);
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (unsigned char)v) * FNV_PRIME;
+	return h;
+}
+
+/* The key of a decision. The same decision again (a loop, a flood: the bulk
+ * of the traffic) is known byte for byte from the last one, and takes its
+ * key without hashing again (hashing was a fifth of the cost of a grant). */
+static uint64_t decision_key(struct audit *a, const char *op, const char *object, int flags,
+			     bool allow, const char *rule, const char *reason, int result)
+{
+	char event[AUDIT_LAST_MAX];
+	int ints[3] = {flags, allow, result};
+	const char *fields[4] = {op, object, rule, reason};
+	size_t n = sizeof(ints);
+	memcpy(event, ints, n);
+	for (size_t i = 0; i < 4 && n; i++) {
+		const char *f = fields[i] ? fields[i] : "";
+		size_t len = strlen(f) + 1;
+		if (len > sizeof(event) - n) {
+			n = 0; /* too long to keep: hashed each time */
+			break;
+		}
+		memcpy(event + n, f, len);
+		n += len;
+	}
+	if (n && n == a->last_size && memcmp(event, a->last_event, n) == 0)
+		return a->last_key;
+	uint64_t key = hash_int(0xcbf29ce484222325ULL,
+				(long long)flags << 33 | (long long)allow << 32 | (unsigned)result);
+	key = hash_text(hash_text(hash_text(hash_text(key, op), object), rule), reason);
+	if (n) {
+		memcpy(a->last_event, event, n);
+		a->last_size = n;
+		a->last_key = key;
+	}
+	return key;
 }
 
 static void json_suppressed(struct audit *a, const struct audit_rate *r)
@@ -698,9 +706,7 @@ static void emit(struct audit *a, const char *op, const char *object, int flags,
 {
 	const char *verdict = allow ? "allow" : "deny";
 
-	uint64_t key = hash_int(0xcbf29ce484222325ULL, (long long)flags << 33 | (long long)allow << 32 |
-							   (unsigned)result);
-	key = hash_text(hash_text(hash_text(hash_text(key, op), object), rule), reason);
+	uint64_t key = decision_key(a, op, object, flags, allow, rule, reason, result);
 	bool fresh;
 	struct audit_rate *r = rate_admit(a, key, pid, &fresh);
 	if (!r)

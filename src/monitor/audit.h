@@ -36,6 +36,7 @@
 #define AUDIT_RATE_WINDOW_MS 1000
 #define AUDIT_RATE_KEYS 32
 #define AUDIT_SAMPLE_MAX 200
+#define AUDIT_LAST_MAX 1024
 
 struct audit_rate {
 	uint64_t key;         /* 0: free */
@@ -74,6 +75,11 @@ struct audit {
 	unsigned rate_last;       /* the entry of the last event: looked at first */
 	long long summary_due_ms; /* never later than the end of the earliest window
 				     with suppressed events; -1: none */
+	/* The last decision's fields, as decision_key() lays them out, and
+	 * its key (last_size 0: none). */
+	uint64_t last_key;
+	size_t last_size;
+	char last_event[AUDIT_LAST_MAX];
 };
 
 /* Set up: ident for syslog, no file, nothing queued. */
