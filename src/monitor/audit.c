@@ -86,7 +86,7 @@ void audit_init(struct audit *a, const char *ident)
 	memset(a->rate, 0, sizeof(a->rate));
 	a->rate_last = 0;
 	a->summary_due_ms = -1;
-	a->last_size = 0;
+	a->last.size = 0;
 }
 
 int audit_open_file(const char *path)
@@ -537,56 +537,6 @@ static const char *queue_decision(struct audit *a, const char *op, const char *o
 
 /* --- repeated events ----------------------------------------------------------- */
 
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t hash_text(uint64_t h, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-		h = (h ^ *p) * FNV_PRIME;
-	return (h ^ 0x100) * FNV_PRIME; /* a separator no byte can be */
-}
-
-static uint64_t hash_int(uint64_t h, long long v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		h = (h ^ (unsigned char)v) * FNV_PRIME;
-	return h;
-}
-
-/* The key of a decision. The same decision again (a loop, a flood: the bulk
- * of the traffic) is known byte for byte from the last one, and takes its
- * key without hashing again (hashing was a fifth of the cost of a grant). */
-static uint64_t decision_key(struct audit *a, const char *op, const char *object, int flags,
-			     bool allow, const char *rule, const char *reason, int result)
-{
-	char event[AUDIT_LAST_MAX];
-	int ints[3] = {flags, allow, result};
-	const char *fields[4] = {op, object, rule, reason};
-	size_t n = sizeof(ints);
-	memcpy(event, ints, n);
-	for (size_t i = 0; i < 4 && n; i++) {
-		const char *f = fields[i] ? fields[i] : "";
-		size_t len = strlen(f) + 1;
-		if (len > sizeof(event) - n) {
-			n = 0; /* too long to keep: hashed each time */
-			break;
-		}
-		memcpy(event + n, f, len);
-		n += len;
-	}
-	if (n && n == a->last_size && memcmp(event, a->last_event, n) == 0)
-		return a->last_key;
-	uint64_t key = hash_int(0xcbf29ce484222325ULL,
-				(long long)flags << 33 | (long long)allow << 32 | (unsigned)result);
-	key = hash_text(hash_text(hash_text(hash_text(key, op), object), rule), reason);
-	if (n) {
-		memcpy(a->last_event, event, n);
-		a->last_size = n;
-		a->last_key = key;
-	}
-	return key;
-}
-
 static void json_suppressed(struct audit *a, const struct audit_rate *r)
 {
 	char esample[AUDIT_SAMPLE_MAX * 6], line[AUDIT_SAMPLE_MAX * 6 + 200];
@@ -706,7 +656,7 @@ static void emit(struct audit *a, const char *op, const char *object, int flags,
 {
 	const char *verdict = allow ? "allow" : "deny";
 
-	uint64_t key = decision_key(a, op, object, flags, allow, rule, reason, result);
+	uint64_t key = audit_decision_key(&a->last, op, object, flags, allow, rule, reason, result);
 	bool fresh;
 	struct audit_rate *r = rate_admit(a, key, pid, &fresh);
 	if (!r)
@@ -765,7 +715,7 @@ void audit_protocol(struct audit *a, pid_t pid, const char *why)
 {
 	bool fresh;
 	struct audit_rate *r =
-		rate_admit(a, hash_text(0x70726f746f636f6cULL, why), pid, &fresh);
+		rate_admit(a, audit_hash_text(0x70726f746f636f6cULL, why), pid, &fresh);
 	if (!r)
 		return;
 	keep_sample(r, fresh,
@@ -790,7 +740,7 @@ void audit_event(struct audit *a, int priority, const char *fmt, ...)
 	va_end(ap);
 	bool fresh;
 	struct audit_rate *r =
-		rate_admit(a, hash_int(hash_text(0x6576656e74ULL, text), priority), 0, &fresh);
+		rate_admit(a, audit_hash_int(audit_hash_text(0x6576656e74ULL, text), priority), 0, &fresh);
 	if (!r)
 		return;
 	keep_sample(r, fresh, queue_line(a, priority, "%s", text));

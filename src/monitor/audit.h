@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "monitor/audit_key.h"
 #include "policy/policy.h"
 
 /* Lines per sendmmsg. Below the kernel's default queue of 10 datagrams per
@@ -36,7 +37,6 @@
 #define AUDIT_RATE_WINDOW_MS 1000
 #define AUDIT_RATE_KEYS 32
 #define AUDIT_SAMPLE_MAX 200
-#define AUDIT_LAST_MAX 1024
 
 struct audit_rate {
 	uint64_t key;         /* 0: free */
@@ -75,11 +75,7 @@ struct audit {
 	unsigned rate_last;       /* the entry of the last event: looked at first */
 	long long summary_due_ms; /* never later than the end of the earliest window
 				     with suppressed events; -1: none */
-	/* The last decision's fields, as decision_key() lays them out, and
-	 * its key (last_size 0: none). */
-	uint64_t last_key;
-	size_t last_size;
-	char last_event[AUDIT_LAST_MAX];
+	struct audit_last last; /* the last decision (audit_key.h) */
 };
 
 /* Set up: ident for syslog, no file, nothing queued. */
