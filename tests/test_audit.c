@@ -362,3 +362,58 @@ Test(audit, identical_events_beyond_the_burst_are_counted_then_summarized)
 	cr_assert(strstr(j, "\"op\":\"suppressed\",\"pid\":7,\"count\":500,"), "%s", j);
 	cr_assert_eq(json_lines_well_formed(j), AUDIT_RATE_BURST + 3);
 }
+
+/* The monitor's loop sleeps until audit_flush_due_ms: with suppressed
+ * events that is the end of their second, whatever other kinds of event
+ * come later; once the summaries are written, nothing is due. */
+Test(audit, a_summary_is_due_when_its_second_is_over)
+{
+	struct policy_decision no = decision(false);
+	cr_assert_eq(audit_flush_due_ms(&a), -1);
+	for (int i = 0; i < AUDIT_RATE_BURST + 3; i++) {
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		while (next_line()[0]) /* as a syslog daemon would */
+			;
+	}
+	int due = audit_flush_due_ms(&a);
+	cr_assert(due > 0 && due <= AUDIT_RATE_WINDOW_MS, "due in %d ms", due);
+	usleep(20000);
+	for (int i = 0; i < AUDIT_RATE_BURST + 3; i++) {
+		audit_decision(&a, "open", "/etc/gshadow", 0, 7, &no, 0);
+		while (next_line()[0])
+			;
+	}
+	int later = audit_flush_due_ms(&a);
+	cr_assert(later <= due && later > 0, "due in %d ms, then in %d ms", due, later);
+	audit_flush(&a); /* nothing is over yet: the summaries stay due */
+	cr_assert(audit_flush_due_ms(&a) > 0 && audit_flush_due_ms(&a) <= later);
+	audit_finish(&a);
+	cr_assert_eq(audit_flush_due_ms(&a), -1);
+	const char *j = json();
+	cr_assert(strstr(j, "\"count\":3,\"sample\":\"open /etc/shadow"), "%s", j);
+	cr_assert(strstr(j, "\"count\":3,\"sample\":\"open /etc/gshadow"), "%s", j);
+}
+
+/* Kinds of event in turn: each is counted as its own kind, whether its key
+ * comes from the last event's or is computed again; two events whose
+ * fields differ only in one byte, or only in where one field ends and the
+ * next begins, are two kinds. */
+Test(audit, events_in_turn_are_each_counted_as_their_own_kind)
+{
+	struct policy_decision no = decision(false);
+	for (int i = 0; i < AUDIT_RATE_BURST + 7; i++) {
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		audit_decision(&a, "open", "/etc/shadoX", 0, 7, &no, 0);
+		audit_refusal(&a, "open", "/a", 7, EACCES, "b/c");
+		audit_refusal(&a, "open", "/a/b", 7, EACCES, "c");
+		while (next_line()[0])
+			;
+	}
+	audit_finish(&a);
+	const char *j = json();
+	cr_assert(strstr(j, "\"count\":64,\"sample\":\"open /etc/shadow "), "%s", j);
+	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /etc/shadoX "), "%s", j);
+	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /a flags"), "%s", j);
+	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /a/b flags"), "%s", j);
+}

@@ -3,6 +3,7 @@
  * refuses is ever granted, the monitor never crashes, and a malformed
  * message ends the session. As root. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "monitor/monitor.h"
@@ -294,4 +296,105 @@ Test(evil_fds, bind_of_a_socket_the_monitor_holds_is_refused)
 	n = wire_recv(sv[1], reply, sizeof(reply), in, &nin, 0);
 	cr_assert(n > 0 && wire_open_message(reply, (size_t)n, &h, &r) == 0);
 	cr_assert_eq(wire_get_int(&r), 0);
+}
+
+/* An open request on `sock` for `path`, with id `id`. */
+static void queue_open(int sock, const char *path, uint32_t id)
+{
+	unsigned char msg[512];
+	struct wire_writer w;
+	wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_OPEN, id);
+	wire_put_string(&w, path);
+	wire_put_int(&w, O_RDONLY | O_CLOEXEC);
+	wire_put_int(&w, 0);
+	size_t size = wire_writer_finish(&w);
+	cr_assert_eq(send(sock, msg, size, MSG_NOSIGNAL | MSG_DONTWAIT), (ssize_t)size);
+}
+
+/* A channel with its queue full and another with one request, both ready
+ * when the loop starts, the full one first: the loop reads the full one
+ * ahead (no epoll_wait between its messages), but only so far: the other
+ * channel's request is served after at most 8 of them, not after all (the
+ * audit records the order in which requests were served). */
+Test(evil_fds, a_busy_channel_does_not_keep_another_waiting)
+{
+	PMTEST_SKIP_UNLESS_ROOT();
+	char *tmp = pmtest_tmpdir();
+	char flood[256], probe[256], audit[256];
+	snprintf(flood, sizeof(flood), "%s/flood", tmp);
+	snprintf(probe, sizeof(probe), "%s/probe", tmp);
+	snprintf(audit, sizeof(audit), "%s/audit.json", tmp);
+	free(pmtest_write_file(tmp, "flood", "flood\n"));
+	free(pmtest_write_file(tmp, "probe", "probe\n"));
+	char policy[600];
+	snprintf(policy, sizeof(policy), "open_ro { %s %s }\n", flood, probe);
+
+	static struct monitor m;
+	int a[2], b[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, a) == 0);
+	cr_assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b) == 0);
+	sigset_t set;
+	sigemptyset(&set);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int afd = audit_open_file(audit);
+	cr_assert(sfd >= 0 && afd >= 0);
+	cr_assert(monitor_init(&m, "test_monitor_evil", load(policy), NULL, afd, getpid(), a[0],
+			       sfd) == 0);
+	snprintf(m.audit.log_path, sizeof(m.audit.log_path), "/nonexistent/log");
+	cr_assert_not_null(monitor_channel_add(&m, b[0], getpid()));
+
+	/* The busy channel first, as full as the kernel lets it be. */
+	uint32_t queued = 0;
+	for (;;) {
+		unsigned char msg[512];
+		struct wire_writer w;
+		wire_writer_init(&w, msg, sizeof(msg), WIRE_OP_OPEN, queued + 1);
+		wire_put_string(&w, flood);
+		wire_put_int(&w, O_RDONLY | O_CLOEXEC);
+		wire_put_int(&w, 0);
+		size_t size = wire_writer_finish(&w);
+		if (send(a[1], msg, size, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)size)
+			break;
+		queued++;
+	}
+	cr_assert(queued > 8, "only %u requests queued", (unsigned)queued);
+	queue_open(b[1], probe, 1);
+
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0)
+		monitor_loop(&m);
+	close(a[0]);
+	close(b[0]);
+	unsigned char reply[256];
+	int fds[WIRE_MAX_FDS], n = 0;
+	cr_assert(wire_recv(b[1], reply, sizeof(reply), fds, &n, 0) > 0 && n == 1);
+	close(fds[0]);
+	for (uint32_t i = 0; i < queued; i++) {
+		cr_assert(wire_recv(a[1], reply, sizeof(reply), fds, &n, 0) > 0 && n == 1);
+		close(fds[0]);
+	}
+	/* The loop writes its queued records when it has nothing to do. */
+	char text[1 << 16] = "";
+	for (int tries = 0; tries < 100 && !strstr(text, "probe"); tries++) {
+		usleep(20000);
+		FILE *f = fopen(audit, "re");
+		size_t got = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+		text[got] = '\0';
+		if (f)
+			fclose(f);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	const char *at = strstr(text, "/probe\",\"flags\"");
+	cr_assert_not_null(at, "%s", text);
+	int before = 0;
+	for (const char *s = text; (s = strstr(s, "/flood\",\"flags\"")) && s < at; s++)
+		before++;
+	/* BATCH in monitor.c: read ahead, but no further. */
+	cr_assert(before <= 8, "%d requests of the busy channel (of %u) were served first", before,
+		  (unsigned)queued);
+	cr_assert_eq(before, 8, "the busy channel was read ahead: %d in a row", before);
+	pmtest_rmtree(tmp);
+	free(tmp);
 }

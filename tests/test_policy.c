@@ -450,6 +450,30 @@ Test(decide, unlink)
 	cr_assert_not(out.allow, "open_ro does not grant unlink");
 }
 
+/* The reasons of grants, built by appending, read as snprintf wrote them;
+ * a decision reused after a longer reason holds only the new one. */
+Test(decide, grant_reasons_read_as_before)
+{
+	struct policy_decision o = open_decision("/var/spool/app/q1", O_RDWR | O_CREAT | O_TRUNC);
+	cr_assert_str_eq(o.reason, "O_RDWR|O_CREAT|O_TRUNC /var/spool/app/q1 is granted by open_rw");
+	struct policy_request req = { .op = POLICY_OP_OPEN, .path = "/etc/motd", .flags = O_RDONLY };
+	policy_decide(decide_policy, &req, &o);
+	cr_assert_str_eq(o.reason, "O_RDONLY /etc/motd is granted by open_ro");
+	req = (struct policy_request){ .op = POLICY_OP_UNLINK, .path = "/var/spool/app/q1" };
+	policy_decide(decide_policy, &req, &o);
+	cr_assert_str_eq(o.reason, "unlink of /var/spool/app/q1 is granted");
+	/* A path as long as the reason: cut where snprintf cut it. */
+	static char path[600];
+	memset(path, 'x', sizeof(path) - 1);
+	memcpy(path, "/data/", 6);
+	o = open_decision(path, O_RDONLY);
+	cr_assert(o.allow);
+	char want[sizeof(path) + 64];
+	snprintf(want, sizeof(want), "O_RDONLY %s is granted by open_ro", path);
+	want[sizeof(o.reason) - 1] = '\0'; /* where snprintf into the reason cut it */
+	cr_assert_str_eq(o.reason, want);
+}
+
 static struct policy_decision bind_decision(int family, const char *address, uint16_t port)
 {
 	struct policy_request req = { .op = POLICY_OP_BIND, .family = family, .port = port };
@@ -471,6 +495,10 @@ Test(decide, bind_checks_family_port_and_address)
 	cr_assert_not(o.allow, "port 80 is granted only on 127.0.0.1");
 	cr_assert_eq(o.error, EACCES);
 	cr_assert_str_eq(o.reason, "no bind rule matches 0.0.0.0:80");
+	cr_assert_str_eq(bind_decision(AF_INET, "127.0.0.1", 80).reason,
+			 "bind to 127.0.0.1:80 is granted");
+	cr_assert_str_eq(bind_decision(AF_INET6, "::1", 443).reason, "bind to [::1]:443 is granted");
+	cr_assert_str_eq(bind_decision(AF_INET6, "::", 25).reason, "bind to [::]:25 is granted");
 	cr_assert_not(bind_decision(AF_INET6, "::1", 80).allow);
 	cr_assert(bind_decision(AF_INET6, "::1", 443).allow);
 	cr_assert_not(bind_decision(AF_INET, "127.0.0.1", 443).allow);

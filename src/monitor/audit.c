@@ -17,10 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Milliseconds, to the kernel's tick: every deadline here (a flush within
+ * AUDIT_FLUSH_MS, a rate window of a second, a stall of a second) is far
+ * longer than a tick, and the coarse clock costs a fraction of the fine
+ * one, which a grant would read once or twice. */
 static long long now_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -80,6 +84,9 @@ void audit_init(struct audit *a, const char *ident)
 	a->generation = fork_generation;
 	a->summarizing = false;
 	memset(a->rate, 0, sizeof(a->rate));
+	a->rate_last = 0;
+	a->summary_due_ms = -1;
+	a->last.size = 0;
 }
 
 int audit_open_file(const char *path)
@@ -340,13 +347,11 @@ int audit_flush_due_ms(const struct audit *a)
 	long long due = -1;
 	if (a->queued || a->json_len)
 		due = a->first_queued_ms + AUDIT_FLUSH_MS;
-	if (a->generation == fork_generation)
-		for (size_t i = 0; i < AUDIT_RATE_KEYS; i++) {
-			const struct audit_rate *r = &a->rate[i];
-			long long end = r->start_ms + AUDIT_RATE_WINDOW_MS;
-			if (r->key && r->suppressed && (due < 0 || end < due))
-				due = end;
-		}
+	/* Kept by rate_admit and summarize_due, rather than found in the table:
+	 * this is asked twice per round of the monitor's loop. */
+	long long summary = a->generation == fork_generation ? a->summary_due_ms : -1;
+	if (summary >= 0 && (due < 0 || summary < due))
+		due = summary;
 	if (due < 0)
 		return -1;
 	long long left = due - now_ms();
@@ -532,22 +537,6 @@ static const char *queue_decision(struct audit *a, const char *op, const char *o
 
 /* --- repeated events ----------------------------------------------------------- */
 
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t hash_text(uint64_t h, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-		h = (h ^ *p) * FNV_PRIME;
-	return (h ^ 0x100) * FNV_PRIME; /* a separator no byte can be */
-}
-
-static uint64_t hash_int(uint64_t h, long long v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		h = (h ^ (unsigned char)v) * FNV_PRIME;
-	return h;
-}
-
 static void json_suppressed(struct audit *a, const struct audit_rate *r)
 {
 	char esample[AUDIT_SAMPLE_MAX * 6], line[AUDIT_SAMPLE_MAX * 6 + 200];
@@ -583,6 +572,8 @@ static void rate_reset_after_fork(struct audit *a)
 	if (a->generation == fork_generation)
 		return;
 	memset(a->rate, 0, sizeof(a->rate));
+	a->rate_last = 0;
+	a->summary_due_ms = -1;
 	a->generation = fork_generation;
 }
 
@@ -592,11 +583,16 @@ static void summarize_due(struct audit *a, bool all)
 		return;
 	rate_reset_after_fork(a);
 	long long now = now_ms();
+	long long due = -1;
 	for (size_t i = 0; i < AUDIT_RATE_KEYS; i++) {
 		struct audit_rate *r = &a->rate[i];
 		if (r->suppressed && (all || now - r->start_ms >= AUDIT_RATE_WINDOW_MS))
 			summarize(a, r);
+		long long end = r->start_ms + AUDIT_RATE_WINDOW_MS;
+		if (r->key && r->suppressed && (due < 0 || end < due))
+			due = end;
 	}
+	a->summary_due_ms = due;
 }
 
 /* Count one event of kind `key` from `pid`. Returns its entry when the
@@ -609,6 +605,10 @@ static struct audit_rate *rate_admit(struct audit *a, uint64_t key, pid_t pid, b
 		key = 1;
 	long long now = now_ms();
 	struct audit_rate *r = NULL, *victim = NULL;
+	/* The same kind of event comes again and again: its entry first. */
+	struct audit_rate *last = &a->rate[a->rate_last % AUDIT_RATE_KEYS];
+	if (last->key == key && last->pid == pid)
+		r = last;
 	for (size_t i = 0; i < AUDIT_RATE_KEYS && !r; i++) {
 		struct audit_rate *e = &a->rate[i];
 		if (e->key == key && e->pid == pid)
@@ -633,9 +633,14 @@ static struct audit_rate *rate_admit(struct audit *a, uint64_t key, pid_t pid, b
 		r->sample[0] = '\0';
 		*fresh = true;
 	}
+	a->rate_last = (unsigned)(r - a->rate);
 	if (++r->count <= AUDIT_RATE_BURST)
 		return r;
-	r->suppressed++;
+	if (r->suppressed++ == 0) {
+		long long end = r->start_ms + AUDIT_RATE_WINDOW_MS;
+		if (a->summary_due_ms < 0 || end < a->summary_due_ms)
+			a->summary_due_ms = end;
+	}
 	return NULL;
 }
 
@@ -651,9 +656,7 @@ static void emit(struct audit *a, const char *op, const char *object, int flags,
 {
 	const char *verdict = allow ? "allow" : "deny";
 
-	uint64_t key = hash_int(0xcbf29ce484222325ULL, (long long)flags << 33 | (long long)allow << 32 |
-							   (unsigned)result);
-	key = hash_text(hash_text(hash_text(hash_text(key, op), object), rule), reason);
+	uint64_t key = audit_decision_key(&a->last, op, object, flags, allow, rule, reason, result);
 	bool fresh;
 	struct audit_rate *r = rate_admit(a, key, pid, &fresh);
 	if (!r)
@@ -712,7 +715,7 @@ void audit_protocol(struct audit *a, pid_t pid, const char *why)
 {
 	bool fresh;
 	struct audit_rate *r =
-		rate_admit(a, hash_text(0x70726f746f636f6cULL, why), pid, &fresh);
+		rate_admit(a, audit_hash_text(0x70726f746f636f6cULL, why), pid, &fresh);
 	if (!r)
 		return;
 	keep_sample(r, fresh,
@@ -737,7 +740,7 @@ void audit_event(struct audit *a, int priority, const char *fmt, ...)
 	va_end(ap);
 	bool fresh;
 	struct audit_rate *r =
-		rate_admit(a, hash_int(hash_text(0x6576656e74ULL, text), priority), 0, &fresh);
+		rate_admit(a, audit_hash_int(audit_hash_text(0x6576656e74ULL, text), priority), 0, &fresh);
 	if (!r)
 		return;
 	keep_sample(r, fresh, queue_line(a, priority, "%s", text));

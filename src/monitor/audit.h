@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "monitor/audit_key.h"
 #include "policy/policy.h"
 
 /* Lines per sendmmsg. Below the kernel's default queue of 10 datagrams per
@@ -71,6 +72,10 @@ struct audit {
 	unsigned generation; /* which process filled `rate` (a fork starts afresh) */
 	bool summarizing;
 	struct audit_rate rate[AUDIT_RATE_KEYS];
+	unsigned rate_last;       /* the entry of the last event: looked at first */
+	long long summary_due_ms; /* never later than the end of the earliest window
+				     with suppressed events; -1: none */
+	struct audit_last last; /* the last decision (audit_key.h) */
 };
 
 /* Set up: ident for syslog, no file, nothing queued. */

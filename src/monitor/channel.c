@@ -134,6 +134,8 @@ struct monitor_channel *monitor_channel_add(struct monitor *m, int sock, pid_t p
 	c->held_size = 0;
 	c->pending = false;
 	c->parent = 0;
+	c->ahead = 1;
+	c->ahead_skipped = 0;
 	if (free_slot == m->channel_count)
 		m->channel_count++;
 	return c;

@@ -36,10 +36,20 @@
 #include "scope/resolve_scope.h"
 
 #define SIGNAL_TAG MONITOR_SIGNAL_TAG
-/* Messages served from one channel before the others get a turn. One: a
- * second recvmsg would mostly find the queue empty, and epoll_wait costs no
- * more than that when more is waiting. */
-#define BATCH 1
+/* Messages served from one channel in a row, at most, before the others
+ * (channels, signals, PAM workers) get their turn: epoll is level-triggered
+ * and hands out ready channels in turn, so a channel that always has a
+ * message waiting delays each of the others by BATCH messages, never more. */
+#define BATCH 8
+/* Reading a channel again at once, rather than through epoll_wait, pays
+ * when the program's next request is already there after its reply went
+ * out: on one CPU the reply wakes the program, which runs and asks again
+ * before the monitor goes on. Where it is not (the program on another
+ * CPU, or thinking), each try is a recvmsg for nothing: c->ahead counts
+ * recent hits (up to AHEAD_MAX) and misses, and a channel at 0 tries only
+ * every AHEAD_PROBE-th message, to notice when that changes. */
+#define AHEAD_MAX 8
+#define AHEAD_PROBE 32
 
 /* A handler returns a status (>= 0, or -errno) and may set *fd_out. It may
  * take an fd from `fds` by setting the slot to -1; the rest are closed. */
@@ -247,6 +257,28 @@ static int channel_add(struct monitor *m, int sock, pid_t pid)
 	return monitor_channel_add(m, sock, pid) ? 0 : -errno;
 }
 
+static bool answered_at_once(uint32_t op)
+{
+	return op == WIRE_OP_OPEN || op == WIRE_OP_UNLINK || op == WIRE_OP_BIND;
+}
+
+/* Whether to read channel `c` again at once, after a message from it. */
+static bool read_ahead(struct monitor_channel *c)
+{
+	if (c->ahead > 0)
+		return true;
+	return ++c->ahead_skipped % AHEAD_PROBE == 0;
+}
+
+/* What a read ahead found: a message (hit) or none. */
+static void read_ahead_result(struct monitor_channel *c, bool hit)
+{
+	if (hit && c->ahead < AHEAD_MAX)
+		c->ahead++;
+	else if (!hit)
+		c->ahead = c->ahead > 2 ? (unsigned char)(c->ahead - 2) : 0;
+}
+
 static void serve_channel(struct monitor *m, struct monitor_channel *c)
 {
 	if (c->held_size && !monitor_flush_held(m, c))
@@ -256,10 +288,15 @@ static void serve_channel(struct monitor *m, struct monitor_channel *c)
 		return;
 	}
 	for (int i = 0; i < BATCH && c->sock >= 0; i++) {
+		if (i > 0 && !read_ahead(c))
+			return;
 		int fds[WIRE_MAX_FDS];
 		int nfds = 0;
 		ssize_t n = wire_recv(c->sock, m->buf, sizeof(m->buf), fds, &nfds, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		bool none = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+		if (i > 0)
+			read_ahead_result(c, !none);
+		if (none)
 			return;
 		if (n < 0 && errno == EPROTO) {
 			audit_protocol(&m->audit, c->pid, "truncated message or unexpected fds");
@@ -279,6 +316,11 @@ static void serve_channel(struct monitor *m, struct monitor_channel *c)
 			monitor_watch(m, c, EPOLLOUT);
 			return;
 		}
+		/* Read ahead only after the requests answered at once by
+		 * object.c: after any other (a reply deferred, a channel or
+		 * a process made or ended) epoll says when to go on. */
+		if (!answered_at_once(m->request.op))
+			return;
 	}
 }
 

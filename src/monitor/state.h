@@ -34,6 +34,10 @@ struct monitor_channel {
 	 * that it descends from `parent` (proc.c). */
 	bool pending;
 	pid_t parent;
+	/* Read-ahead statistics of the loop (monitor.c): recent hits, and
+	 * messages served without trying. */
+	unsigned char ahead;
+	unsigned char ahead_skipped;
 };
 
 struct append; /* append.c */

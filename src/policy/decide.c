@@ -123,13 +123,54 @@ static const char *need_name(enum open_need need)
 	return need == NEED_READ_ONLY ? "open_ro" : need == NEED_APPEND_ONLY ? "open_ao" : "open_rw";
 }
 
+/* Text built by appending, cut as snprintf cuts it: every granted request
+ * writes a reason, and this costs a fraction of snprintf's "%s". */
+struct text {
+	char *p, *end; /* end: the last byte, kept for the NUL */
+};
+
+static struct text text_start(char *buf, size_t cap)
+{
+	struct text t = {buf, buf + cap - 1};
+	*buf = '\0';
+	return t;
+}
+
+static void text_put(struct text *t, const char *s)
+{
+	size_t n = strlen(s), room = (size_t)(t->end - t->p);
+	if (n > room)
+		n = room;
+	memcpy(t->p, s, n);
+	t->p += n;
+	*t->p = '\0';
+}
+
+static void text_put_unsigned(struct text *t, unsigned v)
+{
+	char digits[12];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n && t->p < t->end)
+		*t->p++ = digits[--n];
+	*t->p = '\0';
+}
+
 static void describe_flags(int flags, char *buf, size_t len)
 {
 	int mode = flags & O_ACCMODE;
-	snprintf(buf, len, "%s%s%s%s%s", mode == O_RDONLY ? "O_RDONLY" : mode == O_WRONLY ? "O_WRONLY" : "O_RDWR",
-		 (flags & O_APPEND) ? "|O_APPEND" : "", (flags & O_CREAT) ? "|O_CREAT" : "",
-		 (flags & O_TRUNC) ? "|O_TRUNC" : "",
-		 (flags & O_TMPFILE) == O_TMPFILE ? "|O_TMPFILE" : "");
+	struct text t = text_start(buf, len);
+	text_put(&t, mode == O_RDONLY ? "O_RDONLY" : mode == O_WRONLY ? "O_WRONLY" : "O_RDWR");
+	if (flags & O_APPEND)
+		text_put(&t, "|O_APPEND");
+	if (flags & O_CREAT)
+		text_put(&t, "|O_CREAT");
+	if (flags & O_TRUNC)
+		text_put(&t, "|O_TRUNC");
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		text_put(&t, "|O_TMPFILE");
 }
 
 /* Which grant an open needs: an O_TMPFILE or anything that writes other
@@ -219,8 +260,12 @@ static void decide_open(const struct policy *p, const struct policy_request *req
 		refuse_open(p, req, need, how, out);
 		return;
 	}
-	snprintf(out->reason, sizeof(out->reason), "%s %s is granted by %s", how, req->path,
-		 directive);
+	struct text t = text_start(out->reason, sizeof(out->reason));
+	text_put(&t, how);
+	text_put(&t, " ");
+	text_put(&t, req->path);
+	text_put(&t, " is granted by ");
+	text_put(&t, directive);
 	decided(out, true, 0, directive, r->path, &r->origin);
 }
 
@@ -229,7 +274,10 @@ static void decide_unlink(const struct policy *p, const struct policy_request *r
 {
 	const struct path_rule *r = path_rules_find(&p->unlink, req->path);
 	if (r) {
-		snprintf(out->reason, sizeof(out->reason), "unlink of %s is granted", req->path);
+		struct text t = text_start(out->reason, sizeof(out->reason));
+		text_put(&t, "unlink of ");
+		text_put(&t, req->path);
+		text_put(&t, " is granted");
 		decided(out, true, 0, "unlink", r->path, &r->origin);
 	} else {
 		snprintf(out->reason, sizeof(out->reason), "no unlink rule matches %s", req->path);
@@ -266,8 +314,11 @@ static void decide_bind(const struct policy *p, const struct policy_request *req
 	}
 	bool v6 = req->family == AF_INET6;
 	char where[INET6_ADDRSTRLEN + 16];
-	snprintf(where, sizeof(where), "%s%s%s:%u", v6 ? "[" : "", address, v6 ? "]" : "",
-		 (unsigned)req->port);
+	struct text w = text_start(where, sizeof(where));
+	text_put(&w, v6 ? "[" : "");
+	text_put(&w, address);
+	text_put(&w, v6 ? "]:" : ":");
+	text_put_unsigned(&w, (unsigned)req->port);
 	/* A rule never names port 0, and `*` does not grant it either: a
 	 * program binds an ephemeral port itself. */
 	if (req->port == 0) {
@@ -281,7 +332,10 @@ static void decide_bind(const struct policy *p, const struct policy_request *req
 	for (size_t i = 0; i < p->bind.count; i++) {
 		const struct bind_rule *r = &p->bind.rules[i];
 		if (bind_rule_matches(r, req)) {
-			snprintf(out->reason, sizeof(out->reason), "bind to %s is granted", where);
+			struct text t = text_start(out->reason, sizeof(out->reason));
+			text_put(&t, "bind to ");
+			text_put(&t, where);
+			text_put(&t, " is granted");
 			decided(out, true, 0, "bind", r->text, &r->origin);
 			return;
 		}
@@ -542,8 +596,11 @@ static void decide(const struct policy *p, const struct policy_request *req,
 void policy_decide(const struct policy *p, const struct policy_request *req,
 		   struct policy_decision *out)
 {
-	/* learned_rule is large and rarely written: not cleared per request. */
-	memset(out, 0, offsetof(struct policy_decision, learned_rule));
+	/* reason and learned_rule are large, and read only up to their NUL:
+	 * not cleared per request. */
+	memset(out, 0, offsetof(struct policy_decision, reason));
+	out->reason[0] = '\0';
+	out->learned = false;
 	out->learned_rule[0] = '\0';
 	decide(p, req, out);
 	if (p->learn && !out->allow)
