@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "monitor/pam_prepare.h"
+#include "monitor/proc_internal.h"
 #include "policy/envfilter.h"
 #include "wire/pam_wire.h"
 
@@ -655,31 +656,6 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 	return wire_writer_finish(&wr);
 }
 
-/* Keep only the fds the worker needs: it must not hold the program's other
- * channels (their end of file would never come), the epoll set, or the
- * signalfd of the monitor. */
-static void worker_close_fds(const int *keep, size_t count)
-{
-	unsigned int from = 3;
-	int sorted[8];
-	size_t n = 0;
-	for (size_t i = 0; i < count && n < 8; i++)
-		if (keep[i] > 2)
-			sorted[n++] = keep[i];
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-			int t = sorted[j];
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned int)sorted[i] > from)
-			close_range(from, (unsigned int)sorted[i] - 1, 0);
-		from = (unsigned int)sorted[i] + 1;
-	}
-	close_range(from, ~0u, 0);
-}
-
 /* A worker made ready ahead of need waits here for the pid of the process
  * it is to serve; the monitor alone holds the other end of `report`. */
 static pid_t worker_wait_program(int report)
@@ -694,37 +670,17 @@ static pid_t worker_wait_program(int report)
 	return pid;
 }
 
-/* Prepare the stack of `service` while no transaction is given: only one
- * the policy this worker decides with grants (the monitor chose it so; this
- * is checked again here, silently: no program asked for anything yet). */
-static void worker_prepare(struct worker *w, const char *service)
+/* The process dies with the monitor, its parent; it never outlives it as
+ * root. */
+static void die_with(pid_t monitor)
 {
-	struct policy_request pr;
-	struct policy_decision d;
-	char canon[POLICY_SERVICE_MAX + 1];
-	if (!service || !service[0])
-		return;
-	memset(&pr, 0, sizeof(pr));
-	pr.op = POLICY_OP_AUTH;
-	pr.service = service;
-	pr.app = w->app;
-	policy_decide(w->policy, &pr, &d);
-	if (!d.allow || d.learned || policy_service_canon(service, canon, sizeof(canon)) < 0 ||
-	    strcmp(canon, service) != 0)
-		return;
-	const struct pam_conv conv = {worker_conv, w};
-	pam_prepared_open(&w->prepared, canon, &conv);
-}
-
-void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor,
-		     const char *service)
-{
-	struct worker *w = &the_worker;
-	/* The worker dies with the monitor; it never outlives it as root. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
 		_exit(1);
-	/* Named privman-pam once it serves a transaction. */
-	prctl(PR_SET_NAME, "privman-pamrdy");
+}
+
+void pam_worker_detach(struct monitor *m, const int *keep, size_t count)
+{
+	struct worker *w = &the_worker;
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -738,19 +694,65 @@ void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t
 	m->audit.log_sock = -1;
 	m->audit.log_retry_ms = 0;
 	m->audit.pid = getpid();
-	int keep[] = {chan, report, m->audit.fd, m->audit.learn_fd};
-	worker_close_fds(keep, sizeof(keep) / sizeof(keep[0]));
+	int all[8];
+	size_t n = 0;
+	for (size_t i = 0; i < count && n < 6; i++)
+		all[n++] = keep[i];
+	all[n++] = m->audit.fd;
+	all[n++] = m->audit.learn_fd;
+	/* Not the program's other channels (their end of file would never
+	 * come), the epoll set, or the signalfd of the monitor. */
+	proc_close_monitor_fds(false, all, n);
 
 	memset(w, 0, sizeof(*w));
-	w->chan = chan;
-	w->report = report;
-	w->id = id;
+	w->chan = w->report = -1;
 	w->audit = &m->audit;
 	w->policy = m->policy;
 	/* The monitor's audit ident is priv_init's appname. */
 	w->app = m->audit.ident;
 	w->prepared.watch = -1;
-	worker_prepare(w, service);
+}
+
+/* Prepare the stack of `service` while no transaction is given: only one
+ * the policy this worker decides with grants (the monitor chose it so; this
+ * is checked again here, silently: no program asked for anything yet). What
+ * is prepared already and fresh for it stays. */
+void pam_worker_prepare(const char *service)
+{
+	struct worker *w = &the_worker;
+	struct policy_request pr;
+	struct policy_decision d;
+	char canon[POLICY_SERVICE_MAX + 1];
+	if (!service || !service[0] || pam_prepared_fresh(&w->prepared, service))
+		return;
+	pam_prepared_reset(&w->prepared);
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	pr.service = service;
+	pr.app = w->app;
+	policy_decide(w->policy, &pr, &d);
+	if (!d.allow || d.learned || policy_service_canon(service, canon, sizeof(canon)) < 0 ||
+	    strcmp(canon, service) != 0)
+		return;
+	const struct pam_conv conv = {worker_conv, w};
+	pam_prepared_open(&w->prepared, canon, &conv);
+}
+
+int pam_worker_watch(void)
+{
+	return the_worker.prepared.pamh ? the_worker.prepared.watch : -1;
+}
+
+void pam_worker_serve(int chan, int report, uint32_t id, pid_t monitor)
+{
+	struct worker *w = &the_worker;
+	die_with(monitor);
+	w->audit->pid = getpid();
+	/* Named privman-pam once it serves a transaction. */
+	prctl(PR_SET_NAME, "privman-pamrdy");
+	w->chan = chan;
+	w->report = report;
+	w->id = id;
 	w->program = worker_wait_program(report);
 	prctl(PR_SET_NAME, "privman-pam");
 
@@ -780,4 +782,14 @@ void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t
 		if (last)
 			worker_exit(w, PAM_SUCCESS);
 	}
+}
+
+void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor,
+		     const char *service)
+{
+	die_with(monitor);
+	int keep[] = {chan, report};
+	pam_worker_detach(m, keep, 2);
+	pam_worker_prepare(service);
+	pam_worker_serve(chan, report, id, monitor);
 }
