@@ -41,7 +41,6 @@
 #include <unistd.h>
 
 #include "common/kill_one.h"
-#include "monitor/pam_monitor.h"
 #include "monitor/pam_worker.h"
 
 /* An order: fork the worker of transaction `id`, with the stack of
@@ -139,8 +138,8 @@ static int32_t serve_order(const struct zygote_order *o, int ctl, int chan, int 
 
 static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pid_t monitor)
 {
-	/* The other workers' report sockets, the request buffers: not its. */
-	pam_monitor_forget(m);
+	/* The request buffers are not its; nor are the other workers' report
+	 * sockets and every other fd of the monitor (pam_worker_detach). */
 	explicit_bzero(m->buf, sizeof(m->buf));
 	explicit_bzero(&m->request, sizeof(m->request));
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
