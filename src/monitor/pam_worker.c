@@ -15,9 +15,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "monitor/pam_env.h"
 #include "monitor/pam_prepare.h"
 #include "monitor/proc_internal.h"
-#include "policy/envfilter.h"
 #include "wire/pam_wire.h"
 
 /* --- the worker ------------------------------------------------------------- */
@@ -46,9 +46,21 @@ struct worker {
 	size_t report_count;
 	unsigned char in[WIRE_MAX_MESSAGE + 1];
 	unsigned char out[WIRE_MAX_MESSAGE];
+	/* How much of `in` and `out` a message may have been written to: the
+	 * rest is as the zygote left it (zero), and wiping it at the end
+	 * would only copy the zygote's pages into this process. */
+	size_t in_used, out_used;
 };
 
 static struct worker the_worker;
+
+/* `n` bytes (a size, or -1 when unknown) were written to a buffer of `cap`:
+ * raise its mark. */
+static void used(size_t *mark, ssize_t n, size_t cap)
+{
+	size_t u = n < 0 || (size_t)n > cap ? cap : (size_t)n;
+	*mark = u > *mark ? u : *mark;
+}
 
 static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_status)
 {
@@ -56,8 +68,8 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_stat
 		pam_end(w->pamh, pam_status | PAM_DATA_SILENT);
 	w->pamh = NULL;
 	pam_prepared_drop(&w->prepared);
-	explicit_bzero(w->in, sizeof(w->in));
-	explicit_bzero(w->out, sizeof(w->out));
+	explicit_bzero(w->in, w->in_used);
+	explicit_bzero(w->out, w->out_used);
 	free(w->authenticated);
 	free(w->passed);
 	free(w->expired);
@@ -99,12 +111,14 @@ static int worker_conv(int count, const struct pam_message **msg, struct pam_res
 	if (w->broken || count < 1 || count > PAM_MAX_NUM_MSG)
 		return PAM_CONV_ERR;
 	size_t size = pam_wire_encode_conv(w->out, sizeof(w->out), w->id, count, msg);
+	used(&w->out_used, size ? (ssize_t)size : -1, sizeof(w->out));
 	if (!size)
 		return PAM_CONV_ERR;
 	if (wire_send(w->chan, w->out, size, NULL, 0, 0) < 0)
 		worker_lost(w);
 	int fds[WIRE_MAX_FDS], nfds = 0;
 	ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
+	used(&w->in_used, n, sizeof(w->in));
 	if (n == 0 || (n < 0 && errno != EPROTO))
 		worker_lost(w);
 	if (n < 0 || nfds) {
@@ -412,36 +426,11 @@ static int worker_set_item(struct worker *w, int type, const char *value)
 	return status;
 }
 
-/* Names the dynamic loader, libc or a shell or interpreter reads to load
- * code or find files: glibc's list for AT_SECURE programs, and more. A
- * module such as pam_exec hands the PAM environment to the commands it runs
- * as root, so the program may not set these in it. */
-static bool unsafe_env_name(const char *text)
-{
-	/* Beyond what is never passed to a program started as another user
-	 * (envfilter.h): what a shell or an interpreter that pam_exec may run
-	 * reads to find or load code. */
-	static const char *const names[] = {
-		"IFS", "CDPATH", "PATH", "ZDOTDIR", "HOME", "XDG_CONFIG_HOME",
-		"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PERL5LIB",
-		"PERL5OPT", "PERL5DB", "PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS",
-		"NODE_PATH", "LUA_INIT", "LUA_PATH", "LUA_CPATH", "JAVA_TOOL_OPTIONS",
-		"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", NULL,
-	};
-	size_t len = strcspn(text, "=");
-	if (!env_name_valid(text, len) || env_never_passed(text, len))
-		return true;
-	for (size_t i = 0; names[i]; i++)
-		if (strlen(names[i]) == len && strncmp(text, names[i], len) == 0)
-			return true;
-	return strncmp(text, "GIT_", 4) == 0;
-}
-
 /* pam_putenv for the program: setting a name from the list above is
  * refused and logged (unsetting it is not). Returns a PAM status. */
 static int worker_putenv(struct worker *w, const char *text)
 {
-	if (strchr(text, '=') && unsafe_env_name(text)) {
+	if (strchr(text, '=') && pam_env_unsafe(text)) {
 		char name[256];
 		size_t len = strcspn(text, "=");
 		char copy[128];
@@ -653,7 +642,9 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 	wire_put_int(&wr, out.status);
 	if (out.has_value)
 		pam_wire_put_text(&wr, out.status == PAM_SUCCESS ? out.value : NULL);
-	return wire_writer_finish(&wr);
+	size_t reply = wire_writer_finish(&wr);
+	used(&w->out_used, reply ? (ssize_t)reply : -1, sizeof(w->out));
+	return reply;
 }
 
 /* A worker made ready ahead of need waits here for the pid of the process
@@ -759,6 +750,7 @@ void pam_worker_serve(int chan, int report, uint32_t id, pid_t monitor)
 	for (;;) {
 		int fds[WIRE_MAX_FDS], nfds = 0;
 		ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
+		used(&w->in_used, n, sizeof(w->in));
 		if (n == 0 || (n < 0 && errno != EPROTO)) {
 			if (w->pamh)
 				audit_event(w->audit, LOG_INFO,
