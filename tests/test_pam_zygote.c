@@ -262,6 +262,18 @@ static int authenticate(const char *service)
 	return rc;
 }
 
+/* The first worker is forked by the monitor itself while the zygote it
+ * started prepares; once a transaction took it, the next one is forked
+ * from the zygote. Returns that one, ready. */
+static pid_t zygote_worker(void)
+{
+	pam_monitor_prepare(&m);
+	ready_worker();
+	cr_assert_eq(authenticate(SERVICE), PAM_SUCCESS);
+	next_worker();
+	return ready_worker();
+}
+
 /* The worker made ready is the monitor's child, forked from the zygote:
  * it holds the zygote's own watch of the configuration, and the stack's
  * modules are mapped in it before any BEGIN, though no module function
@@ -271,8 +283,10 @@ Test(pam_zygote, the_worker_made_ready_is_forked_from_the_zygote)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
-	pam_monitor_prepare(&m);
-	pid_t worker = ready_worker();
+	pid_t worker = zygote_worker();
+	char marker[PATH_MAX];
+	snprintf(marker, sizeof(marker), "%s/marker-a", dir);
+	cr_assert(unlink(marker) == 0);
 	pid_t zygote = the_zygote();
 	cr_assert_neq(worker, zygote);
 	cr_assert(maps_have(zygote, "pam_exec.so"), "the zygote prepared the stack");
@@ -295,8 +309,7 @@ Test(pam_zygote, a_killed_zygote_is_replaced)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
-	pam_monitor_prepare(&m);
-	ready_worker();
+	zygote_worker();
 	pid_t old = the_zygote();
 	cr_assert(kill(old, SIGKILL) == 0);
 	cr_assert_eq(waitpid(old, NULL, 0), old);
@@ -305,6 +318,9 @@ Test(pam_zygote, a_killed_zygote_is_replaced)
 	pid_t worker = ready_worker();
 	cr_assert(maps_have(worker, "pam_exec.so"), "the monitor's own worker prepares");
 	cr_assert_eq(child_named("privman-pamzyg", -1), 0, "no zygote until the next need");
+	cr_assert_eq(authenticate(SERVICE), PAM_SUCCESS);
+	next_worker(); /* the monitor's own again, while a new zygote prepares */
+	ready_worker();
 	cr_assert_eq(authenticate(SERVICE), PAM_SUCCESS);
 	next_worker();
 	worker = ready_worker();
@@ -323,8 +339,7 @@ Test(pam_zygote, an_edit_after_the_zygote_prepared_takes_effect)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
-	pam_monitor_prepare(&m);
-	ready_worker();
+	zygote_worker();
 	pid_t zygote = the_zygote();
 	write_service(SERVICE, "auth required pam_deny.so\naccount required pam_deny.so\n");
 	cr_assert_eq(authenticate(SERVICE), PAM_AUTH_ERR, "the stack from before the edit ran");
@@ -383,8 +398,7 @@ Test(pam_zygote, a_reload_replaces_the_zygote)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE_B " " SERVICE " }\n");
-	pam_monitor_prepare(&m);
-	ready_worker();
+	zygote_worker();
 	pid_t old = the_zygote();
 	policy_free(m.policy);
 	m.policy = load("auth { " SERVICE " }\n");
@@ -396,7 +410,7 @@ Test(pam_zygote, a_reload_replaces_the_zygote)
 			usleep(10000);
 	}
 	cr_assert_eq(gone, old, "the zygote of the old policy left");
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(authenticate(SERVICE_B), PAM_PERM_DENIED,
 			     "a service no longer granted was served");
 		next_worker();
@@ -413,8 +427,7 @@ Test(pam_zygote, a_service_not_granted_is_never_prepared)
 {
 	PMTEST_SKIP_UNLESS_ROOT();
 	m.policy = load("auth { " SERVICE " }\n");
-	pam_monitor_prepare(&m);
-	ready_worker();
+	zygote_worker();
 	cr_assert_eq(authenticate(SERVICE_X), PAM_PERM_DENIED);
 	next_worker();
 	pid_t worker = ready_worker();

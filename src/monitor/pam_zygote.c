@@ -136,7 +136,8 @@ static int32_t serve_order(const struct zygote_order *o, int ctl, int chan, int 
 	return pid < 0 ? -errno : pid;
 }
 
-static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pid_t monitor)
+static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pid_t monitor,
+						  const char *first)
 {
 	/* The request buffers are not its; nor are the other workers' report
 	 * sockets and every other fd of the monitor (pam_worker_detach). */
@@ -150,6 +151,10 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 	pam_worker_detach(m, &ctl, 1);
 	static struct zygote_order o;
 	char service[sizeof(o.service)] = "";
+	if (strlen(first) < sizeof(service))
+		memcpy(service, first, strlen(first) + 1);
+	/* While the monitor forks the first worker itself. */
+	pam_worker_prepare(service);
 	for (;;) {
 		int watch = pam_worker_watch();
 		struct pollfd p[2] = {{.fd = ctl, .events = POLLIN}, {.fd = watch, .events = POLLIN}};
@@ -202,7 +207,7 @@ void pam_zygote_forget(void)
 	zygote.pid = 0;
 }
 
-static bool zygote_spawn(struct monitor *m)
+static bool zygote_spawn(struct monitor *m, const char *service)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -217,7 +222,7 @@ static bool zygote_spawn(struct monitor *m)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		zygote_main(m, sv[1], monitor);
+		zygote_main(m, sv[1], monitor, service);
 	}
 	close(sv[1]);
 	/* Not reaped before the loop comes round: the pid is still its own. */
@@ -259,8 +264,12 @@ pid_t pam_zygote_fork(struct monitor *m, const char *service, int chan, int repo
 	if (strlen(service) >= sizeof(o.service))
 		return -EINVAL;
 	memcpy(o.service, service, strlen(service) + 1);
-	if (zygote.pid <= 0 && !zygote_spawn(m))
+	/* A new zygote prepares while the monitor forks this worker itself:
+	 * the monitor does not wait for its pam_start. */
+	if (zygote.pid <= 0) {
+		zygote_spawn(m, o.service);
 		return -ENOSYS;
+	}
 	int32_t pid = -EPIPE;
 	ssize_t n = -1;
 	if (send_order(&o, chan, report) == 0) {
