@@ -26,18 +26,26 @@
  * starts a new zygote at the next need. */
 #include "monitor/pam_zygote.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
+#include <security/pam_appl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/kill_one.h"
@@ -99,6 +107,64 @@ static pid_t clone_for_monitor(void)
 #endif
 }
 
+static int first_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)info;
+	(void)size;
+	(void)data;
+	return 1;
+}
+
+static void __attribute__((format(printf, 1, 2))) format(const char *fmt, ...)
+{
+	char out[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out, sizeof(out), fmt, ap);
+	va_end(ap);
+}
+
+/* The library functions each worker calls that the monitor has not, called
+ * here once so that they are bound in the zygote: a program linked with
+ * lazy binding looks a function up at its first call, and each worker
+ * would look each up again and write the page it is kept in. Each call
+ * changes nothing (no fd, nothing to send, a lookup of root). Not PAM's
+ * calls on a handle: on none, libpam logs an error, and the prepared one
+ * stays as pam_start left it. Only a matter of time: a function missing
+ * here is bound when a worker calls it. */
+static void bind_ahead(void)
+{
+	static volatile size_t none;
+	char text[256] = "";
+	char *volatile any = text; /* of no known size */
+	struct tm tm;
+	struct msghdr msg;
+	struct sockaddr addr;
+	struct passwd pw, *found = NULL;
+	time_t now = time(NULL);
+	memset(&msg, 0, sizeof(msg));
+	memset(&addr, 0, sizeof(addr));
+	if (localtime_r(&now, &tm))
+		strftime(text, sizeof(text), "%b %e %T", &tm);
+	format("%s", pam_strerror(NULL, PAM_SUCCESS));
+	memcpy(any, text, none);
+	memset(text, 0, none);
+	int queued;
+	if (strstr(any, "/security/")) /* never: `text` is empty */
+		none = 0;
+	(void)!ioctl(-1, FIONREAD, &queued);
+	(void)!recv(-1, any, none, MSG_DONTWAIT);
+	(void)!sendmsg(-1, &msg, MSG_DONTWAIT);
+	(void)!connect(-1, &addr, sizeof(addr));
+	(void)!socket(-1, 0, 0);
+	dl_iterate_phdr(first_object, NULL);
+	void *self = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+	if (self)
+		dlclose(self);
+	(void)!getpwnam_r("root", &pw, text, sizeof(text), &found);
+	explicit_bzero(text, sizeof(text));
+}
+
 /* Read one order; false at the end (the monitor closed its side) or at
  * anything but an order as the monitor sends it. */
 static bool read_order(int ctl, struct zygote_order *o, int *chan, int *report)
@@ -153,6 +219,7 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 	char service[sizeof(o.service)] = "";
 	if (strlen(first) < sizeof(service))
 		memcpy(service, first, strlen(first) + 1);
+	bind_ahead();
 	/* While the monitor forks the first worker itself. */
 	pam_worker_prepare(service);
 	for (;;) {
