@@ -17,8 +17,9 @@
  *   (a) back to back: batches of transactions with nothing between them,
  *       timed per batch (the figure: a batch's time over its count). All
  *       the work of privman's PAM workers falls inside the batches: the
- *       fork of the worker made ready for the next transaction, its
- *       pam_start ahead of need, its exit. CPU-bound.
+ *       monitor's order to the PAM zygote, the zygote's fork of the worker
+ *       made ready for the next transaction (its stack prepared once, in
+ *       the zygote), the worker's exit. CPU-bound.
  *   (b) one at a time: an idle gap before each transaction, the same for
  *       plain PAM and privman, as logins arrive at a server; the figure is
  *       the time of the transaction itself, from the program's first call
@@ -224,8 +225,9 @@ static void report(figures_t f[2], int rounds)
 		if (mode == 0)
 			printf("(a) back to back: batches of %d transactions with nothing between "
 			       "them, alternating plain PAM and privman; per transaction, median of %d "
-			       "batches. All the work of privman's PAM workers is counted (the fork "
-			       "of the next one, its pam_start ahead of need, its exit).\n",
+			       "batches. All the work of privman's PAM workers is counted (the PAM "
+			       "zygote's fork of the next one, the monitor's order, the "
+			       "worker's exit).\n",
 			       BATCH, BATCHES);
 		else
 			printf("(b) one at a time: %d us idle before each transaction, the same for "

@@ -37,6 +37,7 @@
 
 #include "common/kill_one.h"
 #include "monitor/pam_worker.h"
+#include "monitor/pam_zygote.h"
 #include "wire/pam_wire.h"
 
 _Static_assert(PAM_MONITOR_TAG > MONITOR_MAX_CHANNELS, "report tags above channel indices");
@@ -212,6 +213,7 @@ void pam_authenticated_uids(struct monitor *m, const uid_t **list, size_t *count
 
 void pam_monitor_free(struct monitor *m)
 {
+	pam_zygote_end();
 	if (!m->pam)
 		return;
 	spare_drop(&m->pam->spare);
@@ -227,6 +229,7 @@ void pam_monitor_free(struct monitor *m)
 
 void pam_monitor_forget(struct monitor *m)
 {
+	pam_zygote_forget();
 	if (!m->pam)
 		return;
 	spare_drop(&m->pam->spare);
@@ -245,14 +248,11 @@ void pam_monitor_forget(struct monitor *m)
 	m->pam->user_count = 0;
 }
 
-/* Fork a worker for the next transaction into `w`; it prepares the stack
- * of `service` ("": none) while it waits. The transaction's channel is a
- * socketpair the monitor makes: the root worker never speaks on a socket
- * the program chose. Returns 0 or -errno. */
-static int worker_fork(struct monitor *m, struct pam_spare *w, const char *service)
+/* The two socketpairs of a worker: the transaction's channel (the monitor
+ * makes it: the root worker never speaks on a socket the program chose)
+ * and the report socket. Returns 0 or -errno. */
+static int worker_pairs(int chan[2], int sv[2])
 {
-	struct pam_monitor *p = m->pam;
-	int chan[2], sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
 		return -errno;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -261,21 +261,55 @@ static int worker_fork(struct monitor *m, struct pam_spare *w, const char *servi
 		close(chan[1]);
 		return -e;
 	}
-	uint32_t id = p->last_id = p->last_id >= INT32_MAX ? 1 : p->last_id + 1;
+	return 0;
+}
+
+static void close_pairs(int chan[2], int sv[2])
+{
+	close(chan[0]);
+	close(chan[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Fork the worker of transaction `id` from the monitor itself (the zygote
+ * is gone or failed): it prepares the stack of `service` on its own. */
+static pid_t worker_fork_here(struct monitor *m, int chan[2], int sv[2], uint32_t id,
+			      const char *service)
+{
 	/* Nothing queued may be written twice, by the monitor and the worker. */
 	audit_flush(&m->audit);
 	pid_t monitor = getpid();
 	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(chan[0]);
-		close(chan[1]);
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
-	}
 	if (pid == 0)
 		pam_worker_main(m, chan[0], sv[1], id, monitor, service);
+	return pid < 0 ? -errno : pid;
+}
+
+/* Make a worker for the next transaction into `w`, with the stack of
+ * `service` ("": none) prepared: forked by the PAM zygote (pam_zygote.c),
+ * else by the monitor. Returns 0 or -errno. */
+static int worker_fork(struct monitor *m, struct pam_spare *w, const char *service)
+{
+	struct pam_monitor *p = m->pam;
+	int chan[2], sv[2];
+	int rc = worker_pairs(chan, sv);
+	if (rc < 0)
+		return rc;
+	uint32_t id = p->last_id = p->last_id >= INT32_MAX ? 1 : p->last_id + 1;
+	pid_t pid = pam_zygote_fork(m, service, chan[0], sv[1], id);
+	if (pid < 0 && pid != -ENOSYS) {
+		/* A worker the zygote may have forked holds these: new ones. */
+		close_pairs(chan, sv);
+		if ((rc = worker_pairs(chan, sv)) < 0)
+			return rc;
+	}
+	if (pid < 0)
+		pid = worker_fork_here(m, chan, sv, id, service);
+	if (pid < 0) {
+		close_pairs(chan, sv);
+		return pid;
+	}
 	close(chan[0]);
 	close(sv[1]);
 	/* Not reaped before the loop comes round: the pid is still its own. */
@@ -411,6 +445,9 @@ void pam_monitor_prepare(struct monitor *m)
 
 void pam_monitor_reloaded(struct monitor *m)
 {
+	/* The zygote decides nothing, but the workers it forks decide with
+	 * its copy of the policy. */
+	pam_zygote_end();
 	if (!m->pam || !m->pam->spare.pid)
 		return;
 	/* It reads the end of file and leaves, its stack never used. */

@@ -2,8 +2,9 @@
  * transaction (WIRE_OP_PAM_START); once the policy's `auth` grants it, the
  * monitor returns to the program one end of a socketpair whose other end a
  * PAM worker owns, with the pam_handle_t for the whole transaction. The
- * worker was made ready ahead of need (forked, its PAM stack prepared,
- * waiting for the pid of the process it is to serve: pam_prepare.c), so
+ * worker was made ready ahead of need (forked from the PAM zygote, which
+ * prepared the stack once: pam_zygote.c, pam_prepare.c; waiting for the
+ * pid of the process it is to serve), so
  * that no fork and no reading of the PAM configuration is on the request's
  * path; the monitor queued the transaction's BEGIN on the channel, and
  * makes the next worker ready once this transaction's worker ended (at
@@ -58,9 +59,10 @@ int pam_monitor_start(struct monitor *m, struct monitor_channel *c, const struct
  * then makes the next one ready after its answer.) */
 void pam_monitor_prepare(struct monitor *m);
 
-/* The policy was read again (SIGHUP): the worker made ready decides with
- * the policy it was forked with, and prepared a service that one granted;
- * it is replaced by one forked with the policy now in force. */
+/* The policy was read again (SIGHUP): the worker made ready and the PAM
+ * zygote hold the policy they were forked with, and prepared a service that
+ * one granted; both are replaced by ones forked with the policy now in
+ * force. */
 void pam_monitor_reloaded(struct monitor *m);
 
 /* A report socket is readable (tag as registered with epoll). */

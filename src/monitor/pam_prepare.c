@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,19 +152,27 @@ void pam_prepared_open(struct pam_prepared *p, const char *service, const struct
 	}
 }
 
-/* No event queued on the watch since it was set. */
+/* No event queued on the watch since it was set. The events are counted,
+ * never read: the watch is shared by every worker forked from the PAM
+ * zygote (pam_zygote.c) and by the zygote, and one that read them would
+ * take them from the others, which would then use a stack older than an
+ * edit. */
 static bool unchanged(int watch)
 {
-	char events[sizeof(struct inotify_event) + NAME_MAX + 1]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
-	return read(watch, events, sizeof(events)) < 0 && errno == EAGAIN;
+	int queued = 0;
+	return ioctl(watch, FIONREAD, &queued) == 0 && queued == 0;
+}
+
+bool pam_prepared_fresh(const struct pam_prepared *p, const char *service)
+{
+	return p->pamh && strcmp(p->service, service) == 0 && unchanged(p->watch);
 }
 
 pam_handle_t *pam_prepared_take(struct pam_prepared *p, const char *service,
 				struct pam_trust *trust)
 {
 	pam_handle_t *pamh = NULL;
-	if (p->pamh && strcmp(p->service, service) == 0 && unchanged(p->watch)) {
+	if (pam_prepared_fresh(p, service)) {
 		pamh = p->pamh;
 		*trust = p->trust;
 	} else if (p->pamh) {
@@ -181,4 +190,14 @@ void pam_prepared_drop(struct pam_prepared *p)
 	/* The watch stays open until the process ends: closing an inotify
 	 * instance waits for an RCU grace period (milliseconds), which must
 	 * not be on a request's path. */
+}
+
+void pam_prepared_reset(struct pam_prepared *p)
+{
+	pam_prepared_drop(p);
+	/* The zygote's copy only: the workers forked from it keep theirs. */
+	if (p->watch >= 0)
+		close(p->watch);
+	p->watch = -1;
+	p->service[0] = '\0';
 }

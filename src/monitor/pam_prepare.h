@@ -55,6 +55,16 @@ pam_handle_t *pam_prepared_take(struct pam_prepared *p, const char *service,
  * modules, so that a fresh pam_start loads a module file replaced since. */
 void pam_keep_modules(void);
 
+/* Whether `p` holds a handle for exactly `service` (canonical) and nothing
+ * in the watched directories changed since before it was read. Reads no
+ * event: the watch may be shared with other processes. */
+bool pam_prepared_fresh(const struct pam_prepared *p, const char *service);
+
+/* In the PAM zygote, before it prepares again: end what was prepared and
+ * close its watch (the workers forked from it hold the watch too, and
+ * still see every event on it). */
+void pam_prepared_reset(struct pam_prepared *p);
+
 /* End what was prepared, if anything (the watch is left to the end of the
  * process). */
 void pam_prepared_drop(struct pam_prepared *p);

@@ -15,8 +15,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "monitor/pam_env.h"
 #include "monitor/pam_prepare.h"
-#include "policy/envfilter.h"
+#include "monitor/proc_internal.h"
 #include "wire/pam_wire.h"
 
 /* --- the worker ------------------------------------------------------------- */
@@ -45,9 +46,21 @@ struct worker {
 	size_t report_count;
 	unsigned char in[WIRE_MAX_MESSAGE + 1];
 	unsigned char out[WIRE_MAX_MESSAGE];
+	/* How much of `in` and `out` a message may have been written to: the
+	 * rest is as the zygote left it (zero), and wiping it at the end
+	 * would only copy the zygote's pages into this process. */
+	size_t in_used, out_used;
 };
 
 static struct worker the_worker;
+
+/* `n` bytes (a size, or -1 when unknown) were written to a buffer of `cap`:
+ * raise its mark. */
+static void used(size_t *mark, ssize_t n, size_t cap)
+{
+	size_t u = n < 0 || (size_t)n > cap ? cap : (size_t)n;
+	*mark = u > *mark ? u : *mark;
+}
 
 static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_status)
 {
@@ -55,8 +68,8 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int pam_stat
 		pam_end(w->pamh, pam_status | PAM_DATA_SILENT);
 	w->pamh = NULL;
 	pam_prepared_drop(&w->prepared);
-	explicit_bzero(w->in, sizeof(w->in));
-	explicit_bzero(w->out, sizeof(w->out));
+	explicit_bzero(w->in, w->in_used);
+	explicit_bzero(w->out, w->out_used);
 	free(w->authenticated);
 	free(w->passed);
 	free(w->expired);
@@ -98,12 +111,14 @@ static int worker_conv(int count, const struct pam_message **msg, struct pam_res
 	if (w->broken || count < 1 || count > PAM_MAX_NUM_MSG)
 		return PAM_CONV_ERR;
 	size_t size = pam_wire_encode_conv(w->out, sizeof(w->out), w->id, count, msg);
+	used(&w->out_used, size ? (ssize_t)size : -1, sizeof(w->out));
 	if (!size)
 		return PAM_CONV_ERR;
 	if (wire_send(w->chan, w->out, size, NULL, 0, 0) < 0)
 		worker_lost(w);
 	int fds[WIRE_MAX_FDS], nfds = 0;
 	ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
+	used(&w->in_used, n, sizeof(w->in));
 	if (n == 0 || (n < 0 && errno != EPROTO))
 		worker_lost(w);
 	if (n < 0 || nfds) {
@@ -411,36 +426,11 @@ static int worker_set_item(struct worker *w, int type, const char *value)
 	return status;
 }
 
-/* Names the dynamic loader, libc or a shell or interpreter reads to load
- * code or find files: glibc's list for AT_SECURE programs, and more. A
- * module such as pam_exec hands the PAM environment to the commands it runs
- * as root, so the program may not set these in it. */
-static bool unsafe_env_name(const char *text)
-{
-	/* Beyond what is never passed to a program started as another user
-	 * (envfilter.h): what a shell or an interpreter that pam_exec may run
-	 * reads to find or load code. */
-	static const char *const names[] = {
-		"IFS", "CDPATH", "PATH", "ZDOTDIR", "HOME", "XDG_CONFIG_HOME",
-		"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PERL5LIB",
-		"PERL5OPT", "PERL5DB", "PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS",
-		"NODE_PATH", "LUA_INIT", "LUA_PATH", "LUA_CPATH", "JAVA_TOOL_OPTIONS",
-		"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", NULL,
-	};
-	size_t len = strcspn(text, "=");
-	if (!env_name_valid(text, len) || env_never_passed(text, len))
-		return true;
-	for (size_t i = 0; names[i]; i++)
-		if (strlen(names[i]) == len && strncmp(text, names[i], len) == 0)
-			return true;
-	return strncmp(text, "GIT_", 4) == 0;
-}
-
 /* pam_putenv for the program: setting a name from the list above is
  * refused and logged (unsetting it is not). Returns a PAM status. */
 static int worker_putenv(struct worker *w, const char *text)
 {
-	if (strchr(text, '=') && unsafe_env_name(text)) {
+	if (strchr(text, '=') && pam_env_unsafe(text)) {
 		char name[256];
 		size_t len = strcspn(text, "=");
 		char copy[128];
@@ -652,32 +642,9 @@ static size_t worker_request(struct worker *w, size_t size, bool *last)
 	wire_put_int(&wr, out.status);
 	if (out.has_value)
 		pam_wire_put_text(&wr, out.status == PAM_SUCCESS ? out.value : NULL);
-	return wire_writer_finish(&wr);
-}
-
-/* Keep only the fds the worker needs: it must not hold the program's other
- * channels (their end of file would never come), the epoll set, or the
- * signalfd of the monitor. */
-static void worker_close_fds(const int *keep, size_t count)
-{
-	unsigned int from = 3;
-	int sorted[8];
-	size_t n = 0;
-	for (size_t i = 0; i < count && n < 8; i++)
-		if (keep[i] > 2)
-			sorted[n++] = keep[i];
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-			int t = sorted[j];
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned int)sorted[i] > from)
-			close_range(from, (unsigned int)sorted[i] - 1, 0);
-		from = (unsigned int)sorted[i] + 1;
-	}
-	close_range(from, ~0u, 0);
+	size_t reply = wire_writer_finish(&wr);
+	used(&w->out_used, reply ? (ssize_t)reply : -1, sizeof(w->out));
+	return reply;
 }
 
 /* A worker made ready ahead of need waits here for the pid of the process
@@ -694,37 +661,17 @@ static pid_t worker_wait_program(int report)
 	return pid;
 }
 
-/* Prepare the stack of `service` while no transaction is given: only one
- * the policy this worker decides with grants (the monitor chose it so; this
- * is checked again here, silently: no program asked for anything yet). */
-static void worker_prepare(struct worker *w, const char *service)
+/* The process dies with the monitor, its parent; it never outlives it as
+ * root. */
+static void die_with(pid_t monitor)
 {
-	struct policy_request pr;
-	struct policy_decision d;
-	char canon[POLICY_SERVICE_MAX + 1];
-	if (!service || !service[0])
-		return;
-	memset(&pr, 0, sizeof(pr));
-	pr.op = POLICY_OP_AUTH;
-	pr.service = service;
-	pr.app = w->app;
-	policy_decide(w->policy, &pr, &d);
-	if (!d.allow || d.learned || policy_service_canon(service, canon, sizeof(canon)) < 0 ||
-	    strcmp(canon, service) != 0)
-		return;
-	const struct pam_conv conv = {worker_conv, w};
-	pam_prepared_open(&w->prepared, canon, &conv);
-}
-
-void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor,
-		     const char *service)
-{
-	struct worker *w = &the_worker;
-	/* The worker dies with the monitor; it never outlives it as root. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
 		_exit(1);
-	/* Named privman-pam once it serves a transaction. */
-	prctl(PR_SET_NAME, "privman-pamrdy");
+}
+
+void pam_worker_detach(struct monitor *m, const int *keep, size_t count)
+{
+	struct worker *w = &the_worker;
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -738,25 +685,72 @@ void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t
 	m->audit.log_sock = -1;
 	m->audit.log_retry_ms = 0;
 	m->audit.pid = getpid();
-	int keep[] = {chan, report, m->audit.fd, m->audit.learn_fd};
-	worker_close_fds(keep, sizeof(keep) / sizeof(keep[0]));
+	int all[8];
+	size_t n = 0;
+	for (size_t i = 0; i < count && n < 6; i++)
+		all[n++] = keep[i];
+	all[n++] = m->audit.fd;
+	all[n++] = m->audit.learn_fd;
+	/* Not the program's other channels (their end of file would never
+	 * come), the epoll set, or the signalfd of the monitor. */
+	proc_close_monitor_fds(false, all, n);
 
 	memset(w, 0, sizeof(*w));
-	w->chan = chan;
-	w->report = report;
-	w->id = id;
+	w->chan = w->report = -1;
 	w->audit = &m->audit;
 	w->policy = m->policy;
 	/* The monitor's audit ident is priv_init's appname. */
 	w->app = m->audit.ident;
 	w->prepared.watch = -1;
-	worker_prepare(w, service);
+}
+
+/* Prepare the stack of `service` while no transaction is given: only one
+ * the policy this worker decides with grants (the monitor chose it so; this
+ * is checked again here, silently: no program asked for anything yet). What
+ * is prepared already and fresh for it stays. */
+void pam_worker_prepare(const char *service)
+{
+	struct worker *w = &the_worker;
+	struct policy_request pr;
+	struct policy_decision d;
+	char canon[POLICY_SERVICE_MAX + 1];
+	if (!service || !service[0] || pam_prepared_fresh(&w->prepared, service))
+		return;
+	pam_prepared_reset(&w->prepared);
+	memset(&pr, 0, sizeof(pr));
+	pr.op = POLICY_OP_AUTH;
+	pr.service = service;
+	pr.app = w->app;
+	policy_decide(w->policy, &pr, &d);
+	if (!d.allow || d.learned || policy_service_canon(service, canon, sizeof(canon)) < 0 ||
+	    strcmp(canon, service) != 0)
+		return;
+	const struct pam_conv conv = {worker_conv, w};
+	pam_prepared_open(&w->prepared, canon, &conv);
+}
+
+int pam_worker_watch(void)
+{
+	return the_worker.prepared.pamh ? the_worker.prepared.watch : -1;
+}
+
+void pam_worker_serve(int chan, int report, uint32_t id, pid_t monitor)
+{
+	struct worker *w = &the_worker;
+	die_with(monitor);
+	w->audit->pid = getpid();
+	/* Named privman-pam once it serves a transaction. */
+	prctl(PR_SET_NAME, "privman-pamrdy");
+	w->chan = chan;
+	w->report = report;
+	w->id = id;
 	w->program = worker_wait_program(report);
 	prctl(PR_SET_NAME, "privman-pam");
 
 	for (;;) {
 		int fds[WIRE_MAX_FDS], nfds = 0;
 		ssize_t n = wire_recv(w->chan, w->in, sizeof(w->in), fds, &nfds, 0);
+		used(&w->in_used, n, sizeof(w->in));
 		if (n == 0 || (n < 0 && errno != EPROTO)) {
 			if (w->pamh)
 				audit_event(w->audit, LOG_INFO,
@@ -780,4 +774,14 @@ void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t
 		if (last)
 			worker_exit(w, PAM_SUCCESS);
 	}
+}
+
+void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor,
+		     const char *service)
+{
+	die_with(monitor);
+	int keep[] = {chan, report};
+	pam_worker_detach(m, keep, 2);
+	pam_worker_prepare(service);
+	pam_worker_serve(chan, report, id, monitor);
 }

@@ -17,4 +17,24 @@
 void pam_worker_main(struct monitor *m, int chan, int report, uint32_t id, pid_t monitor,
 		     const char *service) __attribute__((noreturn));
 
+/* The steps of pam_worker_main, for the PAM zygote (pam_zygote.c) too,
+ * which makes the first two once and forks a worker that makes the last:
+ *
+ * In a process forked from the monitor: leave its signal mask and umask,
+ * close every fd but `keep` and the audit log's, and set up the worker's
+ * state (the monitor's policy and audit log, as forked). */
+void pam_worker_detach(struct monitor *m, const int *keep, size_t count);
+
+/* Prepare the stack of `service` (canonical, granted; "": none) unless what
+ * is prepared is that and fresh; anything else prepared is ended first. */
+void pam_worker_prepare(const char *service);
+
+/* The watch of what is prepared (readable once the configuration changed),
+ * or -1 when nothing is. */
+int pam_worker_watch(void);
+
+/* Serve as above, in a child of `monitor`. Never returns. */
+void pam_worker_serve(int chan, int report, uint32_t id, pid_t monitor)
+	__attribute__((noreturn));
+
 #endif
