@@ -10,7 +10,8 @@
  * which no module function ever ran in the zygote (it calls nothing of PAM
  * but pam_start and pam_end), as isolated from other transactions as one
  * from a fresh pam_start. A change in the watched directories makes the
- * zygote end the handle and prepare again (at once, and before any fork);
+ * zygote end the handle and prepare again (at once, or after the order it
+ * is answering);
  * a worker forked before the change sees it on the same watch (events are
  * counted, never read) and starts afresh at BEGIN.
  *
@@ -230,23 +231,26 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 				continue;
 			_exit(0);
 		}
-		/* The configuration changed: prepare again now, off the path
-		 * of the next order. */
-		if (watch >= 0 && p[1].revents)
-			pam_worker_prepare(service);
-		if (!p[0].revents)
-			continue;
-		int chan, report;
-		if (!read_order(ctl, &o, &chan, &report))
-			_exit(0);
-		if (o.service[0])
-			memcpy(service, o.service, sizeof(service));
+		if (p[0].revents) {
+			/* Forked from what is prepared now, before anything is
+			 * prepared again: the monitor waits for this answer,
+			 * never for a pam_start. A worker whose stack is of
+			 * another service, or older than a change seen on the
+			 * watch it shares, calls pam_start itself at BEGIN. */
+			int chan, report;
+			if (!read_order(ctl, &o, &chan, &report))
+				_exit(0);
+			int32_t pid = serve_order(&o, ctl, chan, report, monitor);
+			close(chan);
+			close(report);
+			if (send(ctl, &pid, sizeof(pid), MSG_NOSIGNAL) != (ssize_t)sizeof(pid))
+				_exit(0);
+			if (o.service[0])
+				memcpy(service, o.service, sizeof(service));
+		}
+		/* A change of the configuration, or another service expected:
+		 * prepare again now, off the path of the next order. */
 		pam_worker_prepare(service);
-		int32_t pid = serve_order(&o, ctl, chan, report, monitor);
-		close(chan);
-		close(report);
-		if (send(ctl, &pid, sizeof(pid), MSG_NOSIGNAL) != (ssize_t)sizeof(pid))
-			_exit(0);
 	}
 }
 
