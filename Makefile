@@ -30,7 +30,7 @@ HARDEN      = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
 DEFS        = -D_GNU_SOURCE -DPRIVMAN_SYSCONFDIR='"$(SYSCONFDIR)"' \
               -DPRIVMAN_VERSION='"$(VERSION)"'
 SANITIZE   ?=
-ALL_CFLAGS  = -std=c11 $(WARNINGS) $(HARDEN) $(DEFS) $(SANITIZE) -Iinclude -Isrc $(CFLAGS)
+ALL_CFLAGS  = -std=c11 $(WARNINGS) $(HARDEN) $(DEFS) $(SANITIZE) -Iinclude -Isrc -I$(BUILD)/gen $(CFLAGS)
 LIBS        = -lcap -lpam -lseccomp
 LDFLAGS    ?=
 ALL_LDFLAGS = $(SANITIZE) -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -95,6 +95,25 @@ $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h include/*.h tools/*.h tests/*.h) $(CO
 # A program's own names must never replace the library's: only the API
 # (include/privman.h marks it) is visible outside the library.
 $(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+
+# The namespace filter's BPF, made on the build machine by the rules of
+# src/scope/namespace_filter.c (libseccomp) and compiled into drop_plan.o:
+# no process runs libseccomp's compiler for it. The generator only runs
+# here, so it is built without the sanitizer flags.
+GEN_BPF      = $(BUILD)/gen/namespace_bpf.h
+GEN_BPF_TOOL = $(BUILD)/gen/namespace_bpf_gen
+GEN_BPF_SRC  = src/scope/gen/namespace_bpf_gen.c src/scope/namespace_filter.c
+
+$(GEN_BPF_TOOL): $(GEN_BPF_SRC) src/scope/namespace_filter.h $(CONFIG_STAMP)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) -std=c11 $(WARNINGS) $(HARDEN) $(DEFS) -Iinclude -Isrc $(CFLAGS) \
+	    -o $@ $(GEN_BPF_SRC) -lseccomp
+
+$(GEN_BPF): $(GEN_BPF_TOOL)
+	@echo "  GEN     $@"
+	@$(GEN_BPF_TOOL) > $@
+
+$(BUILD)/obj/src/scope/drop_plan.o: $(GEN_BPF)
 
 # The shared library exports the API and nothing else, and binds its own
 # calls to itself.
@@ -197,9 +216,9 @@ asan: deps
 # (a line `#include "../src/x.c"`) is linked without that file.
 HASH := \#
 fuzz_included = $(shell sed -n 's|^$(HASH)include "\.\./\(src/[a-z_]*/[a-z_]*\.c\)"$$|\1|p' $(1))
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h) $(GEN_BPF)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -g -O1 $(DEFS) -Iinclude -Isrc \
+	clang -std=c11 -g -O1 $(DEFS) -Iinclude -Isrc -I$(BUILD)/gen \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(filter-out $(call fuzz_included,$<),$(LIB_SRC)) $(LIBS) -lpthread
 

@@ -12,10 +12,9 @@
 #include "scope/drop_flags.h"
 
 /* Make once, in this process, what every drop of it and of its forks
- * needs and that never changes: the namespace filter (built with
- * libseccomp, which costs more than the rest of a drop) and the kernel's
- * last capability. Optional: a drop makes what is missing. 0, or -1 with
- * errno. */
+ * needs and that never changes: the kernel's last capability, and the
+ * check that the namespace filter (made at build time) is for this ABI.
+ * Optional: a drop makes what is missing. 0, or -1 with errno. */
 int drop_prepare(void);
 
 /* Apply `s` (policy_security_resolve() must have succeeded on it).

@@ -73,4 +73,8 @@ int drop_plan_shared(struct drop_plan *plan, unsigned flags, struct diag *d);
  * changes, made now (drop_prepare() in drop.h). 0, or -1 with errno. */
 int drop_plan_prepare(void);
 
+/* The namespace filter the drops load: the raw BPF the build made from
+ * scope/namespace_filter.c. */
+const struct sock_fprog *drop_namespace_bpf(void);
+
 #endif
