@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "common/kill_one.h"
+#include "monitor/clone_parent.h"
 #include "monitor/pam_worker.h"
 
 /* An order: fork the worker of transaction `id`, with the stack of
@@ -72,41 +73,6 @@ static struct {
 #define ZYGOTE_TIMEOUT_MS 5000
 
 /* --- in the zygote -------------------------------------------------------------- */
-
-/* Where libc keeps this thread's id, which fork(2) as libc makes it sets
- * in the child (CLONE_CHILD_SETTID); the robust futex list, which the
- * kernel does not copy to a child. */
-static pid_t *tid_address;
-static void *robust_head;
-static size_t robust_len;
-
-static bool clone_prepare(void)
-{
-#if defined(__x86_64__)
-	if (prctl(PR_GET_TID_ADDRESS, &tid_address, 0L, 0L, 0L) != 0 || !tid_address ||
-	    *tid_address != (pid_t)syscall(SYS_gettid))
-		return false;
-	return syscall(SYS_get_robust_list, 0, &robust_head, &robust_len) == 0;
-#else
-	return false; /* clone's arguments are in another order: not written */
-#endif
-}
-
-/* fork(2) as libc makes it (this process has one thread and holds none of
- * libc's locks: it waits in poll), but the child's parent is the monitor. */
-static pid_t clone_for_monitor(void)
-{
-#if defined(__x86_64__)
-	unsigned long flags = CLONE_PARENT | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD;
-	long pid = syscall(SYS_clone, flags, 0L, NULL, tid_address, 0L);
-	if (pid == 0)
-		syscall(SYS_set_robust_list, robust_head, robust_len);
-	return (pid_t)pid;
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
 
 static int first_object(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -195,7 +161,7 @@ static bool read_order(int ctl, struct zygote_order *o, int *chan, int *report)
 static int32_t serve_order(const struct zygote_order *o, int ctl, int chan, int report,
 			   pid_t monitor)
 {
-	pid_t pid = clone_for_monitor();
+	pid_t pid = clone_parent();
 	if (pid == 0) {
 		close(ctl);
 		pam_worker_serve(chan, report, o->id, monitor);
@@ -213,7 +179,7 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
 		_exit(0);
 	prctl(PR_SET_NAME, "privman-pamzyg");
-	if (!clone_prepare())
+	if (!clone_parent_prepare())
 		_exit(0);
 	pam_worker_detach(m, &ctl, 1);
 	static struct zygote_order o;

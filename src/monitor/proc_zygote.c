@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "common/kill_one.h"
+#include "monitor/clone_parent.h"
 #include "monitor/pam_monitor.h"
 #include "monitor/resolve.h"
 #include "scope/drop.h"
@@ -79,41 +80,6 @@ static struct {
 
 /* The monitor's name, which each rerun process takes back. */
 static char monitor_name[16];
-/* Where libc keeps this thread's id, which fork(2) as libc makes it sets
- * in the child (CLONE_CHILD_SETTID); the robust futex list, which the
- * kernel does not copy to a child. */
-static pid_t *tid_address;
-static void *robust_head;
-static size_t robust_len;
-
-static bool clone_prepare(void)
-{
-#if defined(__x86_64__)
-	if (prctl(PR_GET_TID_ADDRESS, &tid_address, 0L, 0L, 0L) != 0 || !tid_address ||
-	    *tid_address != (pid_t)syscall(SYS_gettid))
-		return false;
-	return syscall(SYS_get_robust_list, 0, &robust_head, &robust_len) == 0;
-#else
-	return false; /* clone's arguments are in another order: not written */
-#endif
-}
-
-/* fork(2) as libc makes it (this process has one thread and holds none of
- * libc's locks: it waits in recvmsg), but the child's parent is the
- * monitor. clone, not clone3: the namespace filter refuses clone3. */
-static pid_t clone_for_monitor(void)
-{
-#if defined(__x86_64__)
-	unsigned long flags = CLONE_PARENT | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD;
-	long pid = syscall(SYS_clone, flags, 0L, NULL, tid_address, 0L);
-	if (pid == 0)
-		syscall(SYS_set_robust_list, robust_head, robust_len);
-	return (pid_t)pid;
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
 
 static void __attribute__((noreturn)) zygote_fail(const char *what)
 {
@@ -165,7 +131,7 @@ static pid_t serve_order(struct zygote_order *o, int ctl, int sock, int cwd)
 	t.drop_flags = zygote.flags;
 	memcpy(t.limits, o->limits, sizeof(t.limits));
 	t.limits_read = true;
-	pid_t pid = clone_for_monitor();
+	pid_t pid = clone_parent();
 	if (pid == 0) {
 		close(ctl);
 		prctl(PR_SET_NAME, monitor_name); /* as the monitor's own fork */
@@ -222,7 +188,7 @@ static void __attribute__((noreturn)) zygote_main(struct monitor *m, int ctl, pi
 	proc_close_monitor_fds(true, &ctl, 1);
 	struct diag d;
 	diag_init(&d);
-	if (!clone_prepare() || drop_apply_shared(zygote.flags, &d) < 0) {
+	if (!clone_parent_prepare() || drop_apply_shared(zygote.flags, &d) < 0) {
 		for (size_t i = 0; i < d.count; i++)
 			syslog(LOG_ERR, "rerun zygote: %s", d.entries[i].text);
 		_exit(DROP_FATAL_STATUS);
