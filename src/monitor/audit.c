@@ -87,6 +87,7 @@ void audit_init(struct audit *a, const char *ident)
 	a->rate_last = 0;
 	a->summary_due_ms = -1;
 	a->last.size = 0;
+	a->round_ms = 0;
 }
 
 int audit_open_file(const char *path)
@@ -342,7 +343,8 @@ void audit_flush(struct audit *a)
 	a->json_len = 0;
 }
 
-int audit_flush_due_ms(const struct audit *a)
+/* Milliseconds from `now` until a flush is due, -1 for none. */
+static int due_in(const struct audit *a, long long now)
 {
 	long long due = -1;
 	if (a->queued || a->json_len)
@@ -354,8 +356,30 @@ int audit_flush_due_ms(const struct audit *a)
 		due = summary;
 	if (due < 0)
 		return -1;
-	long long left = due - now_ms();
+	long long left = due - now;
 	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int audit_flush_due_ms(const struct audit *a)
+{
+	return due_in(a, now_ms());
+}
+
+bool audit_round(struct audit *a)
+{
+	a->round_ms = now_ms();
+	return due_in(a, a->round_ms) == 0;
+}
+
+void audit_round_end(struct audit *a)
+{
+	a->round_ms = 0;
+}
+
+/* The time an event is counted at: its round's (audit_round), or now. */
+static long long event_ms(const struct audit *a)
+{
+	return a->round_ms ? a->round_ms : now_ms();
 }
 
 static void mark_queued(struct audit *a)
@@ -604,7 +628,7 @@ static struct audit_rate *rate_admit(struct audit *a, uint64_t key, pid_t pid, b
 	rate_reset_after_fork(a);
 	if (!key)
 		key = 1;
-	long long now = now_ms();
+	long long now = event_ms(a);
 	struct audit_rate *r = NULL, *victim = NULL;
 	/* The same kind of event comes again and again: its entry first. */
 	struct audit_rate *last = &a->rate[a->rate_last % AUDIT_RATE_KEYS];
