@@ -29,13 +29,10 @@ static bool same_as_last(const struct audit_last *last, const int ints[3],
 	const char *e = last->event + sizeof(int[3]), *end = last->event + last->size;
 	for (size_t i = 0; i < 4; i++) {
 		const char *f = fields[i] ? fields[i] : "";
-		while (e < end && *e == *f && *f) {
-			e++;
-			f++;
-		}
-		if (e == end || *e != *f) /* both at their NUL, or a difference */
+		size_t len = strlen(f) + 1; /* with its NUL: where the field ends */
+		if (len > (size_t)(end - e) || memcmp(e, f, len) != 0)
 			return false;
-		e++;
+		e += len;
 	}
 	return e == end;
 }
