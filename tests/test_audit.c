@@ -417,3 +417,33 @@ Test(audit, events_in_turn_are_each_counted_as_their_own_kind)
 	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /a flags"), "%s", j);
 	cr_assert(strstr(j, "\"count\":7,\"sample\":\"open /a/b flags"), "%s", j);
 }
+
+/* The monitor's loop reads the clock once per round (audit_round): every
+ * event of the round is counted at that time. An event of a round a second
+ * later starts the next window, after the summary of the one before;
+ * outside a round, each event reads the clock again. */
+Test(audit, events_of_a_round_are_counted_at_its_time)
+{
+	struct policy_decision no = decision(false);
+	int lines = 0;
+	audit_round(&a);
+	long long start = a.round_ms;
+	cr_assert(start > 0);
+	for (int i = 0; i < AUDIT_RATE_BURST + 4; i++) {
+		audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+		while (next_line()[0])
+			lines++;
+	}
+	cr_assert_eq(lines, AUDIT_RATE_BURST);
+	a.round_ms = start + AUDIT_RATE_WINDOW_MS; /* the next round, a second on */
+	audit_decision(&a, "open", "/etc/shadow", 0, 7, &no, 0);
+	const char *l = next_line();
+	cr_assert(strstr(l, "4 similar events from pid 7 suppressed"), "%s", l);
+	l = next_line();
+	cr_assert(strstr(l, "open /etc/shadow flags=0x0 pid=7: deny"), "%s", l);
+	audit_round_end(&a);
+	cr_assert_eq(a.round_ms, 0);
+	const char *j = json();
+	cr_assert(strstr(j, "\"op\":\"suppressed\",\"pid\":7,\"count\":4,"), "%s", j);
+	cr_assert_eq(json_lines_well_formed(j), AUDIT_RATE_BURST + 2);
+}

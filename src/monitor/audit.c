@@ -87,6 +87,7 @@ void audit_init(struct audit *a, const char *ident)
 	a->rate_last = 0;
 	a->summary_due_ms = -1;
 	a->last.size = 0;
+	a->round_ms = 0;
 }
 
 int audit_open_file(const char *path)
@@ -342,7 +343,8 @@ void audit_flush(struct audit *a)
 	a->json_len = 0;
 }
 
-int audit_flush_due_ms(const struct audit *a)
+/* Milliseconds from `now` until a flush is due, -1 for none. */
+static int due_in(const struct audit *a, long long now)
 {
 	long long due = -1;
 	if (a->queued || a->json_len)
@@ -354,8 +356,30 @@ int audit_flush_due_ms(const struct audit *a)
 		due = summary;
 	if (due < 0)
 		return -1;
-	long long left = due - now_ms();
+	long long left = due - now;
 	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int audit_flush_due_ms(const struct audit *a)
+{
+	return due_in(a, now_ms());
+}
+
+bool audit_round(struct audit *a)
+{
+	a->round_ms = now_ms();
+	return due_in(a, a->round_ms) == 0;
+}
+
+void audit_round_end(struct audit *a)
+{
+	a->round_ms = 0;
+}
+
+/* The time an event is counted at: its round's (audit_round), or now. */
+static long long event_ms(const struct audit *a)
+{
+	return a->round_ms ? a->round_ms : now_ms();
 }
 
 static void mark_queued(struct audit *a)
@@ -497,7 +521,8 @@ static void put_origin(struct line *l, const struct origin *at)
 	}
 }
 
-static const char *queue_decision(struct audit *a, const char *op, const char *object, int flags,
+static __attribute__((noinline)) const char *
+queue_decision(struct audit *a, const char *op, const char *object, int flags,
 				  pid_t pid, bool allow, const char *directive, const char *rule,
 				  const struct origin *at, const char *reason, int result)
 {
@@ -603,7 +628,7 @@ static struct audit_rate *rate_admit(struct audit *a, uint64_t key, pid_t pid, b
 	rate_reset_after_fork(a);
 	if (!key)
 		key = 1;
-	long long now = now_ms();
+	long long now = event_ms(a);
 	struct audit_rate *r = NULL, *victim = NULL;
 	/* The same kind of event comes again and again: its entry first. */
 	struct audit_rate *last = &a->rate[a->rate_last % AUDIT_RATE_KEYS];
@@ -650,12 +675,44 @@ static void keep_sample(struct audit_rate *r, bool fresh, const char *text)
 		snprintf(r->sample, sizeof(r->sample), "%s", text);
 }
 
+/* The JSON line of a decision. Apart from emit, whose every call (the bulk
+ * of them counted and not written) would otherwise carve this frame of
+ * escaped copies, 100 KiB, out of the stack and touch its far pages. */
+static __attribute__((noinline)) void json_decision(struct audit *a, const char *op,
+						    const char *object, int flags, pid_t pid,
+						    bool allow, const char *directive,
+						    const char *rule, const struct origin *at,
+						    const char *reason, int result,
+						    int denial_errno)
+{
+	char where[512];
+	origin_format(at, where, sizeof(where));
+	/* Every string escaped, whoever chose it: 6 bytes for each. */
+	char eop[64], edirective[64], eobject[PATH_MAX * 6], erule[PATH_MAX * 6],
+		ereason[sizeof(((struct policy_decision *)0)->reason) * 6], ewhere[3100];
+	char line[sizeof(eop) + sizeof(eobject) + sizeof(edirective) + sizeof(erule) +
+		  sizeof(ereason) + sizeof(ewhere) + 512];
+	int len = snprintf(
+		line, sizeof(line),
+		"{\"time\":%.6f,\"op\":\"%s\",\"object\":\"%s\",\"flags\":%d,\"pid\":%d,"
+		"\"decision\":\"%s\",\"directive\":\"%s\",\"rule\":\"%s\","
+		"\"origin\":\"%s\",\"reason\":\"%s\",\"errno\":%d}\n",
+		wall_seconds(), audit_json_escape(op, eop, sizeof(eop)),
+		audit_json_escape(object, eobject, sizeof(eobject)), flags, (int)pid,
+		allow ? "allow" : "deny", audit_json_escape(directive, edirective, sizeof(edirective)),
+		audit_json_escape(rule, erule, sizeof(erule)),
+		at ? audit_json_escape(where, ewhere, sizeof(ewhere)) : "",
+		audit_json_escape(reason, ereason, sizeof(ereason)),
+		/* The errno the program sees: the policy's for a refusal. */
+		!allow && result == 0 ? denial_errno : result);
+	if (len > 0)
+		queue_json(a, line, len < (int)sizeof(line) ? (size_t)len : sizeof(line) - 1);
+}
+
 static void emit(struct audit *a, const char *op, const char *object, int flags, pid_t pid,
 		 bool allow, const char *directive, const char *rule, const struct origin *at,
 		 const char *reason, int result, int denial_errno)
 {
-	const char *verdict = allow ? "allow" : "deny";
-
 	uint64_t key = audit_decision_key(&a->last, op, object, flags, allow, rule, reason, result);
 	bool fresh;
 	struct audit_rate *r = rate_admit(a, key, pid, &fresh);
@@ -664,31 +721,9 @@ static void emit(struct audit *a, const char *op, const char *object, int flags,
 	keep_sample(r, fresh,
 		    queue_decision(a, op, object, flags, pid, allow, directive, rule, at, reason,
 				   result));
-
-	if (a->fd >= 0) {
-		char where[512];
-		origin_format(at, where, sizeof(where));
-		/* Every string escaped, whoever chose it: 6 bytes for each. */
-		char eop[64], edirective[64], eobject[PATH_MAX * 6], erule[PATH_MAX * 6],
-			ereason[sizeof(((struct policy_decision *)0)->reason) * 6], ewhere[3100];
-		char line[sizeof(eop) + sizeof(eobject) + sizeof(edirective) + sizeof(erule) +
-			  sizeof(ereason) + sizeof(ewhere) + 512];
-		int len = snprintf(
-			line, sizeof(line),
-			"{\"time\":%.6f,\"op\":\"%s\",\"object\":\"%s\",\"flags\":%d,\"pid\":%d,"
-			"\"decision\":\"%s\",\"directive\":\"%s\",\"rule\":\"%s\","
-			"\"origin\":\"%s\",\"reason\":\"%s\",\"errno\":%d}\n",
-			wall_seconds(), audit_json_escape(op, eop, sizeof(eop)),
-			audit_json_escape(object, eobject, sizeof(eobject)), flags, (int)pid, verdict,
-			audit_json_escape(directive, edirective, sizeof(edirective)),
-			audit_json_escape(rule, erule, sizeof(erule)),
-			at ? audit_json_escape(where, ewhere, sizeof(ewhere)) : "",
-			audit_json_escape(reason, ereason, sizeof(ereason)),
-			/* The errno the program sees: the policy's for a refusal. */
-			!allow && result == 0 ? denial_errno : result);
-		if (len > 0)
-			queue_json(a, line, len < (int)sizeof(line) ? (size_t)len : sizeof(line) - 1);
-	}
+	if (a->fd >= 0)
+		json_decision(a, op, object, flags, pid, allow, directive, rule, at, reason, result,
+			      denial_errno);
 	/* A refusal is news: write it, and what came before it, now. */
 	if (!allow)
 		audit_flush(a);

@@ -76,6 +76,8 @@ struct audit {
 	long long summary_due_ms; /* never later than the end of the earliest window
 				     with suppressed events; -1: none */
 	struct audit_last last; /* the last decision (audit_key.h) */
+	long long round_ms; /* the clock at the start of the monitor loop's round
+			       (audit_round), 0 outside one */
 };
 
 /* Set up: ident for syslog, no file, nothing queued. */
@@ -112,6 +114,14 @@ void audit_finish(struct audit *a);
 
 /* Milliseconds until the queue must be flushed: -1 when it is empty. */
 int audit_flush_due_ms(const struct audit *a);
+
+/* The monitor's loop starts a round of the events one epoll_wait returned:
+ * the clock is read once, here, and every event of the round is counted
+ * against the rate limit at that time (a round lasts microseconds; a rate
+ * window, a second). True when a flush is due. audit_round_end ends the
+ * round: outside one, each event reads the clock. */
+bool audit_round(struct audit *a);
+void audit_round_end(struct audit *a);
 
 /* Escape `s` as the inside of a JSON string into out; returns out. Each
  * byte is one character: printable ASCII as is (with \" and \\), every

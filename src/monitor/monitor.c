@@ -439,8 +439,10 @@ void monitor_loop(struct monitor *m)
 	 * before it existed is still pending there, but look once anyway. */
 	reap(m);
 	for (;;) {
+		audit_round_end(&m->audit);
 		int n = epoll_wait(m->epoll_fd, events, 16, audit_flush_due_ms(&m->audit));
-		if (n == 0 || audit_flush_due_ms(&m->audit) == 0)
+		/* One reading of the clock for the round's rate limit. */
+		if (audit_round(&m->audit) || n == 0)
 			audit_flush(&m->audit);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -645,8 +645,9 @@ void object_handle(struct monitor *m, const struct object_request *req,
 		   struct object_result *out)
 {
 	/* Fail closed: a path that forgot to fill the result refuses. (The
-	 * two path buffers, and the decision's text, are not cleared: 13 KiB
-	 * per request, read only up to their NUL.) */
+	 * path buffers, and the decision's text, are not cleared: 13 KiB per
+	 * request, read only up to their NUL, stream_path only with
+	 * stream_why.) */
 	out->object[0] = '\0';
 	out->decided = false;
 	memset(&out->decision, 0, offsetof(struct policy_decision, reason));
@@ -656,8 +657,7 @@ void object_handle(struct monitor *m, const struct object_request *req,
 	out->why = "the request was not handled";
 	out->error = EACCES;
 	out->fd = -1;
-	out->stream_why = NULL;
-	out->stream_path[0] = '\0';
+	out->stream_why = NULL; /* stream_path is read only with it */
 	out->procfs = false;
 	switch (req->op) {
 	case OBJECT_OPEN:

@@ -65,13 +65,12 @@ struct object_request {
 };
 
 struct object_result {
-	/* The object as decided and audited: the real path in the monitor's
-	 * view, or the path as written when it could not be resolved, or the
-	 * address of a bind. */
-	char object[PATH_MAX];
-	/* Whether the policy was asked, and what it said. */
+	/* The small fields first, then the buffers, each touched at its start
+	 * only: every request writes the first bytes of `object` and of the
+	 * decision, and nothing of stream_path unless it names a stream, so
+	 * that a request touches as few pages of this as it can. */
+	/* Whether the policy was asked (the decision below says what it said). */
 	bool decided;
-	struct policy_decision decision;
 	/* A refusal before any decision (bad flags, not a socket...): why. */
 	const char *why;
 	/* The outcome: 0 or an errno for the requester. */
@@ -85,8 +84,14 @@ struct object_result {
 	bool procfs;
 	/* open_ao: the file was opened (the decision's result is 0), but no
 	 * append stream could be made for it: why (error holds the errno),
-	 * and the real path of the file, which the second record names. */
+	 * and the real path of the file, which the second record names
+	 * (stream_path: set only with stream_why). */
 	const char *stream_why;
+	/* The object as decided and audited: the real path in the monitor's
+	 * view, or the path as written when it could not be resolved, or the
+	 * address of a bind. */
+	char object[PATH_MAX];
+	struct policy_decision decision;
 	char stream_path[PATH_MAX];
 };
 

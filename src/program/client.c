@@ -30,9 +30,13 @@ struct pending {
 	int fd;
 	unsigned char *fields; /* where the reply's further fields go */
 	size_t fields_cap, fields_size;
-	pthread_cond_t cond;
+	pthread_cond_t *cond; /* its thread's (wake) */
 	struct pending *next;
 };
+
+/* What a thread waits on for its reply, made once per thread rather than
+ * per call: a thread waits for one reply at a time. */
+static __thread pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
 static struct {
 	pthread_mutex_t lock;
@@ -147,7 +151,7 @@ static void kill_channel(int err)
 			p->status = -channel.dead;
 			p->fd = -1;
 		}
-		pthread_cond_signal(&p->cond);
+		pthread_cond_signal(p->cond);
 	}
 }
 
@@ -168,7 +172,8 @@ static int take_fields(struct wire_reader *r, int32_t status, unsigned char *fie
 	return 0;
 }
 
-/* Called with the lock held: hand one reply to its caller. */
+/* Called with the lock held: hand one reply to its caller (no wake-up for
+ * the reading thread's own: it looks when it has the lock again). */
 static void deliver(const unsigned char *msg, size_t size, int *fds, int nfds)
 {
 	struct wire_header h;
@@ -189,7 +194,8 @@ static void deliver(const unsigned char *msg, size_t size, int *fds, int nfds)
 	p->status = status;
 	p->fd = nfds ? fds[0] : -1;
 	p->done = true;
-	pthread_cond_signal(&p->cond);
+	if (p->cond != &wake)
+		pthread_cond_signal(p->cond);
 	return;
 bad:
 	wire_close_fds(fds, nfds);
@@ -231,7 +237,7 @@ static void unlink_pending(struct pending *me)
 	if (!channel.reading)
 		for (struct pending *p = channel.waiting; p; p = p->next)
 			if (!p->done) {
-				pthread_cond_signal(&p->cond);
+				pthread_cond_signal(p->cond);
 				break;
 			}
 }
@@ -344,7 +350,8 @@ static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_o
 		     unsigned char *fields, size_t fields_cap, size_t *fields_size)
 {
 	struct pending me = {.done = false, .status = 0, .fd = -1, .next = NULL,
-			     .fields = fields, .fields_cap = fields_cap, .fields_size = 0};
+			     .fields = fields, .fields_cap = fields_cap, .fields_size = 0,
+			     .cond = &wake};
 	struct wire_header h;
 
 	if (size < sizeof(h)) {
@@ -361,7 +368,6 @@ static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_o
 	}
 	me.id = channel.next_id++;
 	me.op = h.op;
-	pthread_cond_init(&me.cond, NULL);
 	me.next = channel.waiting;
 	channel.waiting = &me;
 	int sock = channel.sock;
@@ -383,11 +389,10 @@ static int main_call(void *msg, size_t size, const int *fds, int nfds, int *fd_o
 		if (!channel.reading)
 			read_one();
 		else
-			pthread_cond_wait(&me.cond, &channel.lock);
+			pthread_cond_wait(me.cond, &channel.lock);
 	}
 	unlink_pending(&me);
 	pthread_mutex_unlock(&channel.lock);
-	pthread_cond_destroy(&me.cond);
 
 	if (me.status < 0) {
 		errno = -me.status;

@@ -115,20 +115,22 @@ bool wire_reader_done(const struct wire_reader *r);
 
 /* --- requests, decoded ---------------------------------------------------- */
 
+/* The fixed fields first and the path last, read only up to its NUL: a
+ * request touches the page of its head, not also one 4 KiB on. */
 struct wire_request {
 	uint32_t op;
 	uint32_t id;
-	char path[WIRE_MAX_STRING];
 	int32_t flags;
 	int32_t mode;
 	int32_t status;
-	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int nfds; /* fds that came with it */
 	/* Operations whose fields their handler decodes (proc.c): the payload,
 	 * not yet read, inside the message buffer. */
 	const unsigned char *payload;
 	size_t payload_size;
+	struct sockaddr_storage addr;
+	char path[WIRE_MAX_STRING];
 };
 
 /* How many fds a request of `op` carries (-1 for an unknown op). */
