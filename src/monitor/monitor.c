@@ -440,6 +440,7 @@ void monitor_loop(struct monitor *m)
 	reap(m);
 	for (;;) {
 		audit_round_end(&m->audit);
+		proc_fork_prepare(); /* off the path of the priv_fork answered */
 		int n = epoll_wait(m->epoll_fd, events, 16, audit_flush_due_ms(&m->audit));
 		/* One reading of the clock for the round's rate limit. */
 		if (audit_round(&m->audit) || n == 0)

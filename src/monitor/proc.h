@@ -42,6 +42,11 @@ bool proc_decode_request(const struct wire_request *req);
 
 /* Read the first message of a pending channel (a forked child's hello),
  * with the credentials the kernel attached to it. */
+/* Between events, in the monitor's loop: the fork channel for the next
+ * priv_fork, made ahead once one was answered (proc_fork.c). In a monitor
+ * forked from another: the other's is closed. */
+void proc_fork_prepare(void);
+void proc_fork_forget_spare(void);
 void proc_serve_pending(struct monitor *m, struct monitor_channel *c);
 
 /* A child of the monitor was reaped. Ends the monitor (never returns) when

@@ -16,6 +16,48 @@
 
 /* --- fork ------------------------------------------------------------------------ */
 
+/* A fork channel made ahead of need, after a priv_fork was answered, so
+ * that the next one is answered without making it: both ends only ever
+ * held by this monitor until a priv_fork hands one out (never registered
+ * in epoll before then, never inherited by a process forked from the
+ * monitor: proc_close_monitor_fds closes it there, proc_fork_forget_spare
+ * in a monitor forked from this one). */
+static int spare[2] = {-1, -1};
+static bool spare_wanted; /* made only once the program uses priv_fork */
+
+/* A socketpair for a forked child: the kernel attaches the sender's
+ * credentials (and a pidfd) to every message queued on sv[0], the child's
+ * hello. */
+static int channel_pair(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	int on = 1;
+	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_PASSPIDFD, &on, sizeof(on));
+	return 0;
+}
+
+void proc_fork_prepare(void)
+{
+	if (spare_wanted && spare[0] < 0 && channel_pair(spare) < 0)
+		spare[0] = spare[1] = -1;
+}
+
+void proc_fork_forget_spare(void)
+{
+	if (spare[0] >= 0) {
+		close(spare[0]);
+		close(spare[1]);
+	}
+	spare[0] = spare[1] = -1;
+}
+
 int proc_handle_fork(struct monitor *m, struct monitor_channel *c, const struct wire_request *req,
 		     int *fds, int *fd_out)
 {
@@ -44,18 +86,16 @@ int proc_handle_fork(struct monitor *m, struct monitor_channel *c, const struct 
 		return -ENOMEM;
 
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	/* The kernel attaches the sender's credentials (and a pidfd) to every
-	 * message it queues on sv[0] from now on: the child's hello. */
-	int on = 1;
-	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
+	spare_wanted = true;
+	if (spare[0] >= 0) {
+		sv[0] = spare[0];
+		sv[1] = spare[1];
+		spare[0] = spare[1] = -1;
+	} else {
+		int rc = channel_pair(sv);
+		if (rc < 0)
+			return rc;
 	}
-	(void)setsockopt(sv[0], SOL_SOCKET, SO_PASSPIDFD, &on, sizeof(on));
 	struct monitor_channel *nc = monitor_channel_add(m, sv[0], 0);
 	if (!nc) {
 		int e = errno;
@@ -338,6 +378,7 @@ int proc_handle_daemon(struct monitor *m, struct monitor_channel *c,
 		return -errno;
 	if (pid > 0)
 		_exit(0); /* the new monitor holds every channel */
+	proc_fork_forget_spare(); /* made by the monitor that left (see spare) */
 
 	if (monitor_detached(m) < 0)
 		syslog(LOG_ERR, "monitor: its signals cannot be watched after daemon(3): %m");

@@ -150,6 +150,7 @@ static void __attribute__((noreturn)) respawned_monitor(struct monitor *m, struc
 	}
 	forget_all(m);
 	proc_zygote_forget();
+	proc_fork_forget_spare();
 	m->proc->published = 1; /* its program, charged by the old monitor */
 	explicit_bzero(m->buf, sizeof(m->buf));
 	pid_t pid = fork();
