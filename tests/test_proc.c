@@ -348,6 +348,24 @@ Test(proc, respawn_as_gives_the_new_program_a_monitor_of_its_own)
 	expect("respawnwait pmtestpa 9", "user pmtestpa\nwaited same exit 9\nstill served\n");
 }
 
+/* A fork channel made ahead of need by the old monitor is never handed out
+ * by a respawned one (a fork of it): every child's channel is its own. */
+Test(proc, respawned_monitor_never_hands_out_the_old_monitors_fork_channel)
+{
+	policy("fork true\nallow_rerun true\nrun_as { pmtestpa }\n");
+	cr_assert_eq(run("respawnfork pmtestpa"), 0, "stdout:\n%s\nstderr:\n%s", out, err);
+	unsigned long ino[3];
+	int n = 0;
+	for (const char *p = out; p && *p && n < 3; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (sscanf(p, "ino %lu", &ino[n]) == 1)
+			n++;
+	cr_assert_eq(n, 3, "stdout:\n%s\nstderr:\n%s", out, err);
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			cr_assert_neq(ino[i], ino[j], "children %d and %d share a channel:\n%s", i,
+				      j, out);
+}
+
 Test(proc, respawn_as_a_user_outside_run_as_is_refused)
 {
 	policy("allow_rerun true\nrun_as { pmtestpa }\n");

@@ -15,6 +15,9 @@
  *   rerunwait USER STATUS     rerun as USER, monitored; the new run prints
  *                             "user NAME" and exits STATUS; the caller
  *                             prints "waited same|other exit N"
+ *   respawnfork USER          priv_fork, priv_respawn_as USER whose program
+ *                             priv_forks, priv_fork again: each child
+ *                             prints "ino N" (its channel's inode)
  *   respawnwait USER STATUS   priv_respawn_as USER; the new run prints
  *                             "user NAME" and exits STATUS; the caller
  *                             waits for the new monitor: "waited same exit
@@ -234,6 +237,27 @@ static int nproc(int n, const char *user, const char *mode)
 	return 0;
 }
 
+/* priv_fork; the child prints "ino N", the inode of the channel the
+ * monitor gave it, and exits 0; the parent waits for it. */
+static int fork_ino(void)
+{
+	pid_t pid = priv_fork();
+	if (pid < 0) {
+		err();
+		return 1;
+	}
+	if (pid == 0) {
+		struct stat st;
+		if (fstat(client_channel_fd(), &st) < 0)
+			_exit(2);
+		printf("ino %ju\n", (uintmax_t)st.st_ino);
+		fflush(stdout);
+		_exit(0);
+	}
+	int status;
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 /* The new process of a rerun: what rerun_args says. */
 /* What a rerun process holds: the namespace filter, no bounding set, no
  * capability. */
@@ -325,6 +349,11 @@ static int continue_rerun(void)
 			err();
 		free(next);
 		return rc < 0 ? 1 : 0; /* flags 0: the old process exits */
+	}
+	if (strcmp(rerun_args[0], "forkino") == 0) {
+		int rc = fork_ino();
+		fflush(NULL);
+		_exit(rc);
 	}
 	if (strcmp(rerun_args[0], "exit") == 0) {
 		/* _exit: in a jail there is no /proc for LeakSanitizer to read
@@ -513,6 +542,25 @@ int main(int argc, char **argv)
 		}
 		printf("waited %s exit %d\n", got == pid ? "same" : "other",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (strcmp(cmd, "respawnfork") == 0 && argc == 4) {
+		/* A priv_fork each before and after a respawn whose program
+		 * priv_forks too: each child prints its channel's inode. */
+		if (fork_ino() != 0)
+			return 1;
+		char *args[] = {"forkino", NULL};
+		int pid = priv_respawn_as(rerun_entry, args, argv[3], NULL);
+		if (pid < 0) {
+			err();
+			return 1;
+		}
+		int status = -1;
+		if (priv_wait4(pid, &status, 0, NULL) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			printf("respawn failed\n");
+			return 1;
+		}
+		if (fork_ino() != 0)
+			return 1;
 	} else if (strcmp(cmd, "respawnwait") == 0 && argc == 5) {
 		char *args[] = {"exit", argv[4], NULL};
 		int pid = priv_respawn_as(rerun_entry, args, argv[3], NULL);
