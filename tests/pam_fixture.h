@@ -8,6 +8,8 @@
 #ifndef PRIVMAN_TEST_PAM_FIXTURE_H
 #define PRIVMAN_TEST_PAM_FIXTURE_H
 
+#include <dirent.h>
+
 #ifdef __SANITIZE_ADDRESS__
 /* The PAM workers are forks of this process: see test_pam_monitor.c. */
 static void __attribute__((constructor)) load_libcrypt_first(int argc, char **argv)
@@ -103,6 +105,45 @@ static void teardown(void)
 	pmtest_user_remove(USER_A);
 	pmtest_sh("rm -rf '%s'", dir);
 	free(dir);
+}
+
+/* A child of this process named `comm`; with `waiting`, only once it is
+ * blocked in `syscall_nr` (its preparation done). 0 when there is none. */
+static pid_t child_named(const char *comm, long syscall_nr)
+{
+	char want[64], name[32];
+	snprintf(want, sizeof(want), "%ld ", syscall_nr);
+	snprintf(name, sizeof(name), "(%s)", comm);
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+	while (d && (e = readdir(d)) && !found) {
+		char path[300], text[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t got = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[got] = '\0';
+		char *paren = strrchr(text, ')');
+		int ppid = 0;
+		if (!paren || !strstr(text, name) || sscanf(paren + 2, "%*c %d", &ppid) != 1 ||
+		    ppid != getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/syscall", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		got = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[got] = '\0';
+		if (syscall_nr < 0 || strncmp(text, want, strlen(want)) == 0)
+			found = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
 
 #endif

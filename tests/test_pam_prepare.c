@@ -31,43 +31,8 @@ TestSuite(pam_prepare, .init = setup, .fini = teardown, .timeout = 30);
  * is done. 0 when there is none. */
 static pid_t ready_worker(bool waiting)
 {
-	char want[64];
-	snprintf(want, sizeof(want), "%d ", (int)SYS_recvfrom);
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t found = 0;
-	while (d && (e = readdir(d)) && !found) {
-		char path[300], text[512];
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t got = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-		text[got] = '\0';
-		char *paren = strrchr(text, ')');
-		int ppid = 0;
-		if (!paren || !strstr(text, "(privman-pamrdy)") ||
-		    sscanf(paren + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
-			continue;
-		if (!waiting) {
-			found = atoi(e->d_name);
-			break;
-		}
-		/* blocked in recvfrom(2): waiting for its program */
-		snprintf(path, sizeof(path), "/proc/%s/syscall", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		got = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-		text[got] = '\0';
-		if (strncmp(text, want, strlen(want)) == 0)
-			found = atoi(e->d_name);
-	}
-	if (d)
-		closedir(d);
-	return found;
+	/* blocked in recvfrom(2): waiting for its program */
+	return child_named("privman-pamrdy", waiting ? SYS_recvfrom : -1);
 }
 
 /* The worker made ready, once its preparation is done. */

@@ -30,45 +30,6 @@
 
 TestSuite(pam_zygote, .init = setup, .fini = teardown, .timeout = 30);
 
-/* A child of this process named `comm`; with `waiting`, only once it is
- * blocked in `syscall_nr` (its preparation done). 0 when there is none. */
-static pid_t child_named(const char *comm, long syscall_nr)
-{
-	char want[64], name[32];
-	snprintf(want, sizeof(want), "%ld ", syscall_nr);
-	snprintf(name, sizeof(name), "(%s)", comm);
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t found = 0;
-	while (d && (e = readdir(d)) && !found) {
-		char path[300], text[512];
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t got = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-		text[got] = '\0';
-		char *paren = strrchr(text, ')');
-		int ppid = 0;
-		if (!paren || !strstr(text, name) || sscanf(paren + 2, "%*c %d", &ppid) != 1 ||
-		    ppid != getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/syscall", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		got = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-		text[got] = '\0';
-		if (syscall_nr < 0 || strncmp(text, want, strlen(want)) == 0)
-			found = atoi(e->d_name);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
 static pid_t wait_child(const char *comm, long syscall_nr)
 {
 	for (int i = 0; i < 500; i++) {
