@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/exit_like.h"
 #include "monitor/append.h"
 #include "monitor/audit.h"
 #include "monitor/broker_learn.h"
@@ -104,7 +105,7 @@ static void __attribute__((noreturn)) finish(struct loop *l, int status)
 		    __atomic_load_n(&l->b.continued, __ATOMIC_RELAXED));
 	append_finish(l->m);
 	audit_finish(&l->m->audit);
-	broker_exit_like(status);
+	exit_like(status);
 }
 
 static void reap(struct loop *l)
@@ -279,7 +280,7 @@ int broker_run(struct policy *policy, const char *ident, int audit_fd, broker_ta
 		/* The command's own message said why. */
 		if (read(l.report, &status, sizeof(status)) != (ssize_t)sizeof(status))
 			status = 70 << 8;
-		broker_exit_like(status);
+		exit_like(status);
 	}
 	close(sv[0]);
 

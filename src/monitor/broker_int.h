@@ -64,10 +64,6 @@ pid_t broker_tree_start(const struct broker_start *start);
  * `spare` (0: none), and reap them. */
 void broker_kill_tree(pid_t spare);
 
-/* Leave as a process with wait status `status` left: its exit code, or
- * death by its signal (without a core dump). */
-void broker_exit_like(int status) __attribute__((noreturn));
-
 /* broker_notify.c: size the buffers and ask for synchronous wake-ups.
  * Returns 0 or -errno. */
 int broker_notify_init(struct broker *b);

@@ -80,23 +80,6 @@ void broker_kill_tree(pid_t spare)
 	}
 }
 
-void broker_exit_like(int status)
-{
-	if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		/* The command already dumped any core worth having. */
-		struct rlimit none = {0, 0};
-		setrlimit(RLIMIT_CORE, &none);
-		signal(sig, SIG_DFL);
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, sig);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(sig);
-		_exit(128 + sig);
-	}
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-}
 
 /* The listener and a pidfd of this process, to the monitor, in one message.
  * sendmsg is not a call the filter sends to the monitor: nothing can wait

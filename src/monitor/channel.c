@@ -23,6 +23,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/exit_like.h"
 #include "monitor/append.h"
 #include "monitor/audit.h"
 
@@ -229,20 +230,7 @@ void monitor_finish(struct monitor *m, int status)
 		monitor_channel_close(m, &m->channels[i]);
 	append_finish(m);
 	audit_finish(&m->audit);
-	if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		/* The program already dumped any core worth having. */
-		struct rlimit none = {0, 0};
-		setrlimit(RLIMIT_CORE, &none);
-		signal(sig, SIG_DFL);
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, sig);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(sig);
-		_exit(128 + sig);
-	}
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	exit_like(status);
 }
 
 int monitor_set_program(struct monitor *m, pid_t pid, int pidfd)
