@@ -146,4 +146,21 @@ static pid_t child_named(const char *comm, long syscall_nr)
 	return found;
 }
 
+/* What the monitor's loop does once the worker of the only transaction
+ * ended: it reads the end of the report socket, then makes the next
+ * worker ready. */
+static void next_worker(void)
+{
+	for (int i = 0; i < 500; i++) {
+		const uid_t *list;
+		size_t count;
+		pam_authenticated_uids(&m, &list, &count);
+		pam_monitor_event(&m, PAM_MONITOR_READY_TAG);
+		if (child_named("privman-pamrdy", -1))
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("no worker made ready within 5 s of the last one's end");
+}
+
 #endif

@@ -61,23 +61,6 @@ static bool maps_have(pid_t pid, const char *text)
 	return found;
 }
 
-/* What the monitor's loop does once the worker of the only transaction
- * ended (the program closed its channel): it reads the end of the report
- * socket, then makes the next worker ready. */
-static void next_worker(void)
-{
-	for (int i = 0; i < 500; i++) {
-		const uid_t *list;
-		size_t count;
-		pam_authenticated_uids(&m, &list, &count);
-		pam_monitor_event(&m, PAM_MONITOR_READY_TAG);
-		if (ready_worker(false))
-			return;
-		usleep(10000);
-	}
-	cr_assert_fail("no worker made ready within 5 s of the last one's end");
-}
-
 /* The program asks for another service than the one prepared: that one's
  * stack runs, never the prepared one. */
 Test(pam_prepare, a_prepared_stack_of_another_service_is_never_used)

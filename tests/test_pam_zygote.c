@@ -99,23 +99,6 @@ static int sockets_of(pid_t pid)
 	return count;
 }
 
-/* What the monitor's loop does once the worker of the only transaction
- * ended: it reads the end of the report socket, then makes the next
- * worker ready. */
-static void next_worker(void)
-{
-	for (int i = 0; i < 500; i++) {
-		const uid_t *list;
-		size_t count;
-		pam_authenticated_uids(&m, &list, &count);
-		pam_monitor_event(&m, PAM_MONITOR_READY_TAG);
-		if (child_named("privman-pamrdy", -1))
-			return;
-		usleep(10000);
-	}
-	cr_assert_fail("no worker made ready within 5 s of the last one's end");
-}
-
 /* One whole transaction of `service`: BEGIN and pam_authenticate. */
 static int authenticate(const char *service)
 {
